@@ -138,10 +138,8 @@ fn insert_messages(
     Ok(())
 }
 
-/// The extra term lets SQLite use the partial state index (see schema.rs).
-const RECOVER_IN_FLIGHT: &str = "
-    UPDATE messages SET state = 'uncertain', failure_reason = ?1
-    WHERE state = 'in_flight' AND state <> 'pending'";
+const RECOVER_IN_FLIGHT: &str =
+    "UPDATE messages SET state = 'uncertain', failure_reason = ?1 WHERE state = 'in_flight'";
 
 pub fn recover_in_flight(conn: &mut Connection, path: &Path) -> Result<u64, JournalError> {
     let tx = begin(conn, path)?;
@@ -339,20 +337,12 @@ pub fn set_state_where(
     if !manual_transition_allowed(from, to) {
         return Err(JournalError::InvalidTransition { from, to });
     }
-    // The extra term lets SQLite use the partial state index (see schema.rs).
-    let index_hint = if from == MessageState::Pending {
-        ""
-    } else {
-        "AND state <> 'pending'"
-    };
     let tx = begin(conn, path)?;
     let changed = tx
         .execute(
-            &format!(
-                "UPDATE messages
-                 SET state = ?2, failure_reason = CASE WHEN ?2 = 'pending' THEN NULL ELSE failure_reason END
-                 WHERE state = ?1 {index_hint}"
-            ),
+            "UPDATE messages
+             SET state = ?2, failure_reason = CASE WHEN ?2 = 'pending' THEN NULL ELSE failure_reason END
+             WHERE state = ?1",
             params![from, to],
         )
         .map_err(JournalError::sqlite(path, "changing message states"))?;
