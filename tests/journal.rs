@@ -1131,6 +1131,7 @@ mod scale {
             summary.accounts.iter().map(|a| a.counts.total).sum::<u64>(),
             100_000
         );
+        // Many matches: one pass over the table.
         let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
         assert_eq!(pending.len(), 50_000);
         assert!(
@@ -1138,5 +1139,11 @@ mod scale {
                 .windows(2)
                 .all(|w| w[0].message.seq < w[1].message.seq)
         );
+        // Few matches: through the index (which lists them by account), still in seq order.
+        let claimed: Vec<u64> = (60_000..60_012).rev().collect();
+        store.mark_in_flight(&claimed, t(3)).unwrap();
+        let in_flight = store.messages_in_state(&[MessageState::InFlight]).unwrap();
+        let seqs: Vec<u64> = in_flight.iter().map(|m| m.message.seq).collect();
+        assert_eq!(seqs, (60_000..60_012).collect::<Vec<_>>());
     }
 }
