@@ -74,6 +74,7 @@ impl SqliteStore {
                 let _ = std::fs::remove_file(PathBuf::from(name));
             }
         })?;
+        sync_parent_dir(path)?;
         Ok(SqliteStore {
             _lock: Some(lock),
             ..store
@@ -182,6 +183,25 @@ const READ_PRAGMAS: &str = "
     PRAGMA query_only = ON;
     PRAGMA cache_size = -65536;
     PRAGMA mmap_size = 1073741824;";
+
+/// Makes the new journal's directory entry durable: without this, a power
+/// cut soon after `create` could lose the file even though its contents
+/// were synced.
+fn sync_parent_dir(path: &Path) -> Result<(), JournalError> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(parent)
+            .and_then(|dir| dir.sync_all())
+            .map_err(JournalError::io(parent, "syncing the journal's directory"))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
 
 fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, JournalError> {
     let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
