@@ -197,7 +197,7 @@ fn claim(
 ) -> Result<Option<Refusal>, JournalError> {
     let changed = tx
         .prepare_cached(
-            "UPDATE messages SET state = 'in_flight', attempts = attempts + 1, last_attempt_at_ns = ?2
+            "UPDATE messages SET state = 'in_flight', last_attempt_at_ns = ?2
              WHERE seq = ?1 AND state = 'pending'",
         )
         .and_then(|mut update| update.execute(params![seq, at_ns]))
@@ -237,12 +237,21 @@ fn record_attempt(
         ])
     })
     .map_err(sql("recording an attempt"))?;
-    if let Some(status) = attempt.status {
-        tx.prepare_cached("UPDATE messages SET last_status = ?2 WHERE seq = ?1")
-            .and_then(|mut update| update.execute(params![attempt.seq, status]))
-            .map_err(sql("recording an attempt"))?;
-    }
+    // A 429 proves the server did not take the message: it is not an
+    // attempt, and not a time the message may have been delivered.
     let throttled = i64::from(attempt.status == Some(429));
+    tx.prepare_cached(
+        "UPDATE messages SET
+             attempts = attempts + ?3,
+             last_status = COALESCE(?2, last_status),
+             last_attempt_at_ns = CASE WHEN ?3 = 1 THEN max(COALESCE(last_attempt_at_ns, ?4), ?4)
+                                       ELSE last_attempt_at_ns END
+         WHERE seq = ?1",
+    )
+    .and_then(|mut update| {
+        update.execute(params![attempt.seq, attempt.status, 1 - throttled, at_ns])
+    })
+    .map_err(sql("recording an attempt"))?;
     if throttled == 0 && snapshot.is_none() && attempt.error.is_none() {
         return Ok(());
     }
