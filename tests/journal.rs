@@ -162,6 +162,58 @@ mod lifecycle {
     }
 
     #[test]
+    fn the_journal_appears_only_with_its_whole_plan() {
+        let fixture = Fixture::new();
+        let building = PathBuf::from(format!("{}.creating", fixture.path.display()));
+        let mut store = SqliteStore::create(&fixture.path).unwrap();
+        assert!(
+            !fixture.path.exists(),
+            "nothing at the path before the plan is in"
+        );
+        assert!(building.exists());
+        store
+            .create_campaign(&meta(), &plan(3, &["alice"]))
+            .unwrap();
+        assert!(fixture.path.exists());
+        assert!(!building.exists());
+        // The same store goes on working on the journal in place.
+        store.mark_in_flight(&[0], t(1)).unwrap();
+        drop(store);
+        assert_eq!(fixture.open().summary().unwrap().counts.in_flight, 1);
+    }
+
+    #[test]
+    fn an_interrupted_creation_leaves_nothing_behind() {
+        let fixture = Fixture::new();
+        let building = PathBuf::from(format!("{}.creating", fixture.path.display()));
+        drop(SqliteStore::create(&fixture.path).unwrap());
+        assert!(!fixture.path.exists());
+        assert!(!building.exists(), "an abandoned creation is removed");
+        // A sidecar left by a process that died while creating is replaced.
+        fs::write(&building, b"half a journal").unwrap();
+        let mut store = SqliteStore::create(&fixture.path).unwrap();
+        store
+            .create_campaign(&meta(), &plan(2, &["alice"]))
+            .unwrap();
+        assert_eq!(store.campaign().unwrap(), Some(meta()));
+        // A failed create_campaign (duplicate seq) rolls back; a retry works.
+        let fixture = Fixture::new();
+        let mut store = SqliteStore::create(&fixture.path).unwrap();
+        let error = store
+            .create_campaign(&meta(), &[message(1, "alice"), message(1, "alice")])
+            .unwrap_err();
+        assert!(
+            matches!(error, JournalError::DuplicateSeq { seq: 1 }),
+            "{error:?}"
+        );
+        assert!(!fixture.path.exists());
+        store
+            .create_campaign(&meta(), &plan(2, &["alice"]))
+            .unwrap();
+        assert_eq!(states(&store).len(), 2);
+    }
+
+    #[test]
     fn a_reader_sees_commits_while_the_writer_holds_the_lock() {
         let fixture = Fixture::with_plan(3, &["alice"]);
         let mut writer = fixture.open();

@@ -11,8 +11,8 @@
 //! - [`report`]: the read-side views: [`StatusSummary`], [`ReportRow`],
 //!   [`RowDigest`].
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file in WAL mode; its
-//!   [`schema`], write transactions (`sqlite_write`) and queries
-//!   (`sqlite_read`).
+//!   [`schema`], atomic creation (`sqlite_create`), write transactions
+//!   (`sqlite_write`) and queries (`sqlite_read`).
 //! - [`lock`]: [`JournalLock`], one writing process per journal.
 //! - [`writer`]: [`JournalHandle`], the group-commit writer thread the
 //!   executor sends through.
@@ -44,6 +44,7 @@ pub mod model;
 pub mod report;
 pub mod schema;
 pub mod sqlite;
+mod sqlite_create;
 mod sqlite_read;
 mod sqlite_write;
 pub mod store;

@@ -14,7 +14,6 @@
 //! connection ([`schema::inspect`]) before any writable connection or pragma
 //! touches it, so a foreign, damaged or newer file is never modified.
 
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -28,7 +27,7 @@ use crate::journal::model::{AttemptRecord, CampaignMeta, MessageState, NewMessag
 use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
 use crate::journal::schema;
 use crate::journal::store::{CampaignStore, JournalUpdate, Refusal};
-use crate::journal::{sqlite_read as read, sqlite_write as write};
+use crate::journal::{sqlite_create as create, sqlite_read as read, sqlite_write as write};
 
 /// How long a connection waits for another one's lock (checkpoints, WAL
 /// recovery) before giving up.
@@ -39,63 +38,32 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct SqliteStore {
     // Declared before the lock, so the connection closes first.
-    conn: Connection,
-    path: PathBuf,
-    read_only: bool,
-    _lock: Option<JournalLock>,
+    pub(super) conn: Connection,
+    pub(super) path: PathBuf,
+    pub(super) mode: Mode,
+    pub(super) _lock: Option<JournalLock>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Mode {
+    ReadOnly,
+    Writable,
+    /// Made by `create`: the connection is on `building`, which becomes the
+    /// journal when `create_campaign` commits (see `sqlite_create`).
+    Creating {
+        building: PathBuf,
+    },
 }
 
 impl SqliteStore {
-    /// Creates a new, empty journal at `path`. Fails with
+    /// Starts a new journal at `path`, taking its lock. Fails with
     /// [`JournalError::AlreadyExists`] if anything is there already.
+    ///
+    /// The journal appears at `path` only once
+    /// [`create_campaign`](CampaignStore::create_campaign) has committed the
+    /// whole plan, so an interrupted `send` never leaves half a journal.
     pub fn create(path: impl AsRef<Path>) -> Result<SqliteStore, JournalError> {
-        let path = path.as_ref();
-        let exists = |path: &Path| JournalError::AlreadyExists {
-            path: path.to_path_buf(),
-        };
-        if path.exists() {
-            return Err(exists(path));
-        }
-        let lock = JournalLock::acquire(path)?;
-        // `create_new` is atomic: of two racing creators, one gets the error.
-        match OpenOptions::new().write(true).create_new(true).open(path) {
-            Ok(_) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(exists(path));
-            }
-            Err(error) => return Err(JournalError::io(path, "creating the journal")(error)),
-        }
-        let store = Self::initialise(path).inspect_err(|_| {
-            // Nothing of value is in the file yet; do not leave a half-made
-            // journal behind to confuse the next run.
-            for suffix in ["", "-wal", "-shm", "-journal"] {
-                let mut name = path.as_os_str().to_os_string();
-                name.push(suffix);
-                let _ = std::fs::remove_file(PathBuf::from(name));
-            }
-        })?;
-        sync_parent_dir(path)?;
-        Ok(SqliteStore {
-            _lock: Some(lock),
-            ..store
-        })
-    }
-
-    fn initialise(path: &Path) -> Result<SqliteStore, JournalError> {
-        let mut conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        configure_writer(&conn, path)?;
-        schema::migrate(&mut conn, path, 0)?;
-        conn.execute(
-            "INSERT INTO outreach_meta (key, value) VALUES ('created_by', ?1)",
-            [concat!("outreach ", env!("CARGO_PKG_VERSION"))],
-        )
-        .map_err(JournalError::sqlite(path, "creating the journal"))?;
-        Ok(SqliteStore {
-            conn,
-            path: path.to_path_buf(),
-            read_only: false,
-            _lock: None,
-        })
+        create::create(path.as_ref())
     }
 
     /// Opens an existing journal for writing, taking its lock and upgrading
@@ -121,7 +89,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn,
             path: path.to_path_buf(),
-            read_only: false,
+            mode: Mode::Writable,
             _lock: Some(lock),
         })
     }
@@ -147,7 +115,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn,
             path: path.to_path_buf(),
-            read_only: true,
+            mode: Mode::ReadOnly,
             _lock: None,
         })
     }
@@ -158,7 +126,7 @@ impl SqliteStore {
     }
 
     fn writable(&mut self) -> Result<&mut Connection, JournalError> {
-        if self.read_only {
+        if self.mode == Mode::ReadOnly {
             return Err(JournalError::ReadOnly {
                 path: self.path.clone(),
             });
@@ -187,7 +155,7 @@ const READ_PRAGMAS: &str = "
 /// Makes the new journal's directory entry durable: without this, a power
 /// cut soon after `create` could lose the file even though its contents
 /// were synced.
-fn sync_parent_dir(path: &Path) -> Result<(), JournalError> {
+pub(super) fn sync_parent_dir(path: &Path) -> Result<(), JournalError> {
     #[cfg(unix)]
     {
         let parent = match path.parent() {
@@ -203,7 +171,7 @@ fn sync_parent_dir(path: &Path) -> Result<(), JournalError> {
     Ok(())
 }
 
-fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, JournalError> {
+pub(super) fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, JournalError> {
     let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(JournalError::sqlite(path, "opening the journal"))?;
     conn.busy_timeout(BUSY_TIMEOUT)
@@ -212,7 +180,7 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, JournalE
     Ok(conn)
 }
 
-fn configure_writer(conn: &Connection, path: &Path) -> Result<(), JournalError> {
+pub(super) fn configure_writer(conn: &Connection, path: &Path) -> Result<(), JournalError> {
     // WAL is persistent; on a file system without shared memory SQLite keeps
     // its rollback journal, which is just as durable but blocks readers
     // while writing.
@@ -223,6 +191,12 @@ fn configure_writer(conn: &Connection, path: &Path) -> Result<(), JournalError> 
         .map_err(JournalError::sqlite(path, "configuring the connection"))
 }
 
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        create::abandon(self);
+    }
+}
+
 impl CampaignStore for SqliteStore {
     fn create_campaign(
         &mut self,
@@ -230,7 +204,8 @@ impl CampaignStore for SqliteStore {
         messages: &[NewMessage],
     ) -> Result<(), JournalError> {
         let path = self.path.clone();
-        write::create_campaign(self.writable()?, &path, meta, messages)
+        write::create_campaign(self.writable()?, &path, meta, messages)?;
+        create::finish(self)
     }
 
     fn campaign(&self) -> Result<Option<CampaignMeta>, JournalError> {
