@@ -78,10 +78,7 @@ pub enum JournalError {
     #[error("the journal {path} already holds a campaign; continue it with `outreach resume`")]
     CampaignExists { path: PathBuf },
 
-    #[error(
-        "the journal {path} holds no campaign: its creation was interrupted; \
-         delete the file and start again with `outreach send`"
-    )]
+    #[error("the journal {path} holds no campaign yet, so messages cannot be added to it")]
     NoCampaign { path: PathBuf },
 
     #[error("message {seq} is not in the journal")]

@@ -68,14 +68,15 @@ pub fn manual_transition_allowed(from: MessageState, to: MessageState) -> bool {
 /// A durable record of one campaign. See the module docs for the rules.
 pub trait CampaignStore: Send {
     /// Stores the campaign and its whole plan in one transaction. Fails with
-    /// [`JournalError::CampaignExists`] if the journal already has one.
+    /// [`JournalError::CampaignExists`] if the journal already has one. A new
+    /// SQLite journal appears at its path only when this commits.
     fn create_campaign(
         &mut self,
         meta: &CampaignMeta,
         messages: &[NewMessage],
     ) -> Result<(), JournalError>;
 
-    /// The campaign, or `None` if creation never completed.
+    /// The campaign, or `None` before `create_campaign`.
     fn campaign(&self) -> Result<Option<CampaignMeta>, JournalError>;
 
     /// Messages in any of `states`, ordered by `seq`.
