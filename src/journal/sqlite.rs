@@ -1,8 +1,8 @@
 //! `SqliteStore`: the journal as one SQLite file, the default backend.
 //!
-//! This file holds the connection's life: creating, opening and validating
-//! a journal, its pragmas, and the `CampaignStore` impl, which delegates to
-//! [`sqlite_write`](super::sqlite_write) and [`sqlite_read`](super::sqlite_read).
+//! This file holds the connection's life: opening and validating a journal,
+//! its pragmas, and the `CampaignStore` impl, which delegates to
+//! `sqlite_write` and `sqlite_read`. Creating one is in `sqlite_create`.
 //!
 //! Durability: WAL mode with `synchronous = FULL`, so every commit is on disk
 //! before it returns, in particular the one marking a message in flight,
@@ -152,9 +152,9 @@ const READ_PRAGMAS: &str = "
     PRAGMA cache_size = -65536;
     PRAGMA mmap_size = 1073741824;";
 
-/// Makes the new journal's directory entry durable: without this, a power
-/// cut soon after `create` could lose the file even though its contents
-/// were synced.
+/// Makes a new journal's directory entry durable: without this, a power
+/// cut soon after creation could lose the file's name even though its
+/// contents were synced.
 pub(super) fn sync_parent_dir(path: &Path) -> Result<(), JournalError> {
     #[cfg(unix)]
     {
