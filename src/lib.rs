@@ -10,5 +10,6 @@
 
 pub mod cli;
 pub mod exit_codes;
+pub mod input;
 pub mod rate;
 pub mod sandbox;
