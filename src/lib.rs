@@ -9,7 +9,13 @@
 //! See docs/design.md for the modules and the reasons behind them.
 
 pub mod cli;
+pub mod config;
 pub mod exit_codes;
 pub mod input;
 pub mod rate;
 pub mod sandbox;
+pub mod plan;
+pub mod window;
+pub mod options;
+pub mod campaign;
+pub mod output;

@@ -1,15 +1,27 @@
 //! The command line: clap definitions and dispatch to the library.
 //!
-//! Parsing lives here and nowhere else; each command turns its raw flags into
-//! typed options and hands them to library code.
+//! Parsing lives here and nowhere else. Flags are collected as raw values
+//! (`args.rs`) and validated by library code (`options.rs`), so each error can
+//! name the flag or config key that fixes it.
+
+pub mod args;
+mod plan_cmd;
 
 use clap::{Parser, Subcommand};
 
 use crate::exit_codes;
 
+const AFTER_HELP: &str = "\
+Start here:
+  outreach plan recipients.csv     the schedule, nothing sent
+  outreach send recipients.csv     send it, with live progress
+  outreach resume                  continue after Ctrl-C, a crash or a reboot
+
+Docs: docs/cli.md. Exit codes: 0 ok, 1 error, 2 usage, 3 some messages failed, 130 interrupted.";
+
 /// Evenly paced, header-aware, resumable outreach campaigns.
 #[derive(Debug, Parser)]
-#[command(name = "outreach", version, about)]
+#[command(name = "outreach", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -17,6 +29,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show the send schedule for a CSV; nothing is sent.
+    Plan(args::PlanArgs),
     /// Run a local rate-limited messaging API for demos and tests.
     Sandbox(crate::sandbox::SandboxArgs),
 }
@@ -39,18 +53,17 @@ pub fn main_with_exit_code() -> i32 {
     }
 }
 
-/// Run one parsed command line; returns the exit code on success.
+/// Run one parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     match cli.command {
+        Some(Command::Plan(args)) => plan_cmd::run(args),
         Some(Command::Sandbox(args)) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(crate::sandbox::run_cli(args))?;
             Ok(exit_codes::SUCCESS)
         }
         None => {
-            println!("outreach: see `outreach --help`");
+            println!("outreach: evenly paced, resumable outreach campaigns\n\n{AFTER_HELP}");
             Ok(exit_codes::SUCCESS)
         }
     }
