@@ -19,3 +19,4 @@ pub mod window;
 pub mod options;
 pub mod campaign;
 pub mod output;
+pub mod send;

@@ -95,9 +95,33 @@ impl<'a> AccountSlots<'a> {
     /// The next slot for a recipient; `timezone` is the recipient's own zone
     /// for windows (None: the account's); `jitter_fraction` in `[0, 1)`.
     pub fn next(&mut self, timezone: Option<&Tz>, jitter_fraction: f64) -> DateTime<Utc> {
-        let window_zone = timezone.copied().unwrap_or(self.rules.timezone);
         let jitter = self.interval.as_seconds_f64() * self.rules.jitter * jitter_fraction;
-        let mut at = self.rate_floor() + TimeDelta::microseconds((jitter * 1e6) as i64);
+        let floor = self.rate_floor() + TimeDelta::microseconds((jitter * 1e6) as i64);
+        self.take(floor, timezone)
+    }
+
+    /// The next slot at or after `not_before` (which already holds any
+    /// jitter): the executor asks this for every request, retries included,
+    /// so real sends keep the same guarantees as the plan.
+    pub fn next_not_before(&mut self, not_before: DateTime<Utc>, timezone: Option<&Tz>) -> DateTime<Utc> {
+        let floor = self.rate_floor().max(not_before);
+        self.take(floor, timezone)
+    }
+
+    /// The request for the last slot left at `actual` (a little after the
+    /// slot, since timers fire late): later slots are spaced from the real time.
+    pub fn correct_last(&mut self, actual: DateTime<Utc>) {
+        if let (Some(last), Some(back)) = (self.last.as_mut(), self.recent.back_mut())
+            && actual > *last
+        {
+            *last = actual;
+            *back = actual;
+        }
+    }
+
+    fn take(&mut self, floor: DateTime<Utc>, timezone: Option<&Tz>) -> DateTime<Utc> {
+        let window_zone = timezone.copied().unwrap_or(self.rules.timezone);
+        let mut at = floor;
         // Each pass moves to a later day, so a handful always suffices; the
         // bound only guards against a broken window set.
         for _ in 0..400 {
