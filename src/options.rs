@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 
 use crate::config::{self, ConfigError, JitterPercent, LoadedConfig};
 use crate::rate::{Rate, RateError};
-use crate::window::WindowSet;
+use crate::window::{SendWindow, WindowSet};
 
 /// The environment variable holding the token of accounts that name none.
 pub const DEFAULT_TOKEN_ENV: &str = "OUTREACH_TOKEN";
@@ -141,10 +141,15 @@ pub fn resolve(flags: &CampaignFlags, now: DateTime<Utc>, cwd: &Path, system_zon
     } else {
         (flags.windows.clone(), true)
     };
-    let windows = crate::window::parse_windows(&window_texts).map_err(|error| OptionsError::Window {
-        origin: origin(from_flag, "--window", "windows", &loaded),
-        detail: error.to_string(),
-    })?;
+    let windows = window_texts
+        .iter()
+        .map(|text| text.parse::<SendWindow>())
+        .collect::<Result<Vec<_>, _>>()
+        .map(WindowSet::new)
+        .map_err(|error| OptionsError::Window {
+            origin: origin(from_flag, "--window", "windows", &loaded),
+            detail: error.to_string(),
+        })?;
 
     let daily_cap = flags.daily_cap.or(file.daily_cap);
     if daily_cap == Some(0) {

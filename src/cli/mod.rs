@@ -6,6 +6,7 @@
 
 pub mod args;
 mod plan_cmd;
+pub mod send_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -30,7 +31,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the send schedule for a CSV; nothing is sent.
-    Plan(args::PlanArgs),
+    Plan(Box<args::PlanArgs>),
+    /// Send the campaign, evenly paced, with live progress.
+    Send(Box<send_cmd::SendArgs>),
     /// Run a local rate-limited messaging API for demos and tests.
     Sandbox(crate::sandbox::SandboxArgs),
 }
@@ -56,7 +59,8 @@ pub fn main_with_exit_code() -> i32 {
 /// Run one parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Some(Command::Plan(args)) => plan_cmd::run(args),
+        Some(Command::Plan(args)) => plan_cmd::run(*args),
+        Some(Command::Send(args)) => send_cmd::run(*args),
         Some(Command::Sandbox(args)) => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(crate::sandbox::run_cli(args))?;

@@ -148,7 +148,7 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
         writeln!(out, "  last send   {}", local_time(last, zone))?;
         writeln!(out, "  duration    {}", human_duration(last - first))?;
     }
-    if !campaign.spec.windows.is_empty() {
+    if !campaign.spec.windows.is_always_open() {
         writeln!(out, "  windows     {} ({zone})", campaign.spec.windows)?;
     }
     if campaign.spec.jitter > 0.0 {
