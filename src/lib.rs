@@ -12,3 +12,5 @@ pub mod cli;
 pub mod exit_codes;
 pub mod rate;
 pub mod sandbox;
+pub mod throttle;
+pub mod window;
