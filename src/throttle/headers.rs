@@ -14,8 +14,9 @@
 //! 1. IETF structured fields (draft-ietf-httpapi-ratelimit-headers-08 and
 //!    later): `RateLimit-Policy: "hour";q=20;w=3600` and
 //!    `RateLimit: "hour";r=5;t=120`. With several policies the most
-//!    restrictive `RateLimit` item wins (see [`pick_most_restrictive`]). The
-//!    older dictionary form `RateLimit: limit=10, remaining=5, reset=30` and
+//!    restrictive `RateLimit` item wins: an exhausted one (`r=0`), else the
+//!    one with the most time per remaining request (`t/r`); its policy is
+//!    the `RateLimit-Policy` item of the same name. The older dictionary form `RateLimit: limit=10, remaining=5, reset=30` and
 //!    the older policy form `RateLimit-Policy: 10;w=60` are read too.
 //! 2. Earlier drafts' separate fields: `RateLimit-Limit` (which may carry
 //!    `;w=`), `RateLimit-Remaining`, `RateLimit-Reset`.
@@ -29,12 +30,12 @@
 //! seconds and Unix milliseconds under the same name. With N the value read
 //! as seconds (fractions allowed):
 //!
-//! | N                                  | meaning                  | why the cut-off                                  |
-//! |------------------------------------|--------------------------|--------------------------------------------------|
-//! | `N < 10^9`                         | seconds from now         | 10^9 s is 31.7 years as a delay, 2001-09-09 as a date |
-//! | `10^9 <= N < 10^11`                | Unix epoch seconds       | 10^11 s is the year 5138                          |
-//! | `10^11 <= N < 10^14`               | Unix epoch milliseconds  | 10^11 ms is 1973-03-03; 10^14 ms is the year 5138 |
-//! | `N >= 10^14`                       | malformed, ignored       |                                                  |
+//! | N                    | meaning                 | why the cut-off                                    |
+//! |----------------------|-------------------------|----------------------------------------------------|
+//! | `N < 10^9`           | seconds from now        | 10^9 s is 31.7 years as a delay, 2001-09-09 as a date |
+//! | `10^9 <= N < 10^11`  | Unix epoch seconds      | 10^11 s is the year 5138                           |
+//! | `10^11 <= N < 10^14` | Unix epoch milliseconds | 10^11 ms is 1973-03-03; 10^14 ms is the year 5138  |
+//! | `N >= 10^14`         | malformed, ignored      |                                                    |
 //!
 //! An absolute instant (epoch reset, HTTP-date `Retry-After`) is in the
 //! server's clock. When the response has a valid `Date` header it is moved
@@ -271,7 +272,7 @@ fn read_fields(headers: &HeaderMap, clock: &Clock, info: &mut RateLimitInfo, fie
 struct Member {
     /// The bare item, unquoted if it was a string.
     item: String,
-    /// Whether the item was a quoted string (a policy name).
+    /// Whether the item was a quoted string.
     quoted: bool,
     params: Vec<(String, String)>,
 }
@@ -282,6 +283,12 @@ impl Member {
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(key))
             .map(|(_, value)| value.as_str())
+    }
+
+    /// The item as a policy name: a string, or a token that is not a number.
+    fn name(&self) -> Option<&str> {
+        let number = self.item.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        (self.quoted || !number).then_some(self.item.as_str())
     }
 
     /// The item as a dictionary entry `key=value`, if it is one.
@@ -367,19 +374,16 @@ fn read_structured(headers: &HeaderMap, clock: &Clock, info: &mut RateLimitInfo)
         for member in parse_list(&value) {
             if let Some((key, number)) = member.entry() {
                 // The older dictionary form: limit=10, remaining=5, reset=30.
+                let name = "ratelimit";
                 match key.to_ascii_lowercase().as_str() {
-                    "limit" => {
-                        info.limit = info.limit.or(checked("ratelimit", &value, count(number)))
+                    "limit" if info.limit.is_none() => {
+                        info.limit = checked(name, &value, count(number));
                     }
-                    "remaining" => {
-                        info.remaining =
-                            info.remaining
-                                .or(checked("ratelimit", &value, count(number)));
+                    "remaining" if info.remaining.is_none() => {
+                        info.remaining = checked(name, &value, count(number));
                     }
-                    "reset" => {
-                        info.reset_at =
-                            info.reset_at
-                                .or(checked("ratelimit", &value, clock.reset(number)));
+                    "reset" if info.reset_at.is_none() => {
+                        info.reset_at = checked(name, &value, clock.reset(number));
                     }
                     _ => {}
                 }
@@ -393,9 +397,8 @@ fn read_structured(headers: &HeaderMap, clock: &Clock, info: &mut RateLimitInfo)
                 .and_then(|t| checked("ratelimit", &value, clock.reset(t)));
             let reset_in = reset_at.map(|at| (at - clock.now).as_seconds_f64());
             if remaining.is_some() || reset_at.is_some() {
-                let name = member.quoted.then(|| member.item.clone());
                 items.push(Item {
-                    name,
+                    name: member.name().map(str::to_string),
                     remaining,
                     reset_at,
                     reset_in,
@@ -410,17 +413,15 @@ fn read_structured(headers: &HeaderMap, clock: &Clock, info: &mut RateLimitInfo)
     }
     if let Some(value) = joined(headers, "ratelimit-policy") {
         let policies = parse_list(&value);
-        let policy = match &chosen_name {
-            Some(name) => policies.iter().find(|p| p.quoted && p.item == *name),
-            None => None,
-        }
-        .or_else(|| policies.iter().find(|p| p.param("w").is_some()))
-        .or(policies.first());
+        let policy = chosen_name
+            .and_then(|name| policies.iter().find(|p| p.name() == Some(name.as_str())))
+            .or_else(|| policies.iter().find(|p| p.param("w").is_some()))
+            .or(policies.first());
         if let Some(policy) = policy {
             // `"name";q=20;w=3600`, or the older `20;w=3600`.
             let quota = match policy.param("q") {
                 Some(q) => Some(q),
-                None => (!policy.quoted).then_some(policy.item.as_str()),
+                None => policy.name().is_none().then_some(policy.item.as_str()),
             };
             if info.limit.is_none() {
                 info.limit = quota.and_then(|q| checked("ratelimit-policy", &value, count(q)));
@@ -632,6 +633,15 @@ mod tests {
         assert_eq!(
             (info.limit, info.window),
             (Some(1000), Some(Duration::from_secs(86400)))
+        );
+        // Token names match as well as strings.
+        let info = parse(&[
+            ("RateLimit-Policy", "day;q=1000;w=86400, hour;q=50;w=3600"),
+            ("RateLimit", "hour;r=2;t=1200"),
+        ]);
+        assert_eq!(
+            (info.limit, info.window),
+            (Some(50), Some(Duration::from_secs(3600)))
         );
         // The same list split over two field lines.
         let info = parse(&[

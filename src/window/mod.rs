@@ -13,7 +13,7 @@
 //!   Friday at 22:00 and closes on Saturday at 02:00.
 //! - Each day a window runs on, it covers the span of real time from its
 //!   opening instant (included) to its closing instant (excluded). Both are
-//!   local times turned into instants by one rule ([`local`]): a local time
+//!   local times turned into instants by one rule (in `local.rs`): a local time
 //!   that happens twice (clocks fall back) means its earlier instant; one that
 //!   never happens (clocks spring forward) means the first instant after the
 //!   gap.
@@ -22,7 +22,8 @@
 //!   window that spans a fall-back keeps the repeated hour (`00:00-03:00`
 //!   lasts four real hours that night).
 //!
-//! Syntax, display and errors live in [`parse`].
+//! Syntax, display and errors live in `parse.rs`; see [`WindowError`] for
+//! the accepted forms.
 
 mod local;
 mod parse;
