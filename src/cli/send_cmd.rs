@@ -12,6 +12,7 @@ use super::args::{CampaignArgs, PlanOutputArgs};
 use super::plan_cmd::{load_campaign, print_plan};
 use crate::campaign::Campaign;
 use crate::exit_codes;
+use crate::options::AccountSpec;
 use crate::plan::Slot;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::account::{AccountWork, Job};
@@ -105,20 +106,23 @@ pub struct Target {
 }
 
 /// Resolve the endpoint and every account's token, before anything is sent.
-pub async fn connect(campaign: &Campaign, delivery: &DeliveryArgs, timeout: Duration) -> anyhow::Result<Target> {
+pub async fn connect(
+    accounts: &[AccountSpec],
+    configured_endpoint: Option<&str>,
+    delivery: &DeliveryArgs,
+    timeout: Duration,
+) -> anyhow::Result<Target> {
     let endpoint = delivery
         .endpoint
         .clone()
-        .or_else(|| campaign.spec.endpoint.clone())
+        .or_else(|| configured_endpoint.map(str::to_string))
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
     if endpoint == SANDBOX_ENDPOINT {
-        let tokens: Vec<(String, String)> = campaign
-            .accounts
+        let tokens: Vec<(String, String)> = accounts
             .iter()
             .map(|account| (account.name.clone(), format!("sandbox-{}", blake3::hash(account.name.as_bytes()).to_hex())))
             .collect();
-        let fastest = campaign
-            .accounts
+        let fastest = accounts
             .iter()
             .map(|a| a.rate)
             .max_by(|a, b| a.per_second().total_cmp(&b.per_second()))
@@ -144,7 +148,7 @@ pub async fn connect(campaign: &Campaign, delivery: &DeliveryArgs, timeout: Dura
     }
     let mut tokens = Vec::new();
     let mut missing = Vec::new();
-    for account in &campaign.accounts {
+    for account in accounts {
         match std::env::var(&account.token_env) {
             Ok(value) if !value.trim().is_empty() => tokens.push(Token::new(value.trim().to_string())),
             _ => missing.push(format!("{} (account `{}`)", account.token_env, account.name)),
@@ -279,21 +283,15 @@ async fn wait_for_signal() {
 
 /// Execute `work` with progress, signals and a summary; returns the exit code.
 pub async fn run_work(
-    campaign: &Campaign,
     delivery: &DeliveryArgs,
     target: Target,
     work: Vec<AccountWork>,
     recorder: Arc<dyn Recorder>,
-    backoff: BackoffPolicy,
+    settings: ExecSettings,
     resume_hint: &str,
 ) -> anyhow::Result<i32> {
     let clock = Clock::system();
-    let events = event_sinks(delivery, clock, campaign.spec.timezone)?;
-    let settings = ExecSettings {
-        windows: campaign.spec.windows.clone(),
-        timezone: campaign.spec.timezone,
-        backoff,
-    };
+    let events = event_sinks(delivery, clock, settings.timezone)?;
     let (context, stop) = RunContext::new(Arc::clone(&target.api), clock, recorder, events, settings);
     watch_signals(stop);
     let report = execute(context, work).await;
@@ -316,9 +314,14 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
     let (backoff, timeout) = backoff_policy(&args.delivery, &campaign)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let target = connect(&campaign, &args.delivery, timeout).await?;
+        let target = connect(&campaign.accounts, campaign.spec.endpoint.as_deref(), &args.delivery, timeout).await?;
         let campaign_id = blake3::hash(format!("{}:{}", campaign.table.digest, campaign.spec.start).as_bytes()).to_hex().to_string();
         let work = jobs_from_plan(&campaign, &slots, &campaign_id, &target.tokens)?;
-        run_work(&campaign, &args.delivery, target, work, Arc::new(NoRecorder), backoff, "outreach send (again)").await
+        let settings = ExecSettings {
+            windows: campaign.spec.windows.clone(),
+            timezone: campaign.spec.timezone,
+            backoff,
+        };
+        run_work(&args.delivery, target, work, Arc::new(NoRecorder), settings, "outreach send (again)").await
     })
 }
