@@ -13,7 +13,10 @@ use chrono_tz::Tz;
 use minijinja::Value;
 
 use crate::input::template::row_context;
-use crate::input::{CsvError, Problems, RecipientTable, Rendered, RenderError, TemplateError, TemplateId, TemplateSet};
+use crate::input::{
+    CsvError, Problems, RecipientTable, RenderError, Rendered, TemplateError, TemplateId,
+    TemplateSet,
+};
 use crate::options::{AccountSpec, CampaignSpec, DEFAULT_ACCOUNT};
 use crate::plan::{self, AccountRules, PlanSettings, QueueItem, Slot};
 
@@ -97,7 +100,9 @@ impl Campaign {
         }
         let inline = table.columns.body.is_some();
         if default_template.is_none() && !inline && table.columns.template.is_none() {
-            return Err(CampaignError::NoTemplate { csv: spec.csv.clone() });
+            return Err(CampaignError::NoTemplate {
+                csv: spec.csv.clone(),
+            });
         }
 
         let mut problems = Problems::new(&spec.csv);
@@ -106,7 +111,13 @@ impl Campaign {
         let mut facts: Vec<(usize, RowFacts)> = Vec::with_capacity(table.rows.len());
         for (index, row) in table.rows.iter().enumerate() {
             let Some(recipient) = row.get(Some(table.columns.recipient)) else {
-                problems.push(row.line, format!("the `{}` cell is empty; every row needs a recipient", spec.recipient_column));
+                problems.push(
+                    row.line,
+                    format!(
+                        "the `{}` cell is empty; every row needs a recipient",
+                        spec.recipient_column
+                    ),
+                );
                 continue;
             };
             if let Some(first_line) = first_seen.get(recipient) {
@@ -118,7 +129,15 @@ impl Campaign {
                 continue;
             }
             first_seen.insert(recipient, row.line);
-            match row_facts(&table, index, default_template, inline, &mut templates, &spec, &csv_dir) {
+            match row_facts(
+                &table,
+                index,
+                default_template,
+                inline,
+                &mut templates,
+                &spec,
+                &csv_dir,
+            ) {
                 Ok(found) => facts.push((index, found)),
                 Err(message) => problems.push(row.line, message),
             }
@@ -189,7 +208,9 @@ impl Campaign {
 
     /// The recipient id of a message.
     pub fn recipient(&self, message: &Message) -> &str {
-        self.table.rows[message.row].get(Some(self.table.columns.recipient)).unwrap_or("")
+        self.table.rows[message.row]
+            .get(Some(self.table.columns.recipient))
+            .unwrap_or("")
     }
 
     /// The CSV line a message comes from.
@@ -209,9 +230,20 @@ impl Campaign {
             TemplateChoice::File(id) => self.templates.render(id, &context),
             TemplateChoice::Columns => {
                 let row = &self.table.rows[message.row];
-                let subject = self.table.columns.subject.and_then(|c| row.record.get(c)).filter(|s| !s.trim().is_empty());
-                let body = self.table.columns.body.and_then(|c| row.record.get(c)).unwrap_or("");
-                self.templates.render_inline("the `body` column", subject, body, &context)
+                let subject = self
+                    .table
+                    .columns
+                    .subject
+                    .and_then(|c| row.record.get(c))
+                    .filter(|s| !s.trim().is_empty());
+                let body = self
+                    .table
+                    .columns
+                    .body
+                    .and_then(|c| row.record.get(c))
+                    .unwrap_or("");
+                self.templates
+                    .render_inline("the `body` column", subject, body, &context)
             }
         }
     }
@@ -280,9 +312,11 @@ fn row_facts(
     let columns = &table.columns;
     let priority = match row.get(columns.priority) {
         None => 0,
-        Some(text) => text
-            .parse()
-            .map_err(|_| format!("priority `{text}` is not a whole number (higher is sent first; leave blank for 0)"))?,
+        Some(text) => text.parse().map_err(|_| {
+            format!(
+                "priority `{text}` is not a whole number (higher is sent first; leave blank for 0)"
+            )
+        })?,
     };
     let timezone = match row.get(columns.timezone) {
         None => None,
@@ -299,7 +333,11 @@ fn row_facts(
                 if let Some(id) = templates.by_path(&path) {
                     TemplateChoice::File(id)
                 } else if path.is_file() {
-                    TemplateChoice::File(templates.load_file(&path, csv_dir).map_err(|e| e.to_string())?)
+                    TemplateChoice::File(
+                        templates
+                            .load_file(&path, csv_dir)
+                            .map_err(|e| e.to_string())?,
+                    )
                 } else {
                     let known: Vec<&String> = spec.config.config.templates.keys().collect();
                     return Err(format!(
@@ -314,7 +352,8 @@ fn row_facts(
             None if inline => TemplateChoice::Columns,
             None => {
                 return Err(
-                    "no template for this row: fill its `template` cell, or pass --template FILE".to_string(),
+                    "no template for this row: fill its `template` cell, or pass --template FILE"
+                        .to_string(),
                 );
             }
         },
@@ -337,7 +376,9 @@ fn assign_accounts(
     let mut accounts = spec.accounts.clone();
     let configured = !accounts.is_empty();
     for (row, fact) in facts {
-        let Some(name) = &fact.account_name else { continue };
+        let Some(name) = &fact.account_name else {
+            continue;
+        };
         if accounts.iter().any(|a| &a.name == name) {
             continue;
         }

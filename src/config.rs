@@ -72,7 +72,11 @@ impl<'de> Deserialize<'de> for HumanDuration {
         let text = String::deserialize(deserializer)?;
         humantime::parse_duration(&text)
             .map(HumanDuration)
-            .map_err(|error| serde::de::Error::custom(format!("invalid duration `{text}`: {error} (examples: `2s`, `10m`, `1h 30m`)")))
+            .map_err(|error| {
+                serde::de::Error::custom(format!(
+                    "invalid duration `{text}`: {error} (examples: `2s`, `10m`, `1h 30m`)"
+                ))
+            })
     }
 }
 
@@ -159,7 +163,9 @@ pub fn load(explicit: Option<&Path>, csv: &Path, cwd: &Path) -> Result<LoadedCon
         None => {
             let beside = csv.parent().unwrap_or(Path::new("")).join(FILE_NAME);
             let here = cwd.join(FILE_NAME);
-            [beside, here].into_iter().find(|candidate| candidate.is_file())
+            [beside, here]
+                .into_iter()
+                .find(|candidate| candidate.is_file())
         }
     };
     let Some(path) = path else {
@@ -207,26 +213,41 @@ mod tests {
         assert_eq!(config.jitter, Some(JitterPercent(25.0)));
         assert_eq!(config.accounts[0].token_env.as_deref(), Some("ALICE_TOKEN"));
         assert_eq!(config.templates["followup"], "templates/followup.txt");
-        assert_eq!(config.retry.cap, Some(HumanDuration(std::time::Duration::from_secs(600))));
+        assert_eq!(
+            config.retry.cap,
+            Some(HumanDuration(std::time::Duration::from_secs(600)))
+        );
     }
 
     #[test]
     fn unknown_keys_are_named() {
-        let error = parse(Path::new("c/outreach.toml"), "rat = \"20/h\"\n").unwrap_err().to_string();
-        assert!(error.contains("c/outreach.toml"), "{error}");
-        assert!(error.contains("unknown field `rat`"), "{error}");
-        let error = parse(Path::new("o.toml"), "[[accounts]]\nname = \"a\"\ntoken = \"x\"\n")
+        let error = parse(Path::new("c/outreach.toml"), "rat = \"20/h\"\n")
             .unwrap_err()
             .to_string();
+        assert!(error.contains("c/outreach.toml"), "{error}");
+        assert!(error.contains("unknown field `rat`"), "{error}");
+        let error = parse(
+            Path::new("o.toml"),
+            "[[accounts]]\nname = \"a\"\ntoken = \"x\"\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("unknown field `token`"), "{error}");
     }
 
     #[test]
     fn bad_values_explain_the_accepted_forms() {
-        let error = parse(Path::new("o.toml"), "rate = \"fast\"\n").unwrap_err().to_string();
+        let error = parse(Path::new("o.toml"), "rate = \"fast\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("expected N/PERIOD"), "{error}");
-        let error = parse(Path::new("o.toml"), "jitter = 150\n").unwrap_err().to_string();
+        let error = parse(Path::new("o.toml"), "jitter = 150\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("from 0 to 100"), "{error}");
-        assert_eq!(parse(Path::new("o.toml"), "jitter = 30\n").unwrap().jitter, Some(JitterPercent(30.0)));
+        assert_eq!(
+            parse(Path::new("o.toml"), "jitter = 30\n").unwrap().jitter,
+            Some(JitterPercent(30.0))
+        );
     }
 }

@@ -103,7 +103,10 @@ fn origin(flag_given: bool, flag: &str, key: &str, config: &LoadedConfig) -> Str
     if flag_given {
         flag.to_string()
     } else {
-        let path = config.path.as_deref().unwrap_or(Path::new(config::FILE_NAME));
+        let path = config
+            .path
+            .as_deref()
+            .unwrap_or(Path::new(config::FILE_NAME));
         format!("`{key}` in {}", path.display())
     }
 }
@@ -116,7 +119,12 @@ fn parse_timezone(input: &str, origin: String) -> Result<Tz, OptionsError> {
 }
 
 /// Merge `flags` with the config found for them. `now` is the default start.
-pub fn resolve(flags: &CampaignFlags, now: DateTime<Utc>, cwd: &Path, system_zone: Tz) -> Result<CampaignSpec, OptionsError> {
+pub fn resolve(
+    flags: &CampaignFlags,
+    now: DateTime<Utc>,
+    cwd: &Path,
+    system_zone: Tz,
+) -> Result<CampaignSpec, OptionsError> {
     let loaded = config::load(flags.config.as_deref(), &flags.csv, cwd)?;
     let file = &loaded.config;
     let base = loaded.base_dir();
@@ -154,18 +162,24 @@ pub fn resolve(flags: &CampaignFlags, now: DateTime<Utc>, cwd: &Path, system_zon
     let daily_cap = flags.daily_cap.or(file.daily_cap);
     if daily_cap == Some(0) {
         return Err(OptionsError::DailyCap {
-            origin: origin(flags.daily_cap.is_some(), "--daily-cap", "daily_cap", &loaded),
+            origin: origin(
+                flags.daily_cap.is_some(),
+                "--daily-cap",
+                "daily_cap",
+                &loaded,
+            ),
         });
     }
 
     let jitter = match (&flags.jitter, file.jitter) {
-        (Some(text), _) => text
-            .parse::<JitterPercent>()
-            .map_err(|detail| OptionsError::Jitter {
-                origin: "--jitter".into(),
-                detail,
-            })?
-            .0,
+        (Some(text), _) => {
+            text.parse::<JitterPercent>()
+                .map_err(|detail| OptionsError::Jitter {
+                    origin: "--jitter".into(),
+                    detail,
+                })?
+                .0
+        }
         (None, Some(JitterPercent(value))) => value,
         (None, None) => 0.0,
     } / 100.0;
@@ -173,7 +187,9 @@ pub fn resolve(flags: &CampaignFlags, now: DateTime<Utc>, cwd: &Path, system_zon
     let start = match flags.start.as_deref().map(str::trim) {
         None | Some("now") => now,
         Some(text) => DateTime::parse_from_rfc3339(text)
-            .map_err(|_| OptionsError::Start { input: text.to_string() })?
+            .map_err(|_| OptionsError::Start {
+                input: text.to_string(),
+            })?
             .with_timezone(&Utc),
     };
 
@@ -191,14 +207,26 @@ pub fn resolve(flags: &CampaignFlags, now: DateTime<Utc>, cwd: &Path, system_zon
     for account in &file.accounts {
         if account.daily_cap == Some(0) {
             return Err(OptionsError::DailyCap {
-                origin: origin(false, "", &format!("accounts.{}.daily_cap", account.name), &loaded),
+                origin: origin(
+                    false,
+                    "",
+                    &format!("accounts.{}.daily_cap", account.name),
+                    &loaded,
+                ),
             });
         }
         accounts.push(AccountSpec {
             name: account.name.clone(),
-            rate: if flags.rate.is_some() { rate } else { account.rate.unwrap_or(rate) },
+            rate: if flags.rate.is_some() {
+                rate
+            } else {
+                account.rate.unwrap_or(rate)
+            },
             daily_cap: account.daily_cap.or(daily_cap),
-            token_env: account.token_env.clone().unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_string()),
+            token_env: account
+                .token_env
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_string()),
         });
     }
 

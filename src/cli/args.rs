@@ -18,39 +18,78 @@ pub struct CampaignArgs {
     pub config: Option<PathBuf>,
 
     /// The column that holds recipient ids.
-    #[arg(long, value_name = "NAME", long_help = "The column that holds recipient ids [default: recipient].\n\nExample: --recipient-column urn")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        long_help = "The column that holds recipient ids [default: recipient].\n\nExample: --recipient-column urn"
+    )]
     pub recipient_column: Option<String>,
 
     /// The default message template.
-    #[arg(short, long, value_name = "FILE", long_help = "The default message template: an optional first line `Subject: ...`, a blank line, then the body, with placeholders such as {{ first_name }}.\n\nExample: --template templates/intro.txt")]
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        long_help = "The default message template: an optional first line `Subject: ...`, a blank line, then the body, with placeholders such as {{ first_name }}.\n\nExample: --template templates/intro.txt"
+    )]
     pub template: Option<PathBuf>,
 
     /// Sends per period for each account [default: 20/h].
-    #[arg(short, long, value_name = "N/PERIOD", long_help = "At most N sends per PERIOD for each account, evenly spaced (20/h means one every 3 minutes). PERIOD is s, min, h, day or a duration such as 90m. [default: 20/h]\n\nExample: --rate 30/h")]
+    #[arg(
+        short,
+        long,
+        value_name = "N/PERIOD",
+        long_help = "At most N sends per PERIOD for each account, evenly spaced (20/h means one every 3 minutes). PERIOD is s, min, h, day or a duration such as 90m. [default: 20/h]\n\nExample: --rate 30/h"
+    )]
     pub rate: Option<String>,
 
     /// A send window such as 'mon-fri 09:00-17:00' (repeatable).
-    #[arg(short, long = "window", value_name = "DAYS HH:MM-HH:MM", long_help = "Only send inside these windows, in --timezone or the recipient's own `timezone` column. Repeat for several windows; a window may cross midnight.\n\nExample: --window 'mon-fri 09:00-12:00' --window 'mon-fri 13:00-17:00'")]
+    #[arg(
+        short,
+        long = "window",
+        value_name = "DAYS HH:MM-HH:MM",
+        long_help = "Only send inside these windows, in --timezone or the recipient's own `timezone` column. Repeat for several windows; a window may cross midnight.\n\nExample: --window 'mon-fri 09:00-12:00' --window 'mon-fri 13:00-17:00'"
+    )]
     pub windows: Vec<String>,
 
     /// Time zone of windows, daily caps and displayed times [default: the system's].
-    #[arg(long, value_name = "ZONE", long_help = "IANA time zone of send windows, daily caps and displayed times [default: the system's].\n\nExample: --timezone Europe/Berlin")]
+    #[arg(
+        long,
+        value_name = "ZONE",
+        long_help = "IANA time zone of send windows, daily caps and displayed times [default: the system's].\n\nExample: --timezone Europe/Berlin"
+    )]
     pub timezone: Option<String>,
 
     /// At most N sends per account per calendar day.
-    #[arg(long, value_name = "N", long_help = "At most N sends per account per calendar day (in --timezone); later messages move to the next day.\n\nExample: --daily-cap 100")]
+    #[arg(
+        long,
+        value_name = "N",
+        long_help = "At most N sends per account per calendar day (in --timezone); later messages move to the next day.\n\nExample: --daily-cap 100"
+    )]
     pub daily_cap: Option<u32>,
 
     /// Random extra delay of up to PCT of the interval.
-    #[arg(long, value_name = "PCT", long_help = "Each slot gets a random extra delay of up to PCT percent of the interval, the same for the same campaign. It only delays, so the rate is never exceeded.\n\nExample: --jitter 30%")]
+    #[arg(
+        long,
+        value_name = "PCT",
+        long_help = "Each slot gets a random extra delay of up to PCT percent of the interval, the same for the same campaign. It only delays, so the rate is never exceeded.\n\nExample: --jitter 30%"
+    )]
     pub jitter: Option<String>,
 
     /// When the first message may go out (RFC 3339) [default: now].
-    #[arg(long, value_name = "TIME", long_help = "When the first message may go out, RFC 3339 [default: now].\n\nExample: --start 2026-12-01T09:00:00+01:00")]
+    #[arg(
+        long,
+        value_name = "TIME",
+        long_help = "When the first message may go out, RFC 3339 [default: now].\n\nExample: --start 2026-12-01T09:00:00+01:00"
+    )]
     pub start: Option<String>,
 
     /// Reject rendered bodies longer than N characters.
-    #[arg(long, value_name = "N", long_help = "Reject any rendered body longer than N characters (LinkedIn caps connection notes at 300).\n\nExample: --max-length 300")]
+    #[arg(
+        long,
+        value_name = "N",
+        long_help = "Reject any rendered body longer than N characters (LinkedIn caps connection notes at 300).\n\nExample: --max-length 300"
+    )]
     pub max_length: Option<usize>,
 }
 
@@ -76,7 +115,12 @@ impl CampaignArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PlanOutputArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value = "table", long_help = "Output format: a readable table, CSV, or JSON Lines (one object per message with recipient, account, at, subject, body).\n\nExample: outreach plan recipients.csv --format json | jq .at")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "table",
+        long_help = "Output format: a readable table, CSV, or JSON Lines (one object per message with recipient, account, at, subject, body).\n\nExample: outreach plan recipients.csv --format json | jq .at"
+    )]
     pub format: PlanFormat,
 
     /// Show at most N rows in the table.

@@ -62,7 +62,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Plan(args)) => plan_cmd::run(*args),
         Some(Command::Send(args)) => send_cmd::run(*args),
         Some(Command::Sandbox(args)) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(crate::sandbox::run_cli(args))?;
             Ok(exit_codes::SUCCESS)
         }

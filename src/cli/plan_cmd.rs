@@ -14,7 +14,12 @@ use crate::plan::Slot;
 /// Load and validate the campaign the flags describe, printing warnings.
 pub fn load_campaign(args: &CampaignArgs) -> anyhow::Result<Campaign> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let spec = options::resolve(&args.flags(), chrono::Utc::now(), &cwd, options::system_timezone())?;
+    let spec = options::resolve(
+        &args.flags(),
+        chrono::Utc::now(),
+        &cwd,
+        options::system_timezone(),
+    )?;
     let campaign = Campaign::load(spec)?;
     for duplicate in &campaign.duplicates {
         eprintln!(
@@ -29,7 +34,11 @@ pub fn load_campaign(args: &CampaignArgs) -> anyhow::Result<Campaign> {
 }
 
 /// Print a plan in the chosen format.
-pub fn print_plan(campaign: &Campaign, slots: &[Slot], output: &PlanOutputArgs) -> anyhow::Result<()> {
+pub fn print_plan(
+    campaign: &Campaign,
+    slots: &[Slot],
+    output: &PlanOutputArgs,
+) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let result = match output.format {

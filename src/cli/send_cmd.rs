@@ -34,11 +34,19 @@ pub const SANDBOX_ENDPOINT: &str = "sandbox";
 #[derive(Debug, Clone, Args)]
 pub struct DeliveryArgs {
     /// The messages endpoint, or `sandbox` for a local demo API.
-    #[arg(long, value_name = "URL", long_help = "The URL of POST /v2/messages, or `sandbox` to run a local rate-limited API inside outreach (no account or token needed) [default: the config's `endpoint`, else https://api.linkedin.com/v2/messages].\n\nExample: --endpoint http://127.0.0.1:8080/v2/messages")]
+    #[arg(
+        long,
+        value_name = "URL",
+        long_help = "The URL of POST /v2/messages, or `sandbox` to run a local rate-limited API inside outreach (no account or token needed) [default: the config's `endpoint`, else https://api.linkedin.com/v2/messages].\n\nExample: --endpoint http://127.0.0.1:8080/v2/messages"
+    )]
     pub endpoint: Option<String>,
 
     /// Append every event as JSON Lines to FILE.
-    #[arg(long, value_name = "FILE", long_help = "Append every event (planned, sending, sent, throttled, retrying, failed, account paused/resumed, finished) as one JSON object per line, with timestamps.\n\nExample: --events events.jsonl, then: tail -f events.jsonl | jq .")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        long_help = "Append every event (planned, sending, sent, throttled, retrying, failed, account paused/resumed, finished) as one JSON object per line, with timestamps.\n\nExample: --events events.jsonl, then: tail -f events.jsonl | jq ."
+    )]
     pub events: Option<PathBuf>,
 
     /// Log one line per event instead of progress bars.
@@ -76,24 +84,52 @@ pub struct SendArgs {
     pub output: PlanOutputArgs,
 }
 
-fn duration_flag(flag: &str, value: Option<&str>, config: Option<Duration>, default: Duration) -> anyhow::Result<Duration> {
+fn duration_flag(
+    flag: &str,
+    value: Option<&str>,
+    config: Option<Duration>,
+    default: Duration,
+) -> anyhow::Result<Duration> {
     match value {
-        Some(text) => humantime::parse_duration(text)
-            .with_context(|| format!("{flag}: invalid duration `{text}`; examples: `2s`, `500ms`, `10m`")),
+        Some(text) => humantime::parse_duration(text).with_context(|| {
+            format!("{flag}: invalid duration `{text}`; examples: `2s`, `500ms`, `10m`")
+        }),
         None => Ok(config.unwrap_or(default)),
     }
 }
 
 /// Retry policy from flags, then the config's `[retry]`, then defaults.
-pub fn backoff_policy(delivery: &DeliveryArgs, campaign: &Campaign) -> anyhow::Result<(BackoffPolicy, Duration)> {
+pub fn backoff_policy(
+    delivery: &DeliveryArgs,
+    campaign: &Campaign,
+) -> anyhow::Result<(BackoffPolicy, Duration)> {
     let retry = &campaign.spec.config.config.retry;
     let defaults = BackoffPolicy::default();
     let policy = BackoffPolicy {
-        base: duration_flag("--retry-base", delivery.retry_base.as_deref(), retry.base.map(|d| d.0), defaults.base)?,
-        cap: duration_flag("--retry-cap", delivery.retry_cap.as_deref(), retry.cap.map(|d| d.0), defaults.cap)?,
-        max_attempts: delivery.retry_attempts.or(retry.attempts).unwrap_or(defaults.max_attempts).max(1),
+        base: duration_flag(
+            "--retry-base",
+            delivery.retry_base.as_deref(),
+            retry.base.map(|d| d.0),
+            defaults.base,
+        )?,
+        cap: duration_flag(
+            "--retry-cap",
+            delivery.retry_cap.as_deref(),
+            retry.cap.map(|d| d.0),
+            defaults.cap,
+        )?,
+        max_attempts: delivery
+            .retry_attempts
+            .or(retry.attempts)
+            .unwrap_or(defaults.max_attempts)
+            .max(1),
     };
-    let timeout = duration_flag("--timeout", delivery.timeout.as_deref(), retry.timeout.map(|d| d.0), Duration::from_secs(30))?;
+    let timeout = duration_flag(
+        "--timeout",
+        delivery.timeout.as_deref(),
+        retry.timeout.map(|d| d.0),
+        Duration::from_secs(30),
+    )?;
     Ok((policy, timeout))
 }
 
@@ -120,7 +156,12 @@ pub async fn connect(
     if endpoint == SANDBOX_ENDPOINT {
         let tokens: Vec<(String, String)> = accounts
             .iter()
-            .map(|account| (account.name.clone(), format!("sandbox-{}", blake3::hash(account.name.as_bytes()).to_hex())))
+            .map(|account| {
+                (
+                    account.name.clone(),
+                    format!("sandbox-{}", blake3::hash(account.name.as_bytes()).to_hex()),
+                )
+            })
             .collect();
         let fastest = accounts
             .iter()
@@ -133,25 +174,40 @@ pub async fn connect(
             quiet: true,
             ..SandboxConfig::default()
         };
-        let sandbox = Sandbox::start(config, 0).await.context("cannot start the embedded sandbox")?;
+        let sandbox = Sandbox::start(config, 0)
+            .await
+            .context("cannot start the embedded sandbox")?;
         let api = HttpApi::new(&sandbox.url(), timeout)?;
-        eprintln!("endpoint: the embedded sandbox at {} (nothing leaves this machine)", sandbox.url());
+        eprintln!(
+            "endpoint: the embedded sandbox at {} (nothing leaves this machine)",
+            sandbox.url()
+        );
         return Ok(Target {
             api: Arc::new(api),
-            tokens: tokens.into_iter().map(|(_, token)| Token::new(token)).collect(),
+            tokens: tokens
+                .into_iter()
+                .map(|(_, token)| Token::new(token))
+                .collect(),
             sandbox: Some(sandbox),
             endpoint: SANDBOX_ENDPOINT.to_string(),
         });
     }
     if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-        bail!("endpoint `{endpoint}` is not a URL; use https://host/v2/messages, or `sandbox` for the local demo API");
+        bail!(
+            "endpoint `{endpoint}` is not a URL; use https://host/v2/messages, or `sandbox` for the local demo API"
+        );
     }
     let mut tokens = Vec::new();
     let mut missing = Vec::new();
     for account in accounts {
         match std::env::var(&account.token_env) {
-            Ok(value) if !value.trim().is_empty() => tokens.push(Token::new(value.trim().to_string())),
-            _ => missing.push(format!("{} (account `{}`)", account.token_env, account.name)),
+            Ok(value) if !value.trim().is_empty() => {
+                tokens.push(Token::new(value.trim().to_string()))
+            }
+            _ => missing.push(format!(
+                "{} (account `{}`)",
+                account.token_env, account.name
+            )),
         }
     }
     if !missing.is_empty() {
@@ -180,7 +236,12 @@ pub fn idempotency_key(campaign_id: &str, recipient: &str) -> String {
 }
 
 /// Turn plan slots into per-account jobs.
-pub fn jobs_from_plan(campaign: &Campaign, slots: &[Slot], campaign_id: &str, tokens: &[Token]) -> anyhow::Result<Vec<AccountWork>> {
+pub fn jobs_from_plan(
+    campaign: &Campaign,
+    slots: &[Slot],
+    campaign_id: &str,
+    tokens: &[Token],
+) -> anyhow::Result<Vec<AccountWork>> {
     let rules = campaign.account_rules();
     let mut work: Vec<AccountWork> = rules
         .into_iter()
@@ -215,16 +276,23 @@ pub fn jobs_from_plan(campaign: &Campaign, slots: &[Slot], campaign_id: &str, to
 }
 
 /// Progress on a terminal, plain lines otherwise; plus the events file.
-pub fn event_sinks(delivery: &DeliveryArgs, clock: Clock, zone: chrono_tz::Tz) -> anyhow::Result<Arc<dyn EventSink>> {
+pub fn event_sinks(
+    delivery: &DeliveryArgs,
+    clock: Clock,
+    zone: chrono_tz::Tz,
+) -> anyhow::Result<Arc<dyn EventSink>> {
     let mut fan_out = FanOut::new();
-    let live = !delivery.no_progress && io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
+    let live = !delivery.no_progress
+        && io::stderr().is_terminal()
+        && std::env::var("TERM").map_or(true, |t| t != "dumb");
     if live {
         fan_out.add(Box::new(ArcSink(LiveProgress::new(clock))));
     } else {
         fan_out.add(Box::new(PlainLog::new(Box::new(io::stderr()), zone)));
     }
     if let Some(path) = &delivery.events {
-        let sink = JsonLinesSink::create(path).with_context(|| format!("cannot open the events file {}", path.display()))?;
+        let sink = JsonLinesSink::create(path)
+            .with_context(|| format!("cannot open the events file {}", path.display()))?;
         fan_out.add(Box::new(sink));
     }
     Ok(Arc::new(fan_out))
@@ -249,7 +317,9 @@ pub fn watch_signals(stop: StopHandle) {
             wait_for_signal().await;
             presses += 1;
             if presses == 1 {
-                eprintln!("\nstopping: no new sends; waiting for requests in flight (press Ctrl-C again to quit at once)");
+                eprintln!(
+                    "\nstopping: no new sends; waiting for requests in flight (press Ctrl-C again to quit at once)"
+                );
                 stop.stop();
             } else {
                 eprintln!("quitting at once");
@@ -292,7 +362,8 @@ pub async fn run_work(
 ) -> anyhow::Result<i32> {
     let clock = Clock::system();
     let events = event_sinks(delivery, clock, settings.timezone)?;
-    let (context, stop) = RunContext::new(Arc::clone(&target.api), clock, recorder, events, settings);
+    let (context, stop) =
+        RunContext::new(Arc::clone(&target.api), clock, recorder, events, settings);
     watch_signals(stop);
     let report = execute(context, work).await;
     let mut text = Vec::new();
@@ -312,16 +383,35 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
         return Ok(exit_codes::SUCCESS);
     }
     let (backoff, timeout) = backoff_policy(&args.delivery, &campaign)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let target = connect(&campaign.accounts, campaign.spec.endpoint.as_deref(), &args.delivery, timeout).await?;
-        let campaign_id = blake3::hash(format!("{}:{}", campaign.table.digest, campaign.spec.start).as_bytes()).to_hex().to_string();
+        let target = connect(
+            &campaign.accounts,
+            campaign.spec.endpoint.as_deref(),
+            &args.delivery,
+            timeout,
+        )
+        .await?;
+        let campaign_id =
+            blake3::hash(format!("{}:{}", campaign.table.digest, campaign.spec.start).as_bytes())
+                .to_hex()
+                .to_string();
         let work = jobs_from_plan(&campaign, &slots, &campaign_id, &target.tokens)?;
         let settings = ExecSettings {
             windows: campaign.spec.windows.clone(),
             timezone: campaign.spec.timezone,
             backoff,
         };
-        run_work(&args.delivery, target, work, Arc::new(NoRecorder), settings, "outreach send (again)").await
+        run_work(
+            &args.delivery,
+            target,
+            work,
+            Arc::new(NoRecorder),
+            settings,
+            "outreach send (again)",
+        )
+        .await
     })
 }

@@ -9,4 +9,4 @@ pub mod template;
 
 pub use problems::{Problem, Problems};
 pub use recipients::{Columns, CsvError, RecipientTable, Row};
-pub use template::{Rendered, RenderError, TemplateError, TemplateId, TemplateSet};
+pub use template::{RenderError, Rendered, TemplateError, TemplateId, TemplateSet};

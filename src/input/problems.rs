@@ -68,7 +68,10 @@ impl fmt::Display for Problems {
         if count > SHOWN_PROBLEMS {
             write!(f, "\n  ... and {} more", count - SHOWN_PROBLEMS)?;
         }
-        write!(f, "\nFix these rows and run the command again; nothing was sent.")
+        write!(
+            f,
+            "\nFix these rows and run the command again; nothing was sent."
+        )
     }
 }
 

@@ -30,7 +30,9 @@ pub mod columns {
 pub enum CsvError {
     #[error("cannot read recipients file {path}: {source}; check the path and permissions")]
     Open { path: PathBuf, source: io::Error },
-    #[error("{path} is empty: it needs a header row with a `{column}` column and one row per recipient")]
+    #[error(
+        "{path} is empty: it needs a header row with a `{column}` column and one row per recipient"
+    )]
     Empty { path: PathBuf, column: String },
     #[error(
         "{path} has no `{column}` column; columns found: {found}. \
@@ -154,7 +156,9 @@ impl RecipientTable {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(error) => {
-                    let line = error.position().map_or(0, |p| lines.line_at(bytes, p.byte()));
+                    let line = error
+                        .position()
+                        .map_or(0, |p| lines.line_at(bytes, p.byte()));
                     problems.push(line, format!("not valid CSV: {error}"));
                     continue;
                 }
@@ -218,13 +222,18 @@ struct LineCounter {
 
 impl LineCounter {
     fn line_at(&mut self, bytes: &[u8], offset: u64) -> u64 {
-        let mut target = usize::try_from(offset).unwrap_or(bytes.len()).min(bytes.len());
+        let mut target = usize::try_from(offset)
+            .unwrap_or(bytes.len())
+            .min(bytes.len());
         // A record's position may point at the line break that precedes it.
         while target < bytes.len() && matches!(bytes[target], b'\r' | b'\n') {
             target += 1;
         }
         if target >= self.offset {
-            self.newlines += bytes[self.offset..target].iter().filter(|b| **b == b'\n').count() as u64;
+            self.newlines += bytes[self.offset..target]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
             self.offset = target;
         }
         self.newlines + 1
@@ -236,7 +245,11 @@ fn find_columns(
     headers: &[String],
     recipient_column: &str,
 ) -> Result<Columns, CsvError> {
-    let find = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name.trim()));
+    let find = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name.trim()))
+    };
     let recipient = find(recipient_column).ok_or_else(|| CsvError::NoRecipientColumn {
         path: path.to_path_buf(),
         column: recipient_column.to_string(),
@@ -288,7 +301,10 @@ mod tests {
     fn every_bad_row_is_reported_with_its_line() {
         let text = "recipient,name\na,1\nb,2,extra\nc\nd,4\n";
         let error = parse(text).unwrap_err().to_string();
-        assert!(error.contains("line 3: has 3 fields but the header has 2"), "{error}");
+        assert!(
+            error.contains("line 3: has 3 fields but the header has 2"),
+            "{error}"
+        );
         assert!(error.contains("line 4: has 1 fields"), "{error}");
     }
 
@@ -314,7 +330,10 @@ mod tests {
         let error = RecipientTable::from_bytes(Path::new("r.csv"), &bytes[..], "recipient")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("line 2: column `name` is not valid UTF-8"), "{error}");
+        assert!(
+            error.contains("line 2: column `name` is not valid UTF-8"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -19,7 +19,9 @@ use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 /// A template that could not be loaded or compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    #[error("cannot read template {path}: {source}; check the path (relative paths start at {base})")]
+    #[error(
+        "cannot read template {path}: {source}; check the path (relative paths start at {base})"
+    )]
     Read {
         path: PathBuf,
         base: String,
@@ -75,7 +77,9 @@ pub struct TemplateSet {
 impl std::fmt::Debug for TemplateSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.loaded.iter().map(|t| t.name.as_str()).collect();
-        f.debug_struct("TemplateSet").field("templates", &names).finish()
+        f.debug_struct("TemplateSet")
+            .field("templates", &names)
+            .finish()
     }
 }
 
@@ -114,7 +118,11 @@ impl Object for RowObject {
         let keys: Vec<Value> = self
             .variables
             .iter()
-            .filter(|(_, index)| self.record.get(**index).is_some_and(|v| !v.trim().is_empty()))
+            .filter(|(_, index)| {
+                self.record
+                    .get(**index)
+                    .is_some_and(|v| !v.trim().is_empty())
+            })
             .map(|(name, _)| Value::from(name.as_str()))
             .collect();
         Enumerator::Values(keys)
@@ -224,7 +232,8 @@ impl TemplateSet {
     /// Render template `id` for one row.
     pub fn render(&self, id: TemplateId, context: &Value) -> Result<Rendered, RenderError> {
         let loaded = &self.loaded[id];
-        let explain = |error: minijinja::Error| explain(&loaded.name, &loaded.variables, context, error);
+        let explain =
+            |error: minijinja::Error| explain(&loaded.name, &loaded.variables, context, error);
         let subject = if loaded.has_subject {
             let template = self.env.get_template(&subject_key(id)).map_err(explain)?;
             Some(template.render(context).map_err(explain)?)
@@ -245,10 +254,13 @@ impl TemplateSet {
         context: &Value,
     ) -> Result<Rendered, RenderError> {
         let render_one = |source: &str| -> Result<String, RenderError> {
-            let template = self.env.template_from_str(source).map_err(|error| RenderError::Other {
-                template: name.to_string(),
-                detail: error.to_string(),
-            })?;
+            let template =
+                self.env
+                    .template_from_str(source)
+                    .map_err(|error| RenderError::Other {
+                        template: name.to_string(),
+                        detail: error.to_string(),
+                    })?;
             let variables = template.undeclared_variables(false);
             template
                 .render(context)
@@ -270,7 +282,11 @@ fn explain(
     if error.kind() == ErrorKind::UndefinedError {
         let mut missing: Vec<&String> = variables
             .iter()
-            .filter(|name| context.get_attr(name).is_ok_and(|value| value.is_undefined()))
+            .filter(|name| {
+                context
+                    .get_attr(name)
+                    .is_ok_and(|value| value.is_undefined())
+            })
             .collect();
         missing.sort();
         if let Some(variable) = missing.first() {
@@ -302,10 +318,22 @@ mod tests {
 
     #[test]
     fn subject_line_is_optional() {
-        assert_eq!(split_subject("Subject: Hi {{ x }}\n\nBody\n"), (Some("Hi {{ x }}"), "Body"));
-        assert_eq!(split_subject("subject:Hi\r\n\r\nBody\r\n"), (Some("Hi"), "Body"));
-        assert_eq!(split_subject("Just a body\nline two\n"), (None, "Just a body\nline two"));
-        assert_eq!(split_subject("Re: not a subject"), (None, "Re: not a subject"));
+        assert_eq!(
+            split_subject("Subject: Hi {{ x }}\n\nBody\n"),
+            (Some("Hi {{ x }}"), "Body")
+        );
+        assert_eq!(
+            split_subject("subject:Hi\r\n\r\nBody\r\n"),
+            (Some("Hi"), "Body")
+        );
+        assert_eq!(
+            split_subject("Just a body\nline two\n"),
+            (None, "Just a body\nline two")
+        );
+        assert_eq!(
+            split_subject("Re: not a subject"),
+            (None, "Re: not a subject")
+        );
     }
 
     #[test]
@@ -317,11 +345,16 @@ mod tests {
                 "Subject: Hello {{ first_name | title }}\n\nHi {{ first_name }}{% if company %} at {{ company }}{% endif %}, <b>&</b>",
             )
             .unwrap();
-        let rendered = set.render(id, &context(&[("first_name", "zoë"), ("company", "")])).unwrap();
+        let rendered = set
+            .render(id, &context(&[("first_name", "zoë"), ("company", "")]))
+            .unwrap();
         assert_eq!(rendered.subject.as_deref(), Some("Hello Zoë"));
         assert_eq!(rendered.body, "Hi zoë, <b>&</b>");
         let rendered = set
-            .render(id, &context(&[("first_name", "Ann"), ("company", "Acme, Inc.")]))
+            .render(
+                id,
+                &context(&[("first_name", "Ann"), ("company", "Acme, Inc.")]),
+            )
             .unwrap();
         assert_eq!(rendered.body, "Hi Ann at Acme, Inc., <b>&</b>");
     }
@@ -329,8 +362,12 @@ mod tests {
     #[test]
     fn missing_variable_is_named_unless_defaulted() {
         let mut set = TemplateSet::new();
-        let strict = set.add("intro.txt", "Hi {{ first_name }} from {{ city }}").unwrap();
-        let error = set.render(strict, &context(&[("first_name", "Ann"), ("city", " ")])).unwrap_err();
+        let strict = set
+            .add("intro.txt", "Hi {{ first_name }} from {{ city }}")
+            .unwrap();
+        let error = set
+            .render(strict, &context(&[("first_name", "Ann"), ("city", " ")]))
+            .unwrap_err();
         assert_eq!(
             error,
             RenderError::MissingVariable {
@@ -339,24 +376,41 @@ mod tests {
             }
         );
         assert!(error.to_string().contains("default(\"...\")"));
-        let lenient = set.add("d.txt", "Hi {{ first_name | default(\"there\") }}").unwrap();
+        let lenient = set
+            .add("d.txt", "Hi {{ first_name | default(\"there\") }}")
+            .unwrap();
         assert_eq!(set.render(lenient, &context(&[])).unwrap().body, "Hi there");
     }
 
     #[test]
     fn syntax_errors_name_the_template() {
-        let error = TemplateSet::new().add("bad.txt", "Hi {{ name").unwrap_err().to_string();
-        assert!(error.starts_with("template bad.txt has a syntax error"), "{error}");
+        let error = TemplateSet::new()
+            .add("bad.txt", "Hi {{ name")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("template bad.txt has a syntax error"),
+            "{error}"
+        );
     }
 
     #[test]
     fn inline_columns_render_as_templates() {
         let set = TemplateSet::new();
         let ctx = context(&[("name", "Ann")]);
-        let rendered = set.render_inline("the body column", Some("Hi {{ name }}"), "Dear {{ name }}", &ctx).unwrap();
+        let rendered = set
+            .render_inline(
+                "the body column",
+                Some("Hi {{ name }}"),
+                "Dear {{ name }}",
+                &ctx,
+            )
+            .unwrap();
         assert_eq!(rendered.subject.as_deref(), Some("Hi Ann"));
         assert_eq!(rendered.body, "Dear Ann");
-        let error = set.render_inline("the body column", None, "{{ nope }}", &ctx).unwrap_err();
+        let error = set
+            .render_inline("the body column", None, "{{ nope }}", &ctx)
+            .unwrap_err();
         assert!(matches!(error, RenderError::MissingVariable { .. }));
     }
 }

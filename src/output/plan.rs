@@ -41,7 +41,10 @@ fn record<'a>(campaign: &'a Campaign, seq: usize, slot: &Slot) -> io::Result<Pla
     Ok(PlannedRecord {
         seq,
         at: slot.at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        local: slot.at.with_timezone(&campaign.spec.timezone).to_rfc3339_opts(SecondsFormat::Secs, false),
+        local: slot
+            .at
+            .with_timezone(&campaign.spec.timezone)
+            .to_rfc3339_opts(SecondsFormat::Secs, false),
         account: &campaign.accounts[slot.account].name,
         recipient: campaign.recipient(message),
         line: campaign.line(message),
@@ -65,13 +68,20 @@ pub fn write_json(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -> i
 pub fn write_csv(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     for (seq, slot) in slots.iter().enumerate() {
-        writer.serialize(record(campaign, seq, slot)?).map_err(io::Error::other)?;
+        writer
+            .serialize(record(campaign, seq, slot)?)
+            .map_err(io::Error::other)?;
     }
     writer.flush()
 }
 
 /// Write up to `limit` rows as a table (None: all).
-pub fn write_table(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot], limit: Option<usize>) -> io::Result<()> {
+pub fn write_table(
+    out: &mut dyn Write,
+    campaign: &Campaign,
+    slots: &[Slot],
+    limit: Option<usize>,
+) -> io::Result<()> {
     let shown = limit.map_or(slots.len(), |limit| limit.min(slots.len()));
     let zone = &campaign.spec.timezone;
     let rows: Vec<[String; 5]> = slots[..shown]
@@ -113,7 +123,11 @@ pub fn write_table(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot], lim
     };
     writeln!(out, "{}", line(headers))?;
     for row in &rows {
-        writeln!(out, "{}", line([&row[0], &row[1], &row[2], &row[3], &row[4]]))?;
+        writeln!(
+            out,
+            "{}",
+            line([&row[0], &row[1], &row[2], &row[3], &row[4]])
+        )?;
     }
     if shown < slots.len() {
         writeln!(
@@ -135,11 +149,22 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
         .enumerate()
         .map(|(index, account)| {
             let count = slots.iter().filter(|slot| slot.account == index).count();
-            let cap = account.daily_cap.map(|cap| format!(", at most {cap}/day")).unwrap_or_default();
-            format!("{} ({} messages at {}{cap})", account.name, count, account.rate)
+            let cap = account
+                .daily_cap
+                .map(|cap| format!(", at most {cap}/day"))
+                .unwrap_or_default();
+            format!(
+                "{} ({} messages at {}{cap})",
+                account.name, count, account.rate
+            )
         })
         .collect();
-    writeln!(out, "Plan: {} messages from {} account(s)", slots.len(), campaign.accounts.len())?;
+    writeln!(
+        out,
+        "Plan: {} messages from {} account(s)",
+        slots.len(),
+        campaign.accounts.len()
+    )?;
     writeln!(out, "  accounts    {}", accounts.join(", "))?;
     let first = slots.first().map(|s| s.at);
     let last = slots.last().map(|s| s.at);
@@ -152,10 +177,18 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
         writeln!(out, "  windows     {} ({zone})", campaign.spec.windows)?;
     }
     if campaign.spec.jitter > 0.0 {
-        writeln!(out, "  jitter      up to {}% of the interval", campaign.spec.jitter * 100.0)?;
+        writeln!(
+            out,
+            "  jitter      up to {}% of the interval",
+            campaign.spec.jitter * 100.0
+        )?;
     }
     if !campaign.duplicates.is_empty() {
-        writeln!(out, "  duplicates  {} dropped (each planned once)", campaign.duplicates.len())?;
+        writeln!(
+            out,
+            "  duplicates  {} dropped (each planned once)",
+            campaign.duplicates.len()
+        )?;
     }
     writeln!(out, "Nothing was sent (this is a plan).")
 }

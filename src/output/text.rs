@@ -5,7 +5,9 @@ use chrono_tz::Tz;
 
 /// `Mon 2026-11-30 09:00:00 CET`: a time in the campaign's zone, zone named.
 pub fn local_time(at: DateTime<Utc>, zone: &Tz) -> String {
-    at.with_timezone(zone).format("%a %Y-%m-%d %H:%M:%S %Z").to_string()
+    at.with_timezone(zone)
+        .format("%a %Y-%m-%d %H:%M:%S %Z")
+        .to_string()
 }
 
 /// `1h 12m`, `40s`, `2d 3h`: a duration rounded to whole seconds.
@@ -46,6 +48,9 @@ mod tests {
         assert_eq!(excerpt("Hi Zoë,\n\nthanks for", 10), "Hi Zoë, t…");
         assert_eq!(pad("Zoë", 5), "Zoë  ");
         let at: DateTime<Utc> = "2026-11-30T08:00:00Z".parse().unwrap();
-        assert_eq!(local_time(at, &chrono_tz::Europe::Berlin), "Mon 2026-11-30 09:00:00 CET");
+        assert_eq!(
+            local_time(at, &chrono_tz::Europe::Berlin),
+            "Mon 2026-11-30 09:00:00 CET"
+        );
     }
 }

@@ -64,7 +64,11 @@ pub struct Slot {
 /// Plan `queue` (already in priority order). `history[account]` lists sends
 /// made earlier in the campaign, which count against each rolling window.
 /// Slots come back sorted by time, then account, then queue order.
-pub fn schedule(settings: &PlanSettings<'_>, queue: &[QueueItem<'_>], history: &[Vec<DateTime<Utc>>]) -> Vec<Slot> {
+pub fn schedule(
+    settings: &PlanSettings<'_>,
+    queue: &[QueueItem<'_>],
+    history: &[Vec<DateTime<Utc>>],
+) -> Vec<Slot> {
     let mut generators: Vec<AccountSlots<'_>> = settings
         .accounts
         .iter()
@@ -138,7 +142,10 @@ mod tests {
             })
             .collect();
         let slots = schedule(&settings, &queue, &[]);
-        let shown: Vec<(usize, String)> = slots.iter().map(|s| (s.id, s.at.format("%H:%M").to_string())).collect();
+        let shown: Vec<(usize, String)> = slots
+            .iter()
+            .map(|s| (s.id, s.at.format("%H:%M").to_string()))
+            .collect();
         assert_eq!(
             shown,
             [

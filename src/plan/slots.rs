@@ -47,7 +47,11 @@ fn delta(duration: std::time::Duration) -> TimeDelta {
 impl<'a> AccountSlots<'a> {
     /// Slots start at `start`; `history` holds sends made before (for resume),
     /// in any order.
-    pub fn new(rules: SlotRules<'a>, start: DateTime<Utc>, history: &[DateTime<Utc>]) -> AccountSlots<'a> {
+    pub fn new(
+        rules: SlotRules<'a>,
+        start: DateTime<Utc>,
+        history: &[DateTime<Utc>],
+    ) -> AccountSlots<'a> {
         let mut sorted = history.to_vec();
         sorted.sort();
         let capacity = rules.rate.count as usize;
@@ -103,7 +107,11 @@ impl<'a> AccountSlots<'a> {
     /// The next slot at or after `not_before` (which already holds any
     /// jitter): the executor asks this for every request, retries included,
     /// so real sends keep the same guarantees as the plan.
-    pub fn next_not_before(&mut self, not_before: DateTime<Utc>, timezone: Option<&Tz>) -> DateTime<Utc> {
+    pub fn next_not_before(
+        &mut self,
+        not_before: DateTime<Utc>,
+        timezone: Option<&Tz>,
+    ) -> DateTime<Utc> {
         let floor = self.rate_floor().max(not_before);
         self.take(floor, timezone)
     }
@@ -126,7 +134,9 @@ impl<'a> AccountSlots<'a> {
         // bound only guards against a broken window set.
         for _ in 0..400 {
             at = self.rules.windows.next_open(at, &window_zone);
-            let Some(cap) = self.rules.daily_cap else { break };
+            let Some(cap) = self.rules.daily_cap else {
+                break;
+            };
             let day = at.with_timezone(&self.rules.timezone).date_naive();
             if self.per_day.get(&day).copied().unwrap_or(0) < cap {
                 break;
@@ -189,8 +199,13 @@ mod tests {
     fn history_counts_against_the_rolling_window() {
         let windows = WindowSet::default();
         // 3/h, and 3 sends were made in the last 20 minutes before a resume.
-        let history = [at("2026-01-05T08:40:00Z"), at("2026-01-05T08:50:00Z"), at("2026-01-05T09:00:00Z")];
-        let mut slots = AccountSlots::new(rules("3/h", &windows), at("2026-01-05T09:01:00Z"), &history);
+        let history = [
+            at("2026-01-05T08:40:00Z"),
+            at("2026-01-05T08:50:00Z"),
+            at("2026-01-05T09:00:00Z"),
+        ];
+        let mut slots =
+            AccountSlots::new(rules("3/h", &windows), at("2026-01-05T09:01:00Z"), &history);
         assert_eq!(slots.next(None, 0.0), at("2026-01-05T09:40:00Z"));
         assert_eq!(slots.next(None, 0.0), at("2026-01-05T10:00:00Z"));
     }
@@ -223,9 +238,15 @@ mod tests {
     #[test]
     fn start_of_day_in_a_zone() {
         let day = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
-        assert_eq!(start_of_day(&chrono_tz::Europe::Berlin, day), at("2026-03-28T23:00:00Z"));
+        assert_eq!(
+            start_of_day(&chrono_tz::Europe::Berlin, day),
+            at("2026-03-28T23:00:00Z")
+        );
         // Midnight does not exist on this day in Santiago (DST starts at 00:00).
         let day = NaiveDate::from_ymd_opt(2026, 9, 6).unwrap();
-        assert_eq!(start_of_day(&chrono_tz::America::Santiago, day), at("2026-09-06T04:00:00Z"));
+        assert_eq!(
+            start_of_day(&chrono_tz::America::Santiago, day),
+            at("2026-09-06T04:00:00Z")
+        );
     }
 }

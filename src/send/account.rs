@@ -147,7 +147,9 @@ impl AccountState<'_> {
 
     async fn try_once(&mut self, job: &Job, attempt: &mut u32) -> Step {
         let ctx = self.ctx;
-        let slot = self.slots.next_not_before(self.not_before(job), job.timezone.as_ref());
+        let slot = self
+            .slots
+            .next_not_before(self.not_before(job), job.timezone.as_ref());
         ctx.emit(EventKind::Waiting {
             account: self.name.clone(),
             at: slot,
@@ -165,7 +167,9 @@ impl AccountState<'_> {
             });
         }
         if let Err(error) = ctx.recorder.before_send(job.seq, now).await {
-            ctx.fail_run(format!("cannot record the send in the journal: {error:#}; nothing more is sent"));
+            ctx.fail_run(format!(
+                "cannot record the send in the journal: {error:#}; nothing more is sent"
+            ));
             return Step::Next;
         }
         *attempt += 1;
@@ -184,7 +188,13 @@ impl AccountState<'_> {
         }
     }
 
-    fn on_response(&mut self, job: &Job, attempt: &mut u32, response: super::api::ApiResponse, now: DateTime<Utc>) -> Step {
+    fn on_response(
+        &mut self,
+        job: &Job,
+        attempt: &mut u32,
+        response: super::api::ApiResponse,
+        now: DateTime<Utc>,
+    ) -> Step {
         let ctx = self.ctx;
         let status = response.status;
         let info = parse_rate_limit_headers(&response.headers, now);
@@ -238,9 +248,15 @@ impl AccountState<'_> {
                         (until, "headers")
                     }
                     None => {
-                        let wait = ctx.settings.backoff.delay(self.blind_throttles, rand::random::<f64>());
+                        let wait = ctx
+                            .settings
+                            .backoff
+                            .delay(self.blind_throttles, rand::random::<f64>());
                         self.blind_throttles += 1;
-                        (now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX), "backoff")
+                        (
+                            now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX),
+                            "backoff",
+                        )
                     }
                 };
                 *attempt = attempt.saturating_sub(1); // a throttle is not a failed attempt
@@ -271,11 +287,23 @@ impl AccountState<'_> {
                 if !maybe_delivered {
                     ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
                 }
-                self.transient(job, attempt, reason, Some(status), maybe_delivered, advice.pause_until, now)
+                self.transient(
+                    job,
+                    attempt,
+                    reason,
+                    Some(status),
+                    maybe_delivered,
+                    advice.pause_until,
+                    now,
+                )
             }
             _ => {
                 self.budget.record(false);
-                let reason = format!("{status} {}: {}", reason_phrase(status), response.body_excerpt);
+                let reason = format!(
+                    "{status} {}: {}",
+                    reason_phrase(status),
+                    response.body_excerpt
+                );
                 ctx.recorder.outcome(
                     job.seq,
                     SendOutcome::Failed {
@@ -289,7 +317,13 @@ impl AccountState<'_> {
         }
     }
 
-    fn on_transport_error(&mut self, job: &Job, attempt: &mut u32, error: TransportError, now: DateTime<Utc>) -> Step {
+    fn on_transport_error(
+        &mut self,
+        job: &Job,
+        attempt: &mut u32,
+        error: TransportError,
+        now: DateTime<Utc>,
+    ) -> Step {
         self.ctx.recorder.attempt(AttemptInfo {
             seq: job.seq,
             at: now,
@@ -306,10 +340,20 @@ impl AccountState<'_> {
             ));
         }
         if !error.maybe_delivered() {
-            self.ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
+            self.ctx
+                .recorder
+                .outcome(job.seq, SendOutcome::BackToPending);
         }
         let maybe_delivered = error.maybe_delivered();
-        self.transient(job, attempt, error.to_string(), None, maybe_delivered, None, now)
+        self.transient(
+            job,
+            attempt,
+            error.to_string(),
+            None,
+            maybe_delivered,
+            None,
+            now,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -338,7 +382,12 @@ impl AccountState<'_> {
         if backoff.exhausted(*attempt) || ctx.is_stopping() {
             let reason = format!("{reason} (after {} attempts)", *attempt);
             if maybe_delivered {
-                ctx.recorder.outcome(job.seq, SendOutcome::Uncertain { reason: reason.clone() });
+                ctx.recorder.outcome(
+                    job.seq,
+                    SendOutcome::Uncertain {
+                        reason: reason.clone(),
+                    },
+                );
                 self.report.uncertain.push((job.seq, reason.clone()));
                 ctx.emit(EventKind::Uncertain {
                     seq: job.seq,

@@ -79,12 +79,16 @@ pub enum TransportError {
 impl TransportError {
     /// Whether the server may have received and accepted the message.
     pub fn maybe_delivered(&self) -> bool {
-        matches!(self, TransportError::Timeout(_) | TransportError::Interrupted(_))
+        matches!(
+            self,
+            TransportError::Timeout(_) | TransportError::Interrupted(_)
+        )
     }
 }
 
 /// A boxed future, so the trait stays object-safe.
-pub type ApiFuture<'a> = Pin<Box<dyn Future<Output = Result<ApiResponse, TransportError>> + Send + 'a>>;
+pub type ApiFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ApiResponse, TransportError>> + Send + 'a>>;
 
 /// Sends one message.
 pub trait MessageApi: Send + Sync {
@@ -120,7 +124,11 @@ impl HttpApi {
         })
     }
 
-    async fn post(&self, token: &Token, message: &OutgoingMessage) -> Result<ApiResponse, TransportError> {
+    async fn post(
+        &self,
+        token: &Token,
+        message: &OutgoingMessage,
+    ) -> Result<ApiResponse, TransportError> {
         let authorization = token.header().ok_or(TransportError::BadToken)?;
         let response = self
             .client
@@ -134,7 +142,10 @@ impl HttpApi {
             .map_err(|error| self.classify(error))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(|error| self.classify(error))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| self.classify(error))?;
         let message_id = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .and_then(|json| match json.get("id")? {

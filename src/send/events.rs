@@ -18,13 +18,27 @@ use serde::Serialize;
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// The run starts: how much there is to do.
-    Started { total: usize, accounts: Vec<String>, planned_end: Option<DateTime<Utc>> },
+    Started {
+        total: usize,
+        accounts: Vec<String>,
+        planned_end: Option<DateTime<Utc>>,
+    },
     /// A message has its slot.
-    Planned { seq: u64, account: String, recipient: String, at: DateTime<Utc> },
+    Planned {
+        seq: u64,
+        account: String,
+        recipient: String,
+        at: DateTime<Utc>,
+    },
     /// The next request of an account is due at `at`.
     Waiting { account: String, at: DateTime<Utc> },
     /// A request is leaving.
-    Sending { seq: u64, account: String, recipient: String, attempt: u32 },
+    Sending {
+        seq: u64,
+        account: String,
+        recipient: String,
+        attempt: u32,
+    },
     /// Accepted by the API.
     Sent {
         seq: u64,
@@ -37,21 +51,55 @@ pub enum EventKind {
         remaining: Option<u64>,
     },
     /// The API said "too many requests" (or the quota is used up).
-    Throttled { seq: u64, account: String, status: u16, wait_ms: i64, until: DateTime<Utc>, source: String },
+    Throttled {
+        seq: u64,
+        account: String,
+        status: u16,
+        wait_ms: i64,
+        until: DateTime<Utc>,
+        source: String,
+    },
     /// A transient failure; the same message is tried again later.
-    Retrying { seq: u64, account: String, attempt: u32, reason: String, wait_ms: i64 },
+    Retrying {
+        seq: u64,
+        account: String,
+        attempt: u32,
+        reason: String,
+        wait_ms: i64,
+    },
     /// The message will not be sent by this run.
-    Failed { seq: u64, account: String, recipient: String, status: Option<u16>, reason: String },
+    Failed {
+        seq: u64,
+        account: String,
+        recipient: String,
+        status: Option<u16>,
+        reason: String,
+    },
     /// Sent, but no response came back: it may or may not have arrived.
-    Uncertain { seq: u64, account: String, recipient: String, reason: String },
+    Uncertain {
+        seq: u64,
+        account: String,
+        recipient: String,
+        reason: String,
+    },
     /// The account sends nothing until `until`.
-    AccountPaused { account: String, until: DateTime<Utc>, reason: String },
+    AccountPaused {
+        account: String,
+        until: DateTime<Utc>,
+        reason: String,
+    },
     /// The account sends again.
     AccountResumed { account: String },
     /// The account stops for this run (e.g. its token was rejected).
     AccountStopped { account: String, reason: String },
     /// The run is over.
-    Finished { sent: usize, failed: usize, uncertain: usize, pending: usize, interrupted: bool },
+    Finished {
+        sent: usize,
+        failed: usize,
+        uncertain: usize,
+        pending: usize,
+        interrupted: bool,
+    },
 }
 
 /// An event and when it happened.
@@ -125,7 +173,11 @@ impl EventSink for JsonLinesSink {
     }
 
     fn finish(&self) {
-        let _ = self.writer.lock().unwrap_or_else(|e| e.into_inner()).flush();
+        let _ = self
+            .writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush();
     }
 }
 
@@ -137,7 +189,10 @@ pub struct MemorySink {
 
 impl EventSink for MemorySink {
     fn emit(&self, event: &Event) {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).push(event.clone());
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event.clone());
     }
 }
 

@@ -98,7 +98,10 @@ impl RunContext {
 
     /// Stop the whole run because of `reason` (the first reason wins).
     pub fn fail_run(&self, reason: String) {
-        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(reason);
+        self.fatal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(reason);
         self.stop.send_replace(true);
     }
 
@@ -143,7 +146,10 @@ impl RunReport {
 /// Send every account's jobs; returns when all accounts are done or stopped.
 pub async fn execute(context: Arc<RunContext>, work: Vec<AccountWork>) -> RunReport {
     let started = context.clock.now();
-    let planned_end = work.iter().filter_map(|w| w.jobs.last().map(|j| j.planned_at)).max();
+    let planned_end = work
+        .iter()
+        .filter_map(|w| w.jobs.last().map(|j| j.planned_at))
+        .max();
     context.emit(EventKind::Started {
         total: work.iter().map(|w| w.jobs.len()).sum(),
         accounts: work.iter().map(|w| w.rules.name.clone()).collect(),

@@ -36,8 +36,14 @@ impl PlainLog {
     pub fn line(&self, event: &Event) -> Option<String> {
         let time = event.ts.with_timezone(&self.zone).format("%H:%M:%S");
         let text = match &event.kind {
-            EventKind::Started { total, accounts, .. } => {
-                format!("starting: {total} messages from {} account(s): {}", accounts.len(), accounts.join(", "))
+            EventKind::Started {
+                total, accounts, ..
+            } => {
+                format!(
+                    "starting: {total} messages from {} account(s): {}",
+                    accounts.len(),
+                    accounts.join(", ")
+                )
             }
             EventKind::Planned { .. } | EventKind::Waiting { .. } => return None,
             EventKind::Sending { .. } => return None,
@@ -51,7 +57,13 @@ impl PlainLog {
                 let quota = remaining.map(|r| format!(", {r} left")).unwrap_or_default();
                 format!("sent      {account}  {recipient}  ({status}{quota})")
             }
-            EventKind::Throttled { account, status, wait_ms, source, .. } => format!(
+            EventKind::Throttled {
+                account,
+                status,
+                wait_ms,
+                source,
+                ..
+            } => format!(
                 "throttled {account}  {status}: waiting {} ({source})",
                 human_duration(chrono::TimeDelta::milliseconds(*wait_ms))
             ),
@@ -66,25 +78,43 @@ impl PlainLog {
                 excerpt(reason, 80),
                 human_duration(chrono::TimeDelta::milliseconds(*wait_ms))
             ),
-            EventKind::Failed { account, recipient, reason, .. } => {
+            EventKind::Failed {
+                account,
+                recipient,
+                reason,
+                ..
+            } => {
                 format!("failed    {account}  {recipient}: {}", excerpt(reason, 120))
             }
-            EventKind::Uncertain { account, recipient, reason, .. } => {
+            EventKind::Uncertain {
+                account,
+                recipient,
+                reason,
+                ..
+            } => {
                 format!("uncertain {account}  {recipient}: {}", excerpt(reason, 120))
             }
-            EventKind::AccountPaused { account, until, reason } => format!(
+            EventKind::AccountPaused {
+                account,
+                until,
+                reason,
+            } => format!(
                 "paused    {account}  until {} ({reason})",
                 until.with_timezone(&self.zone).format("%H:%M:%S")
             ),
             EventKind::AccountResumed { account } => format!("resumed   {account}"),
-            EventKind::AccountStopped { account, reason } => format!("stopped   {account}: {reason}"),
+            EventKind::AccountStopped { account, reason } => {
+                format!("stopped   {account}: {reason}")
+            }
             EventKind::Finished {
                 sent,
                 failed,
                 uncertain,
                 pending,
                 ..
-            } => format!("finished: {sent} sent, {failed} failed, {uncertain} uncertain, {pending} not sent"),
+            } => format!(
+                "finished: {sent} sent, {failed} failed, {uncertain} uncertain, {pending} not sent"
+            ),
         };
         Some(format!("{time} {text}"))
     }
@@ -165,7 +195,9 @@ impl LiveProgress {
 
     fn start(&self, total: usize, accounts: &[String]) {
         let overall = self.multi.add(ProgressBar::new(total as u64));
-        if let Ok(style) = ProgressStyle::with_template("{bar:30.green/blue} {pos}/{len} sent  ETA {eta}  {msg}") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:30.green/blue} {pos}/{len} sent  ETA {eta}  {msg}")
+        {
             overall.set_style(style.progress_chars("=> "));
         }
         let mut bars = BTreeMap::new();
@@ -190,10 +222,16 @@ fn account_line(name: &str, view: &AccountView, now: DateTime<Utc>) -> String {
         return parts.join("  ");
     }
     if let Some(until) = view.paused_until.filter(|until| *until > now) {
-        parts.push(format!("paused, resumes in {}", human_duration(until - now)));
+        parts.push(format!(
+            "paused, resumes in {}",
+            human_duration(until - now)
+        ));
     } else if let Some(next) = view.next_at {
         if view.sent + view.failed < view.total {
-            parts.push(format!("next in {}", human_duration((next - now).max(chrono::TimeDelta::zero()))));
+            parts.push(format!(
+                "next in {}",
+                human_duration((next - now).max(chrono::TimeDelta::zero()))
+            ));
         }
     }
     if let Some(remaining) = view.remaining {
@@ -213,7 +251,10 @@ fn account_line(name: &str, view: &AccountView, now: DateTime<Utc>) -> String {
 
 impl EventSink for LiveProgress {
     fn emit(&self, event: &Event) {
-        if let EventKind::Started { total, accounts, .. } = &event.kind {
+        if let EventKind::Started {
+            total, accounts, ..
+        } = &event.kind
+        {
             self.start(*total, accounts);
             let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
             for name in accounts {
@@ -223,10 +264,17 @@ impl EventSink for LiveProgress {
         }
         let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
         match &event.kind {
-            EventKind::Planned { account, .. } => views.entry(account.clone()).or_default().total += 1,
-            EventKind::Waiting { account, at } => views.entry(account.clone()).or_default().next_at = Some(*at),
+            EventKind::Planned { account, .. } => {
+                views.entry(account.clone()).or_default().total += 1
+            }
+            EventKind::Waiting { account, at } => {
+                views.entry(account.clone()).or_default().next_at = Some(*at)
+            }
             EventKind::Sent {
-                account, status, remaining, ..
+                account,
+                status,
+                remaining,
+                ..
             } => {
                 let view = views.entry(account.clone()).or_default();
                 view.sent += 1;
@@ -236,12 +284,16 @@ impl EventSink for LiveProgress {
                     bars.overall.inc(1);
                 }
             }
-            EventKind::Throttled { account, status, .. } => {
+            EventKind::Throttled {
+                account, status, ..
+            } => {
                 let view = views.entry(account.clone()).or_default();
                 view.throttled += 1;
                 view.last_status = Some(status.to_string());
             }
-            EventKind::Retrying { account, reason, .. } => {
+            EventKind::Retrying {
+                account, reason, ..
+            } => {
                 views.entry(account.clone()).or_default().last_status = Some(excerpt(reason, 30));
             }
             EventKind::Failed { account, .. } | EventKind::Uncertain { account, .. } => {
@@ -254,7 +306,9 @@ impl EventSink for LiveProgress {
             EventKind::AccountPaused { account, until, .. } => {
                 views.entry(account.clone()).or_default().paused_until = Some(*until);
             }
-            EventKind::AccountResumed { account } => views.entry(account.clone()).or_default().paused_until = None,
+            EventKind::AccountResumed { account } => {
+                views.entry(account.clone()).or_default().paused_until = None
+            }
             EventKind::AccountStopped { account, reason } => {
                 views.entry(account.clone()).or_default().stopped = Some(reason.clone());
             }
@@ -294,7 +348,10 @@ mod tests {
                 remaining: Some(4),
             },
         };
-        assert_eq!(log.line(&event).unwrap(), "09:00:00 sent      alice  urn:li:person:1  (201, 4 left)");
+        assert_eq!(
+            log.line(&event).unwrap(),
+            "09:00:00 sent      alice  urn:li:person:1  (201, 4 left)"
+        );
     }
 
     #[test]
@@ -309,6 +366,9 @@ mod tests {
             last_status: Some("201".into()),
             ..AccountView::default()
         };
-        assert_eq!(account_line("alice", &view, now), "alice: 3/10 sent  next in 2m 40s  quota left 7  429s 1  last 201");
+        assert_eq!(
+            account_line("alice", &view, now),
+            "alice: 3/10 sent  next in 2m 40s  quota left 7  429s 1  last 201"
+        );
     }
 }

@@ -25,12 +25,20 @@ pub struct AttemptInfo {
 /// Where a message stands after a response.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendOutcome {
-    Sent { at: DateTime<Utc>, message_id: Option<String> },
-    Failed { reason: String, status: Option<u16> },
+    Sent {
+        at: DateTime<Utc>,
+        message_id: Option<String>,
+    },
+    Failed {
+        reason: String,
+        status: Option<u16>,
+    },
     /// The server proved it did not take the message (429, 401, 503...).
     BackToPending,
     /// It may have arrived; never re-sent without the user asking.
-    Uncertain { reason: String },
+    Uncertain {
+        reason: String,
+    },
 }
 
 pub type RecordFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;

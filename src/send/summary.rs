@@ -36,7 +36,12 @@ pub fn write_summary(out: &mut dyn Write, report: &RunReport, resume_hint: &str)
         .map(|end| format!(" (planned {})", human_duration(end - report.started)))
         .unwrap_or_default();
     writeln!(out)?;
-    writeln!(out, "Sent {} of {total} messages in {}{planned}.", report.sent(), human_duration(elapsed))?;
+    writeln!(
+        out,
+        "Sent {} of {total} messages in {}{planned}.",
+        report.sent(),
+        human_duration(elapsed)
+    )?;
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
     for account in &report.accounts {
         for (_, reason) in &account.failed {
@@ -63,7 +68,11 @@ pub fn write_summary(out: &mut dyn Write, report: &RunReport, resume_hint: &str)
             .iter()
             .map(|a| a.throttled_wait)
             .fold(chrono::TimeDelta::zero(), |sum, wait| sum + wait);
-        writeln!(out, "  throttled   {throttled} times, {} of waiting in total", human_duration(wait))?;
+        writeln!(
+            out,
+            "  throttled   {throttled} times, {} of waiting in total",
+            human_duration(wait)
+        )?;
     }
     if report.pending() > 0 {
         writeln!(out, "  not sent    {}", report.pending())?;
