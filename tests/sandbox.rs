@@ -846,6 +846,11 @@ async fn shutdown_stops_listening() {
     let sandbox = start(config("100/min")).await;
     let url = sandbox.url();
     assert!(sandbox.addr().ip().is_loopback());
+    let debug = format!("{sandbox:?}");
+    assert!(
+        debug.contains("demo") && !debug.contains(DEMO_TOKEN),
+        "{debug}"
+    );
     assert_eq!(
         url,
         format!("http://127.0.0.1:{}/v2/messages", sandbox.addr().port())

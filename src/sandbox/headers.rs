@@ -65,19 +65,21 @@ pub fn ceil_secs(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
-/// `now + delay` as an HTTP-date, rounded up to the next whole second.
-pub fn http_date_after(now: SystemTime, delay: Duration) -> String {
-    let since_epoch = (now + delay)
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO);
-    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(ceil_secs(since_epoch)))
+/// The last second an HTTP-date can show (9999-12-31T23:59:59Z).
+const LAST_HTTP_DATE: u64 = 253_402_300_799;
+
+/// `now + delay` in whole seconds since 1970, rounded up; saturates instead
+/// of overflowing for absurdly long periods.
+fn epoch_secs_after(now: SystemTime, delay: Duration) -> u64 {
+    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    ceil_secs(since_epoch.saturating_add(delay))
 }
 
-fn epoch_secs_after(now: SystemTime, delay: Duration) -> u64 {
-    let since_epoch = (now + delay)
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO);
-    ceil_secs(since_epoch)
+/// `now + delay` as an HTTP-date, rounded up to the next whole second
+/// (capped at the year 9999, the last an HTTP-date can show).
+pub fn http_date_after(now: SystemTime, delay: Duration) -> String {
+    let secs = epoch_secs_after(now, delay).min(LAST_HTTP_DATE);
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 fn value(number: impl ToString) -> HeaderValue {
@@ -274,6 +276,31 @@ mod tests {
         assert_eq!(
             render(HeaderDialect::None, quota(0, 2_500), Some(2_500)),
             pairs(&[DATE])
+        );
+    }
+
+    #[test]
+    fn absurd_delays_saturate_instead_of_panicking() {
+        let huge = Duration::from_secs(u64::MAX / 2);
+        assert_eq!(
+            http_date_after(now(), huge),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
+        let mut map = HeaderMap::new();
+        let long = Quota {
+            reset: huge,
+            ..quota(0, 0)
+        };
+        apply(
+            &mut map,
+            HeaderDialect::XRateLimitEpoch,
+            &long,
+            Some(huge),
+            now(),
+        );
+        assert_eq!(
+            map[X_RATELIMIT_RESET],
+            (u64::MAX / 2 + 1_714_564_801).to_string()
         );
     }
 

@@ -110,17 +110,17 @@ impl Limiter {
         let period = self.rate.period;
         match &self.window {
             Window::Fixed { start, used } => match start {
-                Some(start) if now < *start + period => {
-                    self.quota(self.rate.count - used, *start + period - now)
+                Some(start) if elapsed(*start, now) < period => {
+                    self.quota(self.rate.count - used, period - elapsed(*start, now))
                 }
                 _ => self.quota(self.rate.count, period),
             },
             Window::Rolling { sends } => {
-                let expired = sends.partition_point(|sent| *sent + period <= now);
+                let expired = sends.partition_point(|sent| elapsed(*sent, now) >= period);
                 let live = sends.len() - expired;
                 let reset = sends
                     .get(expired)
-                    .map_or(Duration::ZERO, |oldest| *oldest + period - now);
+                    .map_or(Duration::ZERO, |oldest| period - elapsed(*oldest, now));
                 self.quota(self.rate.count - count_u32(live), reset)
             }
         }
@@ -132,7 +132,7 @@ impl Limiter {
         let count = self.rate.count;
         match &mut self.window {
             Window::Fixed { start, used } => {
-                let open = start.filter(|start| now < *start + period);
+                let open = start.filter(|start| elapsed(*start, now) < period);
                 let window_start = match open {
                     Some(start) => start,
                     None => {
@@ -141,7 +141,7 @@ impl Limiter {
                         now
                     }
                 };
-                let reset = window_start + period - now;
+                let reset = period - elapsed(window_start, now);
                 if *used < count {
                     *used += 1;
                     let remaining = count - *used;
@@ -154,20 +154,24 @@ impl Limiter {
                 }
             }
             Window::Rolling { sends } => {
-                while sends.front().is_some_and(|sent| *sent + period <= now) {
+                while sends
+                    .front()
+                    .is_some_and(|sent| elapsed(*sent, now) >= period)
+                {
                     sends.pop_front();
                 }
-                if count_u32(sends.len()) < count {
+                let allowed = count_u32(sends.len()) < count;
+                if allowed {
                     sends.push_back(now);
+                }
+                // Not empty: it holds at least the send just pushed or `count` older ones.
+                let reset = sends
+                    .front()
+                    .map_or(period, |oldest| period - elapsed(*oldest, now));
+                if allowed {
                     let remaining = count - count_u32(sends.len());
-                    let reset = sends
-                        .front()
-                        .map_or(period, |oldest| *oldest + period - now);
                     Verdict::Allowed(self.quota(remaining, reset))
                 } else {
-                    let reset = sends
-                        .front()
-                        .map_or(period, |oldest| *oldest + period - now);
                     Verdict::Throttled {
                         quota: self.quota(0, reset),
                         retry_after: reset,
@@ -176,6 +180,12 @@ impl Limiter {
             }
         }
     }
+}
+
+/// Time from `then` to `now`; never adds to an `Instant`, so no period is too
+/// long (`1/1000y` would overflow `Instant + Duration`).
+fn elapsed(then: Instant, now: Instant) -> Duration {
+    now.saturating_duration_since(then)
 }
 
 /// The number of counted sends never exceeds the limit, a `u32`.
@@ -295,6 +305,17 @@ mod tests {
                 (0, ms(1000)),
                 "{kind:?}"
             );
+        }
+    }
+
+    #[test]
+    fn very_long_periods_do_not_overflow() {
+        let t0 = Instant::now();
+        let period = Duration::from_secs(u64::MAX / 2);
+        for kind in [WindowKind::Fixed, WindowKind::Rolling] {
+            let mut limiter = Limiter::new(Rate::new(1, period), kind);
+            assert_eq!(allowed(limiter.acquire(t0)), (0, period));
+            assert_eq!(throttled(limiter.acquire(t0 + ms(5))), period - ms(5));
         }
     }
 

@@ -47,7 +47,6 @@ impl DropHandle {
 }
 
 /// A running sandbox bound to 127.0.0.1. Dropping it stops the server too.
-#[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -112,6 +111,16 @@ impl Sandbox {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+    }
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The config's own Debug leaves the tokens out.
+        f.debug_struct("Sandbox")
+            .field("addr", &self.addr)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
     }
 }
 

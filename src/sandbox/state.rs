@@ -1,7 +1,7 @@
 //! The sandbox's memory: who may send, what was accepted, what was counted.
 //!
 //! Every request that gets past validation takes one short lock on the
-//! [`Ledger`], which decides replay, throttle or accept in one step so that
+//! ledger, which decides replay, throttle or accept in one step so that
 //! two concurrent requests with the same `Idempotency-Key` can never both be
 //! accepted. Counters are atomics outside the lock. Nothing slow (printing,
 //! serialising, sleeping) happens while the lock is held.
@@ -129,15 +129,14 @@ pub(crate) enum Admission {
     },
 }
 
-#[derive(Debug)]
 struct Ledger {
     limiters: Vec<Limiter>,
     replies: HashMap<(usize, String), Reply>,
     messages: Vec<AcceptedMessage>,
 }
 
-/// Everything the handlers share, behind one `Arc`.
-#[derive(Debug)]
+/// Everything the handlers share, behind one `Arc`. No `Debug`: it holds
+/// the tokens.
 pub(crate) struct Shared {
     pub config: SandboxConfig,
     pub dialect: HeaderDialect,
