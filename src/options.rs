@@ -20,7 +20,9 @@ pub const DEFAULT_TOKEN_ENV: &str = "OUTREACH_TOKEN";
 pub const DEFAULT_ACCOUNT: &str = "default";
 
 /// The campaign flags as typed on the command line, not yet validated.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Saved in the journal, so `resume --allow-changes` can reload the CSV the
+/// same way.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CampaignFlags {
     pub csv: PathBuf,
     pub config: Option<PathBuf>,

@@ -6,7 +6,9 @@
 
 pub mod args;
 mod plan_cmd;
+pub mod resume_cmd;
 pub mod send_cmd;
+pub mod status_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +36,12 @@ pub enum Command {
     Plan(Box<args::PlanArgs>),
     /// Send the campaign, evenly paced, with live progress.
     Send(Box<send_cmd::SendArgs>),
+    /// Continue an interrupted campaign from its journal; nothing is sent twice.
+    Resume(Box<resume_cmd::ResumeArgs>),
+    /// Where a campaign stands: counts by state, per account, next send, ETA.
+    Status(status_cmd::StatusArgs),
+    /// One row per recipient: state, attempts, last status, sent time, reason.
+    Report(status_cmd::ReportArgs),
     /// Run a local rate-limited messaging API for demos and tests.
     Sandbox(crate::sandbox::SandboxArgs),
 }
@@ -61,6 +69,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Some(Command::Plan(args)) => plan_cmd::run(*args),
         Some(Command::Send(args)) => send_cmd::run(*args),
+        Some(Command::Resume(args)) => resume_cmd::run(*args),
+        Some(Command::Status(args)) => status_cmd::run_status(args),
+        Some(Command::Report(args)) => status_cmd::run_report(args),
         Some(Command::Sandbox(args)) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -1,7 +1,7 @@
 //! `outreach send`: plan the campaign, then execute it against the API.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +13,6 @@ use super::plan_cmd::{load_campaign, print_plan};
 use crate::campaign::Campaign;
 use crate::exit_codes;
 use crate::options::AccountSpec;
-use crate::plan::Slot;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::account::{AccountWork, Job};
 use crate::send::api::{HttpApi, MessageApi, MessagePayload, OutgoingMessage, Token};
@@ -21,7 +20,11 @@ use crate::send::clock::Clock;
 use crate::send::events::{EventSink, FanOut, JsonLinesSink};
 use crate::send::executor::{ExecSettings, RunContext, StopHandle, execute};
 use crate::send::progress::{LiveProgress, PlainLog};
-use crate::send::recorder::{NoRecorder, Recorder};
+use crate::send::journal_recorder::JournalRecorder;
+use crate::send::recorder::Recorder;
+use crate::journal::{CampaignStore, JournalHandle, JournalLock, NewMessage, SqliteStore};
+use crate::state::paths::{archive_path, default_state_path};
+use crate::state::start;
 use crate::send::summary;
 use crate::throttle::BackoffPolicy;
 
@@ -80,6 +83,12 @@ pub struct SendArgs {
     /// Print the plan exactly as `outreach plan` does and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// The campaign journal [default: <csv name>.outreach.db beside the CSV].
+    #[arg(long, value_name = "PATH", long_help = "The campaign journal, an SQLite file that records every message and attempt so the campaign can be resumed [default: <csv name>.outreach.db beside the CSV].\n\nExample: --state campaigns/q4.outreach.db")]
+    pub state: Option<PathBuf>,
+    /// Begin a new campaign even though this CSV already has one (the old journal is kept).
+    #[arg(long)]
+    pub restart: bool,
     #[command(flatten)]
     pub output: PlanOutputArgs,
 }
@@ -226,24 +235,10 @@ pub async fn connect(
     })
 }
 
-/// The Idempotency-Key of a recipient in a campaign: stable across retries and resumes.
-pub fn idempotency_key(campaign_id: &str, recipient: &str) -> String {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(campaign_id.as_bytes());
-    hasher.update(b"\0");
-    hasher.update(recipient.as_bytes());
-    format!("outreach-{}", &hasher.finalize().to_hex()[..32])
-}
-
-/// Turn plan slots into per-account jobs.
-pub fn jobs_from_plan(
-    campaign: &Campaign,
-    slots: &[Slot],
-    campaign_id: &str,
-    tokens: &[Token],
-) -> anyhow::Result<Vec<AccountWork>> {
-    let rules = campaign.account_rules();
-    let mut work: Vec<AccountWork> = rules
+/// Per-account work from a new campaign's journal rows, in plan order.
+pub fn work_from_new(campaign: &Campaign, messages: &[NewMessage], tokens: &[Token]) -> Vec<AccountWork> {
+    let mut work: Vec<AccountWork> = campaign
+        .account_rules()
         .into_iter()
         .zip(tokens)
         .map(|(rules, token)| AccountWork {
@@ -253,26 +248,67 @@ pub fn jobs_from_plan(
             history: Vec::new(),
         })
         .collect();
-    for (seq, slot) in slots.iter().enumerate() {
-        let message = &campaign.messages[slot.id];
-        let rendered = campaign.render(message)?;
-        let recipient = campaign.recipient(message).to_string();
-        work[slot.account].jobs.push(Job {
-            seq: seq as u64,
+    for message in messages {
+        let Some(account) = work.iter_mut().find(|w| w.rules.name == message.account) else {
+            continue;
+        };
+        account.jobs.push(Job {
+            seq: message.seq,
+            recipient: message.recipient.clone(),
             message: OutgoingMessage {
                 payload: MessagePayload {
-                    recipients: vec![recipient.clone()],
-                    subject: rendered.subject,
-                    body: rendered.body,
+                    recipients: vec![message.recipient.clone()],
+                    subject: message.subject.clone(),
+                    body: message.body.clone(),
                 },
-                idempotency_key: idempotency_key(campaign_id, &recipient),
+                idempotency_key: message.idempotency_key.clone(),
             },
-            recipient,
-            planned_at: slot.at,
-            timezone: message.timezone,
+            planned_at: message.planned_at,
+            timezone: message.timezone.as_deref().and_then(|zone| zone.parse().ok()),
         });
     }
-    Ok(work)
+    work
+}
+
+/// `send` on a CSV whose campaign exists: never send anyone again by accident.
+/// Returns `Some(exit code)` when `send` must stop here.
+fn existing_campaign(state: &Path, restart: bool) -> anyhow::Result<Option<i32>> {
+    if restart {
+        drop(JournalLock::acquire(state)?);
+        let archive = archive_path(state, chrono::Utc::now());
+        for suffix in ["", "-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", state.display()));
+            if from.exists() {
+                let to = PathBuf::from(format!("{}{suffix}", archive.display()));
+                std::fs::rename(&from, &to).with_context(|| format!("cannot move {} aside", from.display()))?;
+            }
+        }
+        eprintln!("--restart: the previous journal is kept as {}", archive.display());
+        return Ok(None);
+    }
+    let store = SqliteStore::open_read_only(state)?;
+    let counts = store.summary()?.counts;
+    let resume = format!("outreach resume --state {}", state.display());
+    if counts.is_settled() {
+        eprintln!(
+            "This campaign is already complete ({} sent, {} failed, {} skipped, journal {}); nothing was sent again.\n\
+             To send to the same recipients again on purpose, use `outreach send --restart` (the old journal is kept).",
+            counts.sent,
+            counts.failed,
+            counts.skipped,
+            state.display()
+        );
+        return Ok(Some(exit_codes::SUCCESS));
+    }
+    bail!(
+        "this CSV's campaign is already under way ({} sent, {} pending, {} uncertain, {} failed; journal {}); \
+         nothing was sent. Continue it with `{resume}`, or begin a new campaign on purpose with --restart",
+        counts.sent,
+        counts.pending + counts.in_flight,
+        counts.uncertain,
+        counts.failed,
+        state.display()
+    )
 }
 
 /// Progress on a terminal, plain lines otherwise; plus the events file.
@@ -383,35 +419,30 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
         return Ok(exit_codes::SUCCESS);
     }
     let (backoff, timeout) = backoff_policy(&args.delivery, &campaign)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let state = args.state.clone().unwrap_or_else(|| default_state_path(&args.campaign.csv));
+    if state.exists()
+        && let Some(code) = existing_campaign(&state, args.restart)?
+    {
+        return Ok(code);
+    }
+    let endpoint = args.delivery.endpoint.clone().or_else(|| campaign.spec.endpoint.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let target = connect(
-            &campaign.accounts,
-            campaign.spec.endpoint.as_deref(),
-            &args.delivery,
-            timeout,
-        )
-        .await?;
-        let campaign_id =
-            blake3::hash(format!("{}:{}", campaign.table.digest, campaign.spec.start).as_bytes())
-                .to_hex()
-                .to_string();
-        let work = jobs_from_plan(&campaign, &slots, &campaign_id, &target.tokens)?;
+        let target = connect(&campaign.accounts, endpoint.as_deref(), &args.delivery, timeout).await?;
+        let new = start::new_campaign(&campaign, &slots, &args.campaign.flags(), &backoff, timeout, endpoint, chrono::Utc::now())?;
+        let mut store = SqliteStore::create(&state)?;
+        store.create_campaign(&new.meta, &new.messages)?;
+        let journal = JournalHandle::spawn(store)?;
+        let work = work_from_new(&campaign, &new.messages, &target.tokens);
         let settings = ExecSettings {
             windows: campaign.spec.windows.clone(),
             timezone: campaign.spec.timezone,
             backoff,
         };
-        run_work(
-            &args.delivery,
-            target,
-            work,
-            Arc::new(NoRecorder),
-            settings,
-            "outreach send (again)",
-        )
-        .await
+        let recorder = Arc::new(JournalRecorder::new(journal.clone()));
+        let hint = format!("outreach resume --state {}", state.display());
+        let code = run_work(&args.delivery, target, work, recorder, settings, &hint).await?;
+        journal.close().await.context("cannot finish writing the journal")?;
+        Ok(code)
     })
 }

@@ -72,6 +72,7 @@ pub struct TemplateSet {
     env: Environment<'static>,
     loaded: Vec<Loaded>,
     by_key: HashMap<String, TemplateId>,
+    files: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for TemplateSet {
@@ -154,6 +155,7 @@ impl TemplateSet {
             env,
             loaded: Vec::new(),
             by_key: HashMap::new(),
+            files: Vec::new(),
         }
     }
 
@@ -170,6 +172,7 @@ impl TemplateSet {
         })?;
         let id = self.add(&path.display().to_string(), &text)?;
         self.by_key.insert(key, id);
+        self.files.push(path.to_path_buf());
         Ok(id)
     }
 
@@ -215,6 +218,11 @@ impl TemplateSet {
             variables,
         });
         Ok(id)
+    }
+
+    /// Every template file loaded, in load order.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
     }
 
     pub fn name(&self, id: TemplateId) -> &str {

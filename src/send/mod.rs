@@ -15,6 +15,7 @@ pub mod budget;
 pub mod clock;
 pub mod events;
 pub mod executor;
+pub mod journal_recorder;
 pub mod progress;
 pub mod recorder;
 pub mod summary;

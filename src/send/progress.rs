@@ -226,13 +226,13 @@ fn account_line(name: &str, view: &AccountView, now: DateTime<Utc>) -> String {
             "paused, resumes in {}",
             human_duration(until - now)
         ));
-    } else if let Some(next) = view.next_at {
-        if view.sent + view.failed < view.total {
-            parts.push(format!(
-                "next in {}",
-                human_duration((next - now).max(chrono::TimeDelta::zero()))
-            ));
-        }
+    } else if let Some(next) = view.next_at
+        && view.sent + view.failed < view.total
+    {
+        parts.push(format!(
+            "next in {}",
+            human_duration((next - now).max(chrono::TimeDelta::zero()))
+        ));
     }
     if let Some(remaining) = view.remaining {
         parts.push(format!("quota left {remaining}"));

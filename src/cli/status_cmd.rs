@@ -1,0 +1,205 @@
+//! `outreach status` and `outreach report`: read a journal without disturbing
+//! a sender that may be writing it.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::{DateTime, TimeDelta, Utc};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use crate::exit_codes;
+use crate::journal::{CampaignStore, SqliteStore, StatusSummary};
+use crate::output::text::{excerpt, human_duration, local_time, pad};
+use crate::options::system_timezone;
+use crate::state::paths::find_state;
+use crate::state::saved::SavedOptions;
+
+/// `outreach status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The campaign journal [default: the one *.outreach.db in the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Print JSON (total, pending, in_flight, sent, failed, uncertain, skipped, accounts, eta).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Csv,
+    /// JSON Lines, one object per recipient.
+    Json,
+}
+
+/// `outreach report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The campaign journal [default: the one *.outreach.db in the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ReportFormat,
+}
+
+fn open(state: &Option<PathBuf>) -> anyhow::Result<(PathBuf, SqliteStore)> {
+    let path = match state {
+        Some(path) => path.clone(),
+        None => find_state(&std::env::current_dir()?)?,
+    };
+    let store = SqliteStore::open_read_only(&path)?;
+    Ok((path, store))
+}
+
+/// When each account is expected to finish, from its pending count and pace.
+fn eta(summary: &StatusSummary, saved: Option<&SavedOptions>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let saved = saved?;
+    summary
+        .accounts
+        .iter()
+        .filter(|account| account.counts.pending + account.counts.in_flight > 0)
+        .filter_map(|account| {
+            let rate = saved.accounts.iter().find(|a| a.name == account.account)?.rate;
+            let interval = TimeDelta::from_std(rate.interval()).ok()?;
+            let start = account.next_planned.unwrap_or(now).max(now);
+            let left = (account.counts.pending + account.counts.in_flight).saturating_sub(1);
+            Some(start + interval * i32::try_from(left).unwrap_or(i32::MAX))
+        })
+        .max()
+}
+
+pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
+    let (path, store) = open(&args.state)?;
+    let meta = store.campaign()?;
+    let saved: Option<SavedOptions> = meta.as_ref().and_then(|m| serde_json::from_str(&m.options_json).ok());
+    let summary = store.summary()?;
+    let now = Utc::now();
+    let eta = eta(&summary, saved.as_ref(), now);
+    let next = summary.accounts.iter().filter_map(|a| a.next_planned).min();
+    let mut out = BufWriter::new(io::stdout().lock());
+    if args.json {
+        let counts = &summary.counts;
+        let value = json!({
+            "journal": path.display().to_string(),
+            "campaign_id": meta.as_ref().map(|m| m.campaign_id.clone()),
+            "csv": meta.as_ref().map(|m| m.csv_path.clone()),
+            "total": counts.total,
+            "pending": counts.pending,
+            "in_flight": counts.in_flight,
+            "sent": counts.sent,
+            "failed": counts.failed,
+            "uncertain": counts.uncertain,
+            "skipped": counts.skipped,
+            "next_send": next,
+            "eta": eta,
+            "accounts": summary.accounts,
+        });
+        serde_json::to_writer_pretty(&mut out, &value)?;
+        writeln!(out)?;
+        out.flush()?;
+        return Ok(exit_codes::SUCCESS);
+    }
+    let zone = saved.as_ref().map_or_else(system_timezone, SavedOptions::zone);
+    let counts = &summary.counts;
+    if let Some(meta) = &meta {
+        writeln!(out, "Campaign {} for {}", meta.campaign_id, meta.csv_path)?;
+        writeln!(out, "  started   {}", local_time(meta.created_at, &zone))?;
+    }
+    writeln!(out, "  journal   {}", path.display())?;
+    writeln!(
+        out,
+        "  messages  {} total: {} sent, {} pending, {} in flight, {} failed, {} uncertain, {} skipped",
+        counts.total, counts.sent, counts.pending, counts.in_flight, counts.failed, counts.uncertain, counts.skipped
+    )?;
+    if let Some(next) = next.filter(|_| counts.pending > 0) {
+        writeln!(out, "  next send {}", local_time(next.max(now), &zone))?;
+    }
+    if let Some(eta) = eta {
+        writeln!(out, "  ETA       {} (in {})", local_time(eta, &zone), human_duration(eta - now))?;
+    }
+    writeln!(out)?;
+    let header = ["account", "sent", "pending", "failed", "uncertain", "429s", "quota", "last error"];
+    let rows: Vec<[String; 8]> = summary
+        .accounts
+        .iter()
+        .map(|account| {
+            let quota = account.rate_limit.map_or_else(String::new, |quota| {
+                let remaining = quota.remaining.map_or("?".to_string(), |r| r.to_string());
+                let limit = quota.limit.map_or(String::new(), |l| format!("/{l}"));
+                let reset = quota
+                    .reset_at
+                    .map_or(String::new(), |reset| format!(", resets {}", reset.with_timezone(&zone).format("%H:%M:%S")));
+                format!("{remaining}{limit} left{reset}")
+            });
+            [
+                account.account.clone(),
+                account.counts.sent.to_string(),
+                (account.counts.pending + account.counts.in_flight).to_string(),
+                account.counts.failed.to_string(),
+                account.counts.uncertain.to_string(),
+                account.throttled.to_string(),
+                quota,
+                account.last_error.as_deref().map(|e| excerpt(e, 50)).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| pad(cell, width))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in &rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    if counts.uncertain > 0 {
+        writeln!(
+            out,
+            "\n{} message(s) are uncertain: their request may have arrived. See `outreach report`; \
+             `outreach resume --resend-uncertain` sends them again with the same Idempotency-Key.",
+            counts.uncertain
+        )?;
+    }
+    out.flush()?;
+    Ok(exit_codes::SUCCESS)
+}
+
+pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
+    let (_, store) = open(&args.state)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let result = match args.format {
+        ReportFormat::Json => store.report_rows(&mut |row| {
+            serde_json::to_writer(&mut out, &row).map_err(crate::journal::JournalError::sink)?;
+            out.write_all(b"\n").map_err(crate::journal::JournalError::sink)?;
+            Ok(())
+        }),
+        ReportFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(&mut out);
+            let result = store.report_rows(&mut |row| writer.serialize(&row).map_err(crate::journal::JournalError::sink));
+            writer.flush().context("cannot write the report")?;
+            result
+        }
+    };
+    match result {
+        Err(error) if error.to_string().contains("Broken pipe") => return Ok(exit_codes::SUCCESS),
+        other => other?,
+    }
+    out.flush().ok();
+    Ok(exit_codes::SUCCESS)
+}
