@@ -15,7 +15,7 @@ use crate::exit_codes;
 use crate::options::AccountSpec;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::account::{AccountWork, Job};
-use crate::send::api::{HttpApi, MessageApi, MessagePayload, OutgoingMessage, Token};
+use crate::send::api::{AccountToken, HttpApi, MessageApi, MessagePayload, OutgoingMessage, Token};
 use crate::send::clock::Clock;
 use crate::send::events::{EventSink, FanOut, JsonLinesSink};
 use crate::send::executor::{ExecSettings, RunContext, StopHandle, execute};
@@ -145,7 +145,7 @@ pub fn backoff_policy(
 /// Where messages go, and the tokens to use for each account.
 pub struct Target {
     pub api: Arc<dyn MessageApi>,
-    pub tokens: Vec<Token>,
+    pub tokens: Vec<AccountToken>,
     pub sandbox: Option<Sandbox>,
     pub endpoint: String,
 }
@@ -236,14 +236,15 @@ pub async fn connect(
 }
 
 /// Per-account work from a new campaign's journal rows, in plan order.
-pub fn work_from_new(campaign: &Campaign, messages: &[NewMessage], tokens: &[Token]) -> Vec<AccountWork> {
+pub fn work_from_new(campaign: &Campaign, messages: &[NewMessage], tokens: &[AccountToken]) -> Vec<AccountWork> {
     let mut work: Vec<AccountWork> = campaign
         .account_rules()
         .into_iter()
         .zip(tokens)
         .map(|(rules, token)| AccountWork {
             rules,
-            token: token.clone(),
+            token: token.token.clone(),
+            token_source: token.source.clone(),
             jobs: Vec::new(),
             history: Vec::new(),
         })

@@ -36,6 +36,8 @@ pub struct Job {
 pub struct AccountWork {
     pub rules: AccountRules,
     pub token: Token,
+    /// Where the token came from, for messages (e.g. `$OUTREACH_TOKEN`); never the token.
+    pub token_source: String,
     pub jobs: Vec<Job>,
     /// Requests made earlier in this campaign (resume), for the rate windows.
     pub history: Vec<DateTime<Utc>>,
@@ -59,6 +61,8 @@ pub struct AccountReport {
 enum Step {
     /// Done with this message (sent, failed or uncertain).
     Next,
+    /// The run is stopping; this message was not sent (it stays pending).
+    Stopped,
     /// Try the same message again.
     Again,
     /// Stop the account; the message stays pending.
@@ -69,6 +73,7 @@ struct AccountState<'a> {
     ctx: &'a RunContext,
     name: String,
     token: Token,
+    token_source: String,
     slots: AccountSlots<'a>,
     pause_until: Option<DateTime<Utc>>,
     /// A spacing the headers asked for, valid until the quota resets.
@@ -94,6 +99,7 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
         ctx: &ctx,
         name: work.rules.name.clone(),
         token: work.token.clone(),
+        token_source: work.token_source.clone(),
         slots: AccountSlots::new(rules, now, &work.history),
         pause_until: None,
         header_spacing: None,
@@ -116,6 +122,10 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
             match state.try_once(job, &mut attempt).await {
                 Step::Next => break,
                 Step::Again => continue,
+                Step::Stopped => {
+                    state.report.pending = total - index;
+                    return state.report;
+                }
                 Step::StopAccount(reason) => {
                     ctx.emit(EventKind::AccountStopped {
                         account: state.name.clone(),
@@ -155,7 +165,7 @@ impl AccountState<'_> {
             at: slot,
         });
         if !ctx.sleep_until(slot).await {
-            return Step::Next; // stopping: the loop sees it and counts the job as pending
+            return Step::Stopped;
         }
         let now = ctx.clock.now();
         self.slots.correct_last(now);
@@ -276,9 +286,10 @@ impl AccountState<'_> {
             401 | 403 => {
                 ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
                 Step::StopAccount(format!(
-                    "the API answered {status} {}: check the token of account `{}` (the environment variable named for it), then run `outreach resume`",
+                    "the API answered {status} {}: check the token of account `{}` ({}), then run `outreach resume`",
                     reason_phrase(status),
-                    self.name
+                    self.name,
+                    self.token_source
                 ))
             }
             408 | 500..=599 => {
@@ -335,8 +346,8 @@ impl AccountState<'_> {
         });
         if matches!(error, TransportError::BadToken) {
             return Step::StopAccount(format!(
-                "the token of account `{}` contains characters not allowed in a header; check its environment variable",
-                self.name
+                "the token of account `{}` contains characters not allowed in a header; check {}",
+                self.name, self.token_source
             ));
         }
         if !error.maybe_delivered() {
@@ -379,8 +390,14 @@ impl AccountState<'_> {
             ));
         }
         let backoff = &ctx.settings.backoff;
-        if backoff.exhausted(*attempt) || ctx.is_stopping() {
-            let reason = format!("{reason} (after {} attempts)", *attempt);
+        let stopping = ctx.is_stopping();
+        if stopping && !maybe_delivered {
+            // The server proved it did not take the message: it stays pending.
+            return Step::Stopped;
+        }
+        if backoff.exhausted(*attempt) || stopping {
+            let tries = if *attempt == 1 { "1 attempt".to_string() } else { format!("{} attempts", *attempt) };
+            let reason = format!("{reason} (after {tries})");
             if maybe_delivered {
                 ctx.recorder.outcome(
                     job.seq,
@@ -418,7 +435,7 @@ impl AccountState<'_> {
             reason,
             wait_ms: wait.num_milliseconds(),
         });
-        self.pause_until = Some(now + wait);
+        self.pause(now + wait, now, "waiting to retry a failed request");
         Step::Again
     }
 

@@ -34,6 +34,14 @@ impl fmt::Debug for Token {
     }
 }
 
+/// An account's token and where it came from (for messages; never the value).
+#[derive(Debug, Clone)]
+pub struct AccountToken {
+    pub token: Token,
+    /// e.g. `$OUTREACH_TOKEN_ALICE` or `the embedded sandbox`.
+    pub source: String,
+}
+
 /// The JSON body of `POST /v2/messages`, as in the rate-limit article.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MessagePayload {

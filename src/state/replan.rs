@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use crate::journal::StoredMessage;
 use crate::plan::{self, AccountRules, PlanSettings, QueueItem};
 use crate::send::account::{AccountWork, Job};
-use crate::send::api::{MessagePayload, OutgoingMessage, Token};
+use crate::send::api::{AccountToken, MessagePayload, OutgoingMessage};
 use crate::window::WindowSet;
 
 /// How the remaining messages are paced.
@@ -39,7 +39,7 @@ pub fn replan(
     pending: &[StoredMessage],
     pacing: &Pacing<'_>,
     history: &[Vec<DateTime<Utc>>],
-    tokens: &[Token],
+    tokens: &[AccountToken],
     now: DateTime<Utc>,
 ) -> Result<Vec<AccountWork>, UnknownAccount> {
     let mut queue = Vec::with_capacity(pending.len());
@@ -77,7 +77,8 @@ pub fn replan(
         .enumerate()
         .map(|(index, (rules, token))| AccountWork {
             rules: rules.clone(),
-            token: token.clone(),
+            token: token.token.clone(),
+            token_source: token.source.clone(),
             jobs: Vec::new(),
             history: history.get(index).cloned().unwrap_or_default(),
         })
