@@ -195,7 +195,10 @@ pub async fn connect(
             api: Arc::new(api),
             tokens: tokens
                 .into_iter()
-                .map(|(_, token)| Token::new(token))
+                .map(|(_, token)| AccountToken {
+                    token: Token::new(token),
+                    source: "the embedded sandbox".to_string(),
+                })
                 .collect(),
             sandbox: Some(sandbox),
             endpoint: SANDBOX_ENDPOINT.to_string(),
@@ -210,9 +213,10 @@ pub async fn connect(
     let mut missing = Vec::new();
     for account in accounts {
         match std::env::var(&account.token_env) {
-            Ok(value) if !value.trim().is_empty() => {
-                tokens.push(Token::new(value.trim().to_string()))
-            }
+            Ok(value) if !value.trim().is_empty() => tokens.push(AccountToken {
+                token: Token::new(value.trim().to_string()),
+                source: format!("the environment variable {}", account.token_env),
+            }),
             _ => missing.push(format!(
                 "{} (account `{}`)",
                 account.token_env, account.name

@@ -1,0 +1,248 @@
+//! Benchmarks of the campaign journal, on a real disk (CARGO_TARGET_TMPDIR),
+//! so every commit pays its fsync:
+//!
+//! - `create_campaign`: storing a whole plan in one transaction (10k to 1M);
+//! - `begin_send`: the full send path through `JournalHandle` (claim, then
+//!   attempt and outcome), with 1 and 8 concurrent senders;
+//! - `summary` and `load_pending` on a 1,000,000-message journal, half sent.
+//!
+//! Run: `cargo bench --bench journal`; figures are in docs/journal.md.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use outreach::journal::{
+    AttemptRecord, CampaignMeta, CampaignStore, JournalHandle, JournalUpdate, MessageState,
+    NewMessage, Outcome, RateLimitSnapshot, SqliteStore,
+};
+use tempfile::TempDir;
+
+const ACCOUNTS: [&str; 4] = ["alice", "bob", "carol", "dave"];
+
+fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_750_000_000 + secs, 0).unwrap()
+}
+
+fn meta() -> CampaignMeta {
+    CampaignMeta {
+        campaign_id: "bench".into(),
+        created_at: t(0),
+        csv_path: "people.csv".into(),
+        fingerprint: "f".repeat(64),
+        inputs: Vec::new(),
+        options_json: "{}".into(),
+        tool_version: "bench".into(),
+    }
+}
+
+/// `n` messages with a realistic ~300-byte body, round-robin over 4 accounts.
+fn plan(n: u64) -> Vec<NewMessage> {
+    (0..n)
+        .map(|seq| NewMessage {
+            seq,
+            line: seq + 2,
+            recipient: format!("person-{seq}@example.com"),
+            account: ACCOUNTS[seq as usize % ACCOUNTS.len()].into(),
+            subject: Some(format!("Quick question, person {seq}")),
+            body: format!(
+                "Hi person {seq},\n\nI came across your profile and wanted to reach out about \
+                 a role that matches your experience. Would you be open to a short call this \
+                 week? Happy to share details beforehand.\n\nBest regards,\nThe team {seq}"
+            ),
+            idempotency_key: blake3::hash(&seq.to_le_bytes()).to_hex().to_string(),
+            planned_at: t(seq as i64 * 3),
+            row_digest: blake3::hash(format!("row {seq}").as_bytes())
+                .to_hex()
+                .to_string(),
+            timezone: None,
+        })
+        .collect()
+}
+
+fn scratch() -> TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
+fn journal_path(dir: &TempDir) -> PathBuf {
+    dir.path().join("bench.journal")
+}
+
+fn new_journal(path: &Path, messages: &[NewMessage]) -> SqliteStore {
+    let mut store = SqliteStore::create(path).unwrap();
+    store.create_campaign(&meta(), messages).unwrap();
+    store
+}
+
+fn sent_updates(seq: u64) -> [JournalUpdate; 2] {
+    [
+        JournalUpdate::Attempt(AttemptRecord {
+            seq,
+            at: t(seq as i64),
+            status: Some(201),
+            rate_limit: Some(RateLimitSnapshot {
+                limit: Some(50),
+                remaining: Some(49),
+                reset_at: Some(t(3600)),
+            }),
+            error: None,
+        }),
+        JournalUpdate::Outcome {
+            seq,
+            outcome: Outcome::Sent {
+                at: t(seq as i64 + 1),
+                api_message_id: Some(format!("msg-{seq}")),
+            },
+        },
+    ]
+}
+
+fn create_campaign(c: &mut Criterion) {
+    let mut group = c.benchmark_group("create_campaign");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    for n in [10_000u64, 100_000, 1_000_000] {
+        let messages = plan(n);
+        group.throughput(Throughput::Elements(n));
+        if n == 1_000_000 {
+            group.measurement_time(Duration::from_secs(40));
+        }
+        group.bench_function(n.to_string(), |b| {
+            b.iter_batched(
+                || {
+                    let dir = scratch();
+                    let store = SqliteStore::create(journal_path(&dir)).unwrap();
+                    (dir, store)
+                },
+                |(dir, mut store)| {
+                    store.create_campaign(&meta(), &messages).unwrap();
+                    (dir, store)
+                },
+                BatchSize::PerIteration,
+            );
+        });
+    }
+    group.finish();
+}
+
+/// Sends `n` messages through the writer with `senders` concurrent tasks:
+/// claim (durable), then attempt and outcome; returns the time until all is
+/// durable.
+fn send_all(store: SqliteStore, n: u64, senders: u64) -> Duration {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let journal = JournalHandle::spawn(store).unwrap();
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..senders)
+            .map(|sender| {
+                let journal = journal.clone();
+                tokio::spawn(async move {
+                    for seq in (sender..n).step_by(senders as usize) {
+                        journal.begin_send(seq, t(seq as i64)).await.unwrap();
+                        let [attempt, outcome] = sent_updates(seq);
+                        journal.record(attempt);
+                        journal.record(outcome);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        journal.flush().await.unwrap();
+        let elapsed = start.elapsed();
+        let stats = journal.stats();
+        eprintln!(
+            "  {senders} sender(s): {n} messages in {} commits ({:.1} claims per commit)",
+            stats.commits,
+            stats.claims as f64 / stats.commits as f64
+        );
+        journal.close().await.unwrap();
+        elapsed
+    })
+}
+
+fn begin_send(c: &mut Criterion) {
+    const N: u64 = 20_000;
+    let messages = plan(N);
+    let mut group = c.benchmark_group("begin_send");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .throughput(Throughput::Elements(N));
+    for senders in [1u64, 8] {
+        group.bench_function(format!("{senders}_senders"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let dir = scratch();
+                    let store = new_journal(&journal_path(&dir), &messages);
+                    total += send_all(store, N, senders);
+                }
+                total
+            });
+        });
+    }
+    group.finish();
+}
+
+/// 1,000,000 messages, the first half sent (each with an attempt row).
+fn half_sent_journal(dir: &TempDir) -> SqliteStore {
+    const N: u64 = 1_000_000;
+    let mut store = new_journal(&journal_path(dir), &plan(N));
+    let half: Vec<u64> = (0..N / 2).collect();
+    store.mark_in_flight(&half, t(0)).unwrap();
+    let updates: Vec<JournalUpdate> = half.iter().flat_map(|&seq| sent_updates(seq)).collect();
+    store.record(&updates).unwrap();
+    store
+}
+
+fn big_journal_reads(c: &mut Criterion) {
+    let dir = scratch();
+    let setup = Instant::now();
+    let store = half_sent_journal(&dir);
+    eprintln!(
+        "  built the 1,000,000-message journal in {:.1?}",
+        setup.elapsed()
+    );
+    let mut group = c.benchmark_group("million");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    group.bench_function("summary", |b| {
+        b.iter(|| {
+            let summary = store.summary().unwrap();
+            assert_eq!(summary.counts.sent, 500_000);
+            summary
+        });
+    });
+    group.throughput(Throughput::Elements(500_000));
+    group.bench_function("load_pending", |b| {
+        b.iter(|| {
+            let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
+            assert_eq!(pending.len(), 500_000);
+            pending
+        });
+    });
+    group.bench_function("report_rows", |b| {
+        b.iter(|| {
+            let mut rows = 0u64;
+            store
+                .report_rows(&mut |_| {
+                    rows += 1;
+                    Ok(())
+                })
+                .unwrap();
+            rows
+        });
+    });
+    group.finish();
+    let start = Instant::now();
+    let reader = SqliteStore::open_read_only(journal_path(&dir)).unwrap();
+    reader.summary().unwrap();
+    eprintln!("  read-only open + summary: {:.1?}", start.elapsed());
+}
+
+criterion_group!(benches, create_campaign, begin_send, big_journal_reads);
+criterion_main!(benches);

@@ -1,0 +1,219 @@
+//! `JournalError`: everything that can go wrong with a journal, each variant
+//! saying what happened, to which file, and what the user can do about it.
+//!
+//! Every "this file is not usable" variant promises the file was left
+//! untouched, and the code keeps that promise: files are validated through a
+//! read-only connection before anything may write to them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::journal::model::MessageState;
+
+/// A journal operation failed. Messages are complete sentences meant for the
+/// user; the underlying cause, if any, is available through `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error(
+        "no journal at {path}; start a campaign with `outreach send`, or pass the journal's path with --journal"
+    )]
+    Missing { path: PathBuf },
+
+    #[error(
+        "a journal already exists at {path}; continue that campaign with `outreach resume`, \
+         or pass another path with --journal (the existing file was not changed)"
+    )]
+    AlreadyExists { path: PathBuf },
+
+    #[error(
+        "{path} is not an outreach journal: it is not an SQLite database ({detail}); \
+         check the --journal path (the file was left untouched)"
+    )]
+    NotSqlite { path: PathBuf, detail: String },
+
+    #[error(
+        "{path} is an SQLite database but not an outreach journal ({detail}); \
+         check the --journal path (the file was left untouched)"
+    )]
+    Foreign { path: PathBuf, detail: String },
+
+    #[error(
+        "the journal {path} is damaged ({detail}); it was left untouched: keep a copy, \
+         and see docs/journal.md for how to inspect or salvage it"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+
+    #[error(
+        "the journal {path} was written by a newer outreach (journal schema version {found}; \
+         this build understands up to {supported}); upgrade outreach to continue this campaign \
+         (the file was left untouched)"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error(
+        "the journal {path} needs an upgrade from schema version {found} to {supported}; \
+         run `outreach resume` once to upgrade it"
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error(
+        "another `outreach send` or `outreach resume`{} is running on the journal {path}; \
+         wait for it to finish or stop it (Ctrl-C) first. `outreach status` works meanwhile",
+        holder_text(*.pid)
+    )]
+    Locked { path: PathBuf, pid: Option<u32> },
+
+    #[error("the journal {path} was opened read-only, so it cannot be changed")]
+    ReadOnly { path: PathBuf },
+
+    #[error("the journal {path} already holds a campaign; continue it with `outreach resume`")]
+    CampaignExists { path: PathBuf },
+
+    #[error(
+        "the journal {path} holds no campaign: its creation was interrupted; \
+         delete the file and start again with `outreach send`"
+    )]
+    NoCampaign { path: PathBuf },
+
+    #[error("message {seq} is not in the journal")]
+    UnknownSeq { seq: u64 },
+
+    #[error("message {seq} is already in the journal; sequence numbers must be unique")]
+    DuplicateSeq { seq: u64 },
+
+    #[error("message {seq} is {}, not pending, so it was not claimed for sending", state_text(*.state))]
+    NotClaimable {
+        seq: u64,
+        state: Option<MessageState>,
+    },
+
+    #[error("an outcome for message {seq} arrived while it is {}, not in flight", state_text(*.state))]
+    NotInFlight {
+        seq: u64,
+        state: Option<MessageState>,
+    },
+
+    #[error("messages cannot be moved from {from} to {to}")]
+    InvalidTransition {
+        from: MessageState,
+        to: MessageState,
+    },
+
+    #[error("time {0} cannot be stored: journals hold times between 1677 and 2262")]
+    TimeOutOfRange(chrono::DateTime<chrono::Utc>),
+
+    #[error("journal {path}: {action} failed")]
+    Sqlite {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("journal {path}: {action} failed")]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The callback given to a streaming read (`report_rows`, `row_digests`) failed.
+    #[error("could not pass on a journal row")]
+    Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
+
+    /// A commit in the writer thread failed; sending must stop. Every caller
+    /// waiting on that commit, and every later one, gets the same cause.
+    #[error("writing the journal failed, so sending stopped")]
+    WriterFailed(#[source] Arc<JournalError>),
+
+    #[error("the journal writer has stopped{}", lost_text(*.lost_updates))]
+    WriterClosed { lost_updates: u64 },
+}
+
+fn holder_text(pid: Option<u32>) -> String {
+    pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+}
+
+fn state_text(state: Option<MessageState>) -> &'static str {
+    state.map_or("unknown", MessageState::as_str)
+}
+
+fn lost_text(lost: u64) -> String {
+    if lost == 0 {
+        String::new()
+    } else {
+        format!("; {lost} update(s) could not be recorded")
+    }
+}
+
+impl JournalError {
+    /// Wraps an error from a caller's callback.
+    pub fn sink(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> JournalError {
+        JournalError::Sink(error.into())
+    }
+
+    pub(crate) fn sqlite(
+        path: &std::path::Path,
+        action: &'static str,
+    ) -> impl FnOnce(rusqlite::Error) -> JournalError {
+        let path = path.to_path_buf();
+        move |source| JournalError::Sqlite {
+            path,
+            action,
+            source,
+        }
+    }
+
+    pub(crate) fn io(
+        path: &std::path::Path,
+        action: &'static str,
+    ) -> impl FnOnce(std::io::Error) -> JournalError {
+        let path = path.to_path_buf();
+        move |source| JournalError::Io {
+            path,
+            action,
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locked_names_the_holder() {
+        let error = JournalError::Locked {
+            path: "c.journal".into(),
+            pid: Some(42),
+        };
+        assert_eq!(
+            error.to_string(),
+            "another `outreach send` or `outreach resume` (pid 42) is running on the journal c.journal; \
+             wait for it to finish or stop it (Ctrl-C) first. `outreach status` works meanwhile"
+        );
+    }
+
+    #[test]
+    fn writer_failure_keeps_its_cause() {
+        let cause = Arc::new(JournalError::UnknownSeq { seq: 7 });
+        let error = JournalError::WriterFailed(cause);
+        let source = std::error::Error::source(&error).unwrap();
+        assert_eq!(source.to_string(), "message 7 is not in the journal");
+    }
+
+    #[test]
+    fn journal_errors_cross_threads() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<JournalError>();
+    }
+}

@@ -1,0 +1,62 @@
+//! The durable campaign journal: what was planned, what was sent, and what
+//! might have been, kept so that a campaign survives Ctrl-C, kill -9,
+//! crashes and reboots without ever sending a message twice or losing one.
+//!
+//! # Architecture
+//!
+//! - [`model`]: the data (states, campaign metadata, messages, attempts,
+//!   outcomes), shared by every backend.
+//! - [`store`]: [`CampaignStore`], the small backend-neutral trait the
+//!   executor and the CLI talk to, and [`JournalUpdate`].
+//! - [`report`]: the read-side views: [`StatusSummary`], [`ReportRow`],
+//!   [`RowDigest`].
+//! - [`sqlite`]: [`SqliteStore`], one SQLite file in WAL mode; its
+//!   [`schema`], write transactions (`sqlite_write`) and queries
+//!   (`sqlite_read`).
+//! - [`lock`]: [`JournalLock`], one writing process per journal.
+//! - [`writer`]: [`JournalHandle`], the group-commit writer thread the
+//!   executor sends through.
+//! - [`error`]: [`JournalError`].
+//!
+//! # The protocol
+//!
+//! 1. `send`: [`SqliteStore::create`], then
+//!    [`CampaignStore::create_campaign`] with the whole plan (one
+//!    transaction). `resume`: [`SqliteStore::open`], then
+//!    [`CampaignStore::recover_in_flight`] (a crash left those uncertain).
+//! 2. Read the work ([`CampaignStore::messages_in_state`]) and the rate
+//!    windows ([`CampaignStore::sends_since`]), then hand the store to
+//!    [`JournalHandle::spawn`].
+//! 3. Per message: `begin_send(seq, now).await?` (durably `in_flight`), then
+//!    the HTTP request, then `record(Attempt)` and `record(Outcome)`.
+//! 4. At the end, or on Ctrl-C after in-flight requests settle:
+//!    [`JournalHandle::close`].
+//!
+//! A message is never resent automatically once it may have reached the
+//! server: a crash leaves it `uncertain`, and only `--resend-uncertain`
+//! (with the same idempotency key) sends it again.
+//!
+//! See docs/journal.md for the file format and measured performance.
+
+pub mod error;
+pub mod lock;
+pub mod model;
+pub mod report;
+pub mod schema;
+pub mod sqlite;
+mod sqlite_read;
+mod sqlite_write;
+pub mod store;
+pub mod writer;
+
+pub use error::JournalError;
+pub use lock::JournalLock;
+pub use model::{
+    AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, Outcome, RateLimitSnapshot,
+    StoredMessage, UnknownState,
+};
+pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary};
+pub use sqlite::SqliteStore;
+pub use sqlite_write::INTERRUPTED_REASON;
+pub use store::{CampaignStore, JournalUpdate, Refusal, manual_transition_allowed};
+pub use writer::{JournalHandle, WriterStats};

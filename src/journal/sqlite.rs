@@ -1,0 +1,305 @@
+//! `SqliteStore`: the journal as one SQLite file, the default backend.
+//!
+//! This file holds the connection's life: creating, opening and validating
+//! a journal, its pragmas, and the `CampaignStore` impl, which delegates to
+//! [`sqlite_write`](super::sqlite_write) and [`sqlite_read`](super::sqlite_read).
+//!
+//! Durability: WAL mode with `synchronous = FULL`, so every commit is on disk
+//! before it returns, in particular the one marking a message in flight,
+//! which happens before its request leaves the process. WAL also lets
+//! `outreach status` read (through [`SqliteStore::open_read_only`]) while a
+//! sender writes, without either waiting for the other.
+//!
+//! Safety of existing files: a file is recognised through a read-only
+//! connection ([`schema::inspect`]) before any writable connection or pragma
+//! touches it, so a foreign, damaged or newer file is never modified.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::journal::error::JournalError;
+use crate::journal::lock::JournalLock;
+use crate::journal::model::{AttemptRecord, CampaignMeta, MessageState, NewMessage, StoredMessage};
+use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
+use crate::journal::schema;
+use crate::journal::store::{CampaignStore, JournalUpdate, Refusal};
+use crate::journal::{sqlite_read as read, sqlite_write as write};
+
+/// How long a connection waits for another one's lock (checkpoints, WAL
+/// recovery) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A campaign journal in one SQLite file. Writable stores hold the journal's
+/// [`JournalLock`] until dropped.
+#[derive(Debug)]
+pub struct SqliteStore {
+    // Declared before the lock, so the connection closes first.
+    conn: Connection,
+    path: PathBuf,
+    read_only: bool,
+    _lock: Option<JournalLock>,
+}
+
+impl SqliteStore {
+    /// Creates a new, empty journal at `path`. Fails with
+    /// [`JournalError::AlreadyExists`] if anything is there already.
+    pub fn create(path: impl AsRef<Path>) -> Result<SqliteStore, JournalError> {
+        let path = path.as_ref();
+        let exists = |path: &Path| JournalError::AlreadyExists {
+            path: path.to_path_buf(),
+        };
+        if path.exists() {
+            return Err(exists(path));
+        }
+        let lock = JournalLock::acquire(path)?;
+        // `create_new` is atomic: of two racing creators, one gets the error.
+        match OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(exists(path));
+            }
+            Err(error) => return Err(JournalError::io(path, "creating the journal")(error)),
+        }
+        let store = Self::initialise(path).inspect_err(|_| {
+            // Nothing of value is in the file yet; do not leave a half-made
+            // journal behind to confuse the next run.
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut name = path.as_os_str().to_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(name));
+            }
+        })?;
+        Ok(SqliteStore {
+            _lock: Some(lock),
+            ..store
+        })
+    }
+
+    fn initialise(path: &Path) -> Result<SqliteStore, JournalError> {
+        let mut conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        configure_writer(&conn, path)?;
+        schema::migrate(&mut conn, path, 0)?;
+        conn.execute(
+            "INSERT INTO outreach_meta (key, value) VALUES ('created_by', ?1)",
+            [concat!("outreach ", env!("CARGO_PKG_VERSION"))],
+        )
+        .map_err(JournalError::sqlite(path, "creating the journal"))?;
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            read_only: false,
+            _lock: None,
+        })
+    }
+
+    /// Opens an existing journal for writing, taking its lock and upgrading
+    /// an older schema. Fails without touching the file if it is missing,
+    /// not an SQLite file, damaged, another program's, newer than this build,
+    /// or locked by another `outreach send`/`resume`.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, JournalError> {
+        let path = path.as_ref();
+        schema::check_header(path)?;
+        // Recognise the file before anything can write to it.
+        {
+            let probe = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            schema::inspect(&probe, path)?;
+        }
+        let lock = JournalLock::acquire(path)?;
+        let mut conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        // Again under the lock: the file may have changed in between.
+        let version = schema::inspect(&conn, path)?;
+        configure_writer(&conn, path)?;
+        if version < schema::SCHEMA_VERSION {
+            schema::migrate(&mut conn, path, version)?;
+        }
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            read_only: false,
+            _lock: Some(lock),
+        })
+    }
+
+    /// Opens an existing journal for reading only (`outreach status`,
+    /// `report`), without the lock: it neither waits for nor slows down a
+    /// sender working on the same journal. Write methods fail with
+    /// [`JournalError::ReadOnly`].
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<SqliteStore, JournalError> {
+        let path = path.as_ref();
+        schema::check_header(path)?;
+        let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let version = schema::inspect(&conn, path)?;
+        if version < schema::SCHEMA_VERSION {
+            return Err(JournalError::OlderSchema {
+                path: path.to_path_buf(),
+                found: version,
+                supported: schema::SCHEMA_VERSION,
+            });
+        }
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -65536;")
+            .map_err(JournalError::sqlite(path, "configuring the connection"))?;
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            read_only: true,
+            _lock: None,
+        })
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn writable(&mut self) -> Result<&mut Connection, JournalError> {
+        if self.read_only {
+            return Err(JournalError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
+        Ok(&mut self.conn)
+    }
+}
+
+fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, JournalError> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(JournalError::sqlite(path, "opening the journal"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(JournalError::sqlite(path, "configuring the connection"))?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+fn configure_writer(conn: &Connection, path: &Path) -> Result<(), JournalError> {
+    // WAL is persistent; on a file system without shared memory SQLite keeps
+    // its rollback journal, which is just as durable but blocks readers
+    // while writing.
+    let _mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(JournalError::sqlite(path, "configuring the connection"))?;
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -65536;
+         PRAGMA journal_size_limit = 67108864;
+         PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(JournalError::sqlite(path, "configuring the connection"))
+}
+
+impl CampaignStore for SqliteStore {
+    fn create_campaign(
+        &mut self,
+        meta: &CampaignMeta,
+        messages: &[NewMessage],
+    ) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        write::create_campaign(self.writable()?, &path, meta, messages)
+    }
+
+    fn campaign(&self) -> Result<Option<CampaignMeta>, JournalError> {
+        read::campaign(&self.conn, &self.path)
+    }
+
+    fn messages_in_state(
+        &self,
+        states: &[MessageState],
+    ) -> Result<Vec<StoredMessage>, JournalError> {
+        read::messages_in_state(&self.conn, &self.path, states)
+    }
+
+    fn row_digests(
+        &self,
+        f: &mut dyn FnMut(RowDigest) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        read::row_digests(&self.conn, &self.path, f)
+    }
+
+    fn recover_in_flight(&mut self) -> Result<u64, JournalError> {
+        let path = self.path.clone();
+        write::recover_in_flight(self.writable()?, &path)
+    }
+
+    fn record(&mut self, batch: &[JournalUpdate]) -> Result<Vec<Refusal>, JournalError> {
+        let path = self.path.clone();
+        write::record(self.writable()?, &path, batch)
+    }
+
+    fn sends_since(
+        &self,
+        account: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, JournalError> {
+        read::sends_since(&self.conn, &self.path, account, since)
+    }
+
+    fn set_state_where(
+        &mut self,
+        from: MessageState,
+        to: MessageState,
+    ) -> Result<u64, JournalError> {
+        let path = self.path.clone();
+        write::set_state_where(self.writable()?, &path, from, to)
+    }
+
+    fn add_messages(&mut self, messages: &[NewMessage]) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        write::add_messages(self.writable()?, &path, messages)
+    }
+
+    fn skip_messages(&mut self, seqs: &[u64]) -> Result<u64, JournalError> {
+        let path = self.path.clone();
+        write::skip_messages(self.writable()?, &path, seqs)
+    }
+
+    fn summary(&self) -> Result<StatusSummary, JournalError> {
+        read::summary(&self.conn, &self.path)
+    }
+
+    fn report_rows(
+        &self,
+        f: &mut dyn FnMut(ReportRow) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        read::report_rows(&self.conn, &self.path, f)
+    }
+
+    fn attempts(&self, seq: u64) -> Result<Vec<AttemptRecord>, JournalError> {
+        read::attempts(&self.conn, &self.path, seq)
+    }
+}
+
+// Column codecs shared by the read and write halves.
+
+impl ToSql for MessageState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for MessageState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        value
+            .as_str()?
+            .parse()
+            .map_err(|error| FromSqlError::Other(Box::new(error)))
+    }
+}
+
+/// A time as stored: nanoseconds since the Unix epoch.
+pub(crate) fn to_ns(time: DateTime<Utc>) -> Result<i64, JournalError> {
+    time.timestamp_nanos_opt()
+        .ok_or(JournalError::TimeOutOfRange(time))
+}
+
+pub(crate) fn opt_to_ns(time: Option<DateTime<Utc>>) -> Result<Option<i64>, JournalError> {
+    time.map(to_ns).transpose()
+}
+
+pub(crate) fn from_ns(ns: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_nanos(ns)
+}

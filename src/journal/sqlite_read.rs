@@ -1,0 +1,297 @@
+//! The SQLite journal's queries: the campaign, messages by state, rate
+//! windows, the `status` summary and the streaming report.
+//!
+//! Every query is served by an index (see `schema.rs`), so none of them
+//! reads message bodies it does not return: `summary` scans only the
+//! `(account, state, planned_at_ns, sent_at_ns)` index plus one row per
+//! account, and `messages_in_state` walks the state index in `seq` order.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use crate::journal::error::JournalError;
+use crate::journal::model::{
+    AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, RateLimitSnapshot,
+    StoredMessage,
+};
+use crate::journal::report::{AccountSummary, ReportRow, RowDigest, StatusSummary};
+use crate::journal::sqlite::{from_ns, to_ns};
+
+pub fn campaign(conn: &Connection, path: &Path) -> Result<Option<CampaignMeta>, JournalError> {
+    let sql = |action| JournalError::sqlite(path, action);
+    let meta = conn
+        .query_row(
+            "SELECT campaign_id, created_at_ns, csv_path, fingerprint, options_json, tool_version
+             FROM campaign WHERE id = 1",
+            [],
+            |row| {
+                Ok(CampaignMeta {
+                    campaign_id: row.get(0)?,
+                    created_at: from_ns(row.get(1)?),
+                    csv_path: row.get(2)?,
+                    fingerprint: row.get(3)?,
+                    inputs: Vec::new(),
+                    options_json: row.get(4)?,
+                    tool_version: row.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(sql("reading the campaign"))?;
+    let Some(mut meta) = meta else {
+        return Ok(None);
+    };
+    let mut select = conn
+        .prepare_cached("SELECT path, blake3 FROM campaign_inputs ORDER BY position")
+        .map_err(sql("reading the campaign"))?;
+    meta.inputs = select
+        .query_map([], |row| {
+            Ok(InputDigest {
+                path: row.get(0)?,
+                blake3: row.get(1)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(sql("reading the campaign"))?;
+    Ok(Some(meta))
+}
+
+const MESSAGE_COLUMNS: &str = "seq, line, recipient, account, subject, body, idempotency_key, \
+     planned_at_ns, row_digest, state, attempts, last_attempt_at_ns, last_status, sent_at_ns, \
+     api_message_id, failure_reason, timezone";
+
+fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        message: NewMessage {
+            seq: row.get(0)?,
+            line: row.get(1)?,
+            recipient: row.get(2)?,
+            account: row.get(3)?,
+            subject: row.get(4)?,
+            body: row.get(5)?,
+            idempotency_key: row.get(6)?,
+            planned_at: from_ns(row.get(7)?),
+            row_digest: row.get(8)?,
+            timezone: row.get(16)?,
+        },
+        state: row.get(9)?,
+        attempts: row.get(10)?,
+        last_attempt_at: row.get::<_, Option<i64>>(11)?.map(from_ns),
+        last_status: row.get(12)?,
+        sent_at: row.get::<_, Option<i64>>(13)?.map(from_ns),
+        api_message_id: row.get(14)?,
+        failure_reason: row.get(15)?,
+    })
+}
+
+pub fn messages_in_state(
+    conn: &Connection,
+    path: &Path,
+    states: &[MessageState],
+) -> Result<Vec<StoredMessage>, JournalError> {
+    let mut states = states.to_vec();
+    states.sort();
+    states.dedup();
+    if states.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = vec!["?"; states.len()].join(", ");
+    let query = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE state IN ({placeholders}) ORDER BY seq"
+    );
+    let sql = JournalError::sqlite(path, "reading messages");
+    let mut select = conn.prepare_cached(&query).map_err(sql)?;
+    select
+        .query_map(params_from_iter(&states), stored_message)
+        .and_then(|rows| rows.collect())
+        .map_err(JournalError::sqlite(path, "reading messages"))
+}
+
+pub fn row_digests(
+    conn: &Connection,
+    path: &Path,
+    f: &mut dyn FnMut(RowDigest) -> Result<(), JournalError>,
+) -> Result<(), JournalError> {
+    let sql = |action| JournalError::sqlite(path, action);
+    let mut select = conn
+        .prepare_cached("SELECT seq, line, recipient, row_digest, state FROM messages ORDER BY seq")
+        .map_err(sql("reading row digests"))?;
+    let mut rows = select.query([]).map_err(sql("reading row digests"))?;
+    while let Some(row) = rows.next().map_err(sql("reading row digests"))? {
+        let digest = (|| {
+            Ok(RowDigest {
+                seq: row.get(0)?,
+                line: row.get(1)?,
+                recipient: row.get(2)?,
+                row_digest: row.get(3)?,
+                state: row.get(4)?,
+            })
+        })()
+        .map_err(sql("reading row digests"))?;
+        f(digest)?;
+    }
+    Ok(())
+}
+
+pub fn sends_since(
+    conn: &Connection,
+    path: &Path,
+    account: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, JournalError> {
+    let sql = |action| JournalError::sqlite(path, action);
+    let mut select = conn
+        .prepare_cached(
+            "SELECT sent_at_ns FROM messages
+             WHERE account = ?1 AND state = 'sent' AND sent_at_ns >= ?2
+             UNION ALL
+             SELECT last_attempt_at_ns FROM messages
+             WHERE state IN ('in_flight', 'uncertain') AND account = ?1 AND last_attempt_at_ns >= ?2
+             ORDER BY 1",
+        )
+        .map_err(sql("reading past sends"))?;
+    select
+        .query_map(params![account, to_ns(since)?], |row| {
+            row.get::<_, i64>(0).map(from_ns)
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(sql("reading past sends"))
+}
+
+pub fn summary(conn: &Connection, path: &Path) -> Result<StatusSummary, JournalError> {
+    let sql = |action| JournalError::sqlite(path, action);
+    let mut accounts: BTreeMap<String, AccountSummary> = BTreeMap::new();
+    let mut summary = StatusSummary::default();
+    let mut counts = conn
+        .prepare_cached(
+            "SELECT account, state, count(*), min(planned_at_ns), max(sent_at_ns)
+             FROM messages GROUP BY account, state",
+        )
+        .map_err(sql("summarising the journal"))?;
+    let mut rows = counts.query([]).map_err(sql("summarising the journal"))?;
+    while let Some(row) = rows.next().map_err(sql("summarising the journal"))? {
+        let (account, state, count, first_planned, last_sent) = (|| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, MessageState>(1)?,
+                row.get::<_, u64>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+                row.get::<_, Option<i64>>(4)?,
+            ))
+        })()
+        .map_err(sql("summarising the journal"))?;
+        summary.counts.add(state, count);
+        let entry = accounts
+            .entry(account)
+            .or_insert_with_key(|account| AccountSummary {
+                account: account.clone(),
+                ..AccountSummary::default()
+            });
+        entry.counts.add(state, count);
+        match state {
+            MessageState::Pending => entry.next_planned = first_planned.map(from_ns),
+            MessageState::Sent => entry.last_sent = last_sent.map(from_ns),
+            _ => {}
+        }
+    }
+    let mut stats = conn
+        .prepare_cached(
+            "SELECT account, throttled, rl_limit, rl_remaining, rl_reset_at_ns, rl_at_ns, last_error
+             FROM account_stats",
+        )
+        .map_err(sql("summarising the journal"))?;
+    let mut rows = stats.query([]).map_err(sql("summarising the journal"))?;
+    while let Some(row) = rows.next().map_err(sql("summarising the journal"))? {
+        let account: String = row.get(0).map_err(sql("summarising the journal"))?;
+        // Stats without messages cannot happen; ignore them if they do.
+        let Some(entry) = accounts.get_mut(&account) else {
+            continue;
+        };
+        (|| {
+            entry.throttled = row.get(1)?;
+            entry.rate_limit_at = row.get::<_, Option<i64>>(5)?.map(from_ns);
+            if entry.rate_limit_at.is_some() {
+                entry.rate_limit = Some(RateLimitSnapshot {
+                    limit: row.get(2)?,
+                    remaining: row.get(3)?,
+                    reset_at: row.get::<_, Option<i64>>(4)?.map(from_ns),
+                });
+            }
+            entry.last_error = row.get(6)?;
+            Ok(())
+        })()
+        .map_err(sql("summarising the journal"))?;
+    }
+    summary.accounts = accounts.into_values().collect();
+    Ok(summary)
+}
+
+pub fn report_rows(
+    conn: &Connection,
+    path: &Path,
+    f: &mut dyn FnMut(ReportRow) -> Result<(), JournalError>,
+) -> Result<(), JournalError> {
+    let sql = |action| JournalError::sqlite(path, action);
+    let mut select = conn
+        .prepare_cached(
+            "SELECT seq, line, recipient, account, state, attempts, last_status, planned_at_ns,
+                    sent_at_ns, api_message_id, failure_reason
+             FROM messages ORDER BY seq",
+        )
+        .map_err(sql("reading the report"))?;
+    let mut rows = select.query([]).map_err(sql("reading the report"))?;
+    while let Some(row) = rows.next().map_err(sql("reading the report"))? {
+        let report = (|| {
+            Ok(ReportRow {
+                seq: row.get(0)?,
+                line: row.get(1)?,
+                recipient: row.get(2)?,
+                account: row.get(3)?,
+                state: row.get(4)?,
+                attempts: row.get(5)?,
+                last_status: row.get(6)?,
+                planned_at: from_ns(row.get(7)?),
+                sent_at: row.get::<_, Option<i64>>(8)?.map(from_ns),
+                api_message_id: row.get(9)?,
+                failure_reason: row.get(10)?,
+            })
+        })()
+        .map_err(sql("reading the report"))?;
+        f(report)?;
+    }
+    Ok(())
+}
+
+pub fn attempts(
+    conn: &Connection,
+    path: &Path,
+    seq: u64,
+) -> Result<Vec<AttemptRecord>, JournalError> {
+    let sql = |action| JournalError::sqlite(path, action);
+    let mut select = conn
+        .prepare_cached(
+            "SELECT seq, at_ns, status, rl_limit, rl_remaining, rl_reset_at_ns, error
+             FROM attempts WHERE seq = ?1 ORDER BY id",
+        )
+        .map_err(sql("reading attempts"))?;
+    select
+        .query_map([seq], |row| {
+            let snapshot = RateLimitSnapshot {
+                limit: row.get(3)?,
+                remaining: row.get(4)?,
+                reset_at: row.get::<_, Option<i64>>(5)?.map(from_ns),
+            };
+            Ok(AttemptRecord {
+                seq: row.get(0)?,
+                at: from_ns(row.get(1)?),
+                status: row.get(2)?,
+                rate_limit: (!snapshot.is_empty()).then_some(snapshot),
+                error: row.get(6)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(sql("reading attempts"))
+}

@@ -1,0 +1,180 @@
+//! `CampaignStore`: the one seam between the executor and where the journal
+//! lives.
+//!
+//! The trait is small and speaks only in model types, so a second backend
+//! (PostgreSQL, for several machines sharing one campaign) plugs in without
+//! touching the executor. Rules every backend must keep:
+//!
+//! - each `&mut self` method is one transaction: all of it happens, or none;
+//! - a transaction that returns `Ok` is durable (survives power loss);
+//! - a message only moves `pending -> in_flight` through a claim
+//!   ([`JournalUpdate::InFlight`]), and only from `pending`;
+//! - outcomes only apply to `in_flight` messages; anything else is a bug in
+//!   the caller and fails the whole transaction;
+//! - nothing moves a message out of `sent` or `in_flight` by hand
+//!   ([`manual_transition_allowed`]).
+
+use chrono::{DateTime, Utc};
+
+use crate::journal::error::JournalError;
+use crate::journal::model::{
+    AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome, StoredMessage,
+};
+use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
+
+/// One change for [`CampaignStore::record`]. A batch applies in order, in one
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalUpdate {
+    /// Claim a pending message for sending: `pending -> in_flight`, counting an
+    /// attempt. Once this commits, the request may leave the process.
+    InFlight { seq: u64, at: DateTime<Utc> },
+    /// What one HTTP exchange returned (status, rate-limit headers, error).
+    Attempt(AttemptRecord),
+    /// How an in-flight message ended.
+    Outcome { seq: u64, outcome: Outcome },
+}
+
+/// A claim that was not granted because the message was not pending. The rest
+/// of its batch still applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub seq: u64,
+    /// The message's state, or `None` if no message has that `seq`.
+    pub state: Option<MessageState>,
+}
+
+impl Refusal {
+    pub fn into_error(self) -> JournalError {
+        JournalError::NotClaimable {
+            seq: self.seq,
+            state: self.state,
+        }
+    }
+}
+
+/// Whether [`CampaignStore::set_state_where`] may move messages from `from` to
+/// `to`. Only `pending` and `skipped` are targets; `sent` and `in_flight` are
+/// never sources, because changing them by hand could send a message twice.
+pub fn manual_transition_allowed(from: MessageState, to: MessageState) -> bool {
+    use MessageState::*;
+    from != to
+        && matches!(from, Pending | Failed | Uncertain | Skipped)
+        && matches!(to, Pending | Skipped)
+}
+
+/// A durable record of one campaign. See the module docs for the rules.
+pub trait CampaignStore: Send {
+    /// Stores the campaign and its whole plan in one transaction. Fails with
+    /// [`JournalError::CampaignExists`] if the journal already has one.
+    fn create_campaign(
+        &mut self,
+        meta: &CampaignMeta,
+        messages: &[NewMessage],
+    ) -> Result<(), JournalError>;
+
+    /// The campaign, or `None` if creation never completed.
+    fn campaign(&self) -> Result<Option<CampaignMeta>, JournalError>;
+
+    /// Messages in any of `states`, ordered by `seq`.
+    fn messages_in_state(
+        &self,
+        states: &[MessageState],
+    ) -> Result<Vec<StoredMessage>, JournalError>;
+
+    /// Streams `(seq, line, recipient, row_digest, state)` of every message in
+    /// `seq` order, for detecting CSV rows changed since the campaign started.
+    fn row_digests(
+        &self,
+        f: &mut dyn FnMut(RowDigest) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError>;
+
+    /// After a crash: every `in_flight` message becomes `uncertain`, because
+    /// its request may have reached the server. Returns how many.
+    fn recover_in_flight(&mut self) -> Result<u64, JournalError>;
+
+    /// Applies `batch` in order, in one durable transaction. Claims of
+    /// messages that are not pending are refused (returned) without failing
+    /// the batch; any other problem fails it all.
+    fn record(&mut self, batch: &[JournalUpdate]) -> Result<Vec<Refusal>, JournalError>;
+
+    /// Claims `seqs` for sending at `at`, in one durable transaction.
+    fn mark_in_flight(
+        &mut self,
+        seqs: &[u64],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Refusal>, JournalError> {
+        let batch: Vec<JournalUpdate> = seqs
+            .iter()
+            .map(|&seq| JournalUpdate::InFlight { seq, at })
+            .collect();
+        self.record(&batch)
+    }
+
+    /// Times at which `account` may have delivered a message since `since`,
+    /// ascending: `sent_at` of sent messages and the latest claim of in-flight
+    /// and uncertain ones (they may have reached the server, so a resumed
+    /// run's rate windows must count them).
+    fn sends_since(
+        &self,
+        account: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, JournalError>;
+
+    /// Moves every message in `from` to `to` (`--retry-failed`,
+    /// `--resend-uncertain`); see [`manual_transition_allowed`]. Moving to
+    /// `pending` clears the failure reason. Returns how many moved.
+    fn set_state_where(
+        &mut self,
+        from: MessageState,
+        to: MessageState,
+    ) -> Result<u64, JournalError>;
+
+    /// Adds messages to an existing campaign (`--allow-changes`: new rows).
+    /// Fails with [`JournalError::DuplicateSeq`] if a `seq` is taken.
+    fn add_messages(&mut self, messages: &[NewMessage]) -> Result<(), JournalError>;
+
+    /// Marks messages `skipped` (`--allow-changes`: changed or removed rows).
+    /// Pending, failed and uncertain messages may be skipped; a sent or
+    /// in-flight one fails the whole call. Returns how many changed state.
+    fn skip_messages(&mut self, seqs: &[u64]) -> Result<u64, JournalError>;
+
+    /// Counts by state, overall and per account, with each account's latest
+    /// rate-limit headers and error.
+    fn summary(&self) -> Result<StatusSummary, JournalError>;
+
+    /// Streams one row per message, in `seq` order, for reports.
+    fn report_rows(
+        &self,
+        f: &mut dyn FnMut(ReportRow) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError>;
+
+    /// Every attempt recorded for one message, oldest first.
+    fn attempts(&self, seq: u64) -> Result<Vec<AttemptRecord>, JournalError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MessageState::*;
+
+    #[test]
+    fn manual_transitions_never_touch_sent_or_in_flight() {
+        assert!(manual_transition_allowed(Failed, Pending));
+        assert!(manual_transition_allowed(Uncertain, Pending));
+        assert!(manual_transition_allowed(Pending, Skipped));
+        assert!(!manual_transition_allowed(Pending, Pending));
+        for state in MessageState::ALL {
+            assert!(!manual_transition_allowed(Sent, state));
+            assert!(!manual_transition_allowed(InFlight, state));
+            assert!(!manual_transition_allowed(state, Sent));
+            assert!(!manual_transition_allowed(state, InFlight));
+        }
+    }
+
+    #[test]
+    fn the_trait_is_object_safe() {
+        fn takes(_: Option<Box<dyn CampaignStore>>) {}
+        takes(None);
+    }
+}

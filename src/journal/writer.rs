@@ -1,0 +1,322 @@
+//! The group-commit writer: the executor's only way to write the journal
+//! while sending.
+//!
+//! The rule it keeps: a message is `in_flight` in a durable commit before its
+//! request leaves the process. One fsync per message would cap a sender at a
+//! few hundred messages a second, so a dedicated thread owns the store and
+//! commits in groups:
+//!
+//! ```text
+//!  senders ──begin_send / record / flush──► channel ──► writer thread
+//!     ▲                                                   │ drains everything queued,
+//!     └────────── acks (after the commit) ◄───────────────┘ commits it as ONE transaction
+//! ```
+//!
+//! Every caller of [`JournalHandle::begin_send`] waiting at the same time
+//! shares one commit, and [`JournalHandle::record`] updates ride along in it,
+//! in the order they were queued. A claim is acknowledged only after the
+//! commit containing it returned, i.e. is on disk.
+//!
+//! Failures are never swallowed: when a commit fails, every claim in it and
+//! every later claim fails with [`JournalError::WriterFailed`] (so the
+//! executor stops sending), and `flush`/`close` report it. The updates of the
+//! failed batch are then retried one by one, so one bad update does not turn
+//! every other outcome in its batch into an uncertain message.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+use crate::journal::error::JournalError;
+use crate::journal::store::{CampaignStore, JournalUpdate};
+
+/// The most requests one transaction takes, to bound a claim's latency.
+const MAX_BATCH: usize = 4096;
+
+type Ack = oneshot::Sender<Result<(), JournalError>>;
+
+enum Request {
+    Begin {
+        seq: u64,
+        at: DateTime<Utc>,
+        ack: Ack,
+    },
+    Update(JournalUpdate),
+    Flush(Ack),
+    Close(Ack),
+}
+
+/// Counters for tests, benchmarks and `--verbose` output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Transactions committed.
+    pub commits: u64,
+    /// Claims granted (`begin_send` calls that returned `Ok`).
+    pub claims: u64,
+    /// Updates written (attempts and outcomes).
+    pub updates: u64,
+}
+
+#[derive(Default)]
+struct Shared {
+    failure: Mutex<Option<Arc<JournalError>>>,
+    lost_updates: AtomicU64,
+    commits: AtomicU64,
+    claims: AtomicU64,
+    updates: AtomicU64,
+}
+
+impl Shared {
+    fn failure(&self) -> Option<Arc<JournalError>> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Keeps the first failure: it is the cause, later ones are consequences.
+    fn fail(&self, error: JournalError) -> Arc<JournalError> {
+        let mut failure = self
+            .failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        failure.get_or_insert_with(|| Arc::new(error)).clone()
+    }
+
+    fn closed(&self) -> JournalError {
+        JournalError::WriterClosed {
+            lost_updates: self.lost_updates.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A cheap, cloneable handle on the writer thread. Send + Sync: give a clone
+/// to every sender task.
+#[derive(Clone)]
+pub struct JournalHandle {
+    requests: Sender<Request>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for JournalHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JournalHandle")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl JournalHandle {
+    /// Starts the writer thread, which owns `store` until [`close`](Self::close)
+    /// (or until every handle is dropped).
+    pub fn spawn(store: impl CampaignStore + 'static) -> Result<JournalHandle, JournalError> {
+        let (requests, queue) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        let thread_shared = Arc::clone(&shared);
+        let store: Box<dyn CampaignStore> = Box::new(store);
+        std::thread::Builder::new()
+            .name("outreach-journal".to_string())
+            .spawn(move || run(store, &queue, &thread_shared))
+            .map_err(JournalError::io(
+                std::path::Path::new("<journal writer>"),
+                "starting the writer thread",
+            ))?;
+        Ok(JournalHandle { requests, shared })
+    }
+
+    /// Claims message `seq` for sending at `at`. Resolves only once the
+    /// commit marking it `in_flight` is durable; send the request only after
+    /// `Ok`. Concurrent callers share one commit.
+    ///
+    /// Fails if the message is not pending ([`JournalError::NotClaimable`]),
+    /// or if this or any earlier commit failed ([`JournalError::WriterFailed`]):
+    /// then stop sending.
+    pub async fn begin_send(&self, seq: u64, at: DateTime<Utc>) -> Result<(), JournalError> {
+        if let Some(failure) = self.shared.failure() {
+            return Err(JournalError::WriterFailed(failure));
+        }
+        let (ack, done) = oneshot::channel();
+        self.send(Request::Begin { seq, at, ack })?;
+        done.await.unwrap_or_else(|_| Err(self.shared.closed()))
+    }
+
+    /// Queues an attempt or outcome for the next commit and returns at once.
+    /// [`flush`](Self::flush) waits until it is durable. If the writer has
+    /// stopped, the update is counted as lost and `flush`/`close` report it.
+    pub fn record(&self, update: JournalUpdate) {
+        if self.requests.send(Request::Update(update)).is_err() {
+            self.shared.lost_updates.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits until everything queued so far is durable. Fails if any commit
+    /// has failed since the writer started.
+    pub async fn flush(&self) -> Result<(), JournalError> {
+        let (ack, done) = oneshot::channel();
+        self.send(Request::Flush(ack))?;
+        done.await.unwrap_or_else(|_| Err(self.shared.closed()))
+    }
+
+    /// Commits everything queued, stops the writer and closes the store
+    /// (releasing the journal's lock) before returning. Call it once every
+    /// sender is done; requests from other clones after it fail with
+    /// [`JournalError::WriterClosed`].
+    pub async fn close(self) -> Result<(), JournalError> {
+        let (ack, done) = oneshot::channel();
+        self.send(Request::Close(ack))?;
+        done.await.unwrap_or_else(|_| Err(self.shared.closed()))
+    }
+
+    /// The first commit failure, if any.
+    pub fn failure(&self) -> Option<Arc<JournalError>> {
+        self.shared.failure()
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            commits: self.shared.commits.load(Ordering::Relaxed),
+            claims: self.shared.claims.load(Ordering::Relaxed),
+            updates: self.shared.updates.load(Ordering::Relaxed),
+        }
+    }
+
+    fn send(&self, request: Request) -> Result<(), JournalError> {
+        self.requests
+            .send(request)
+            .map_err(|_| self.shared.closed())
+    }
+}
+
+/// One group commit's worth of requests, in queue order.
+#[derive(Default)]
+struct Batch {
+    updates: Vec<JournalUpdate>,
+    claims: Vec<(u64, Ack)>,
+    flushes: Vec<Ack>,
+    close: Option<Ack>,
+    requests: usize,
+}
+
+impl Batch {
+    fn push(&mut self, request: Request) {
+        self.requests += 1;
+        match request {
+            Request::Begin { seq, at, ack } => {
+                self.updates.push(JournalUpdate::InFlight { seq, at });
+                self.claims.push((seq, ack));
+            }
+            Request::Update(update) => self.updates.push(update),
+            Request::Flush(ack) => self.flushes.push(ack),
+            Request::Close(ack) => self.close = Some(ack),
+        }
+    }
+}
+
+fn run(mut store: Box<dyn CampaignStore>, queue: &Receiver<Request>, shared: &Shared) {
+    let mut close = None;
+    while close.is_none() {
+        // Every handle dropped: commit nothing more and stop.
+        let Ok(first) = queue.recv() else { break };
+        let mut batch = Batch::default();
+        batch.push(first);
+        while batch.close.is_none() && batch.requests < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        close = batch.close.take();
+        commit(&mut *store, batch, shared);
+    }
+    drop(store);
+    if let Some(ack) = close {
+        let result = match shared.failure() {
+            Some(failure) => Err(JournalError::WriterFailed(failure)),
+            None => Ok(()),
+        };
+        let _ = ack.send(result);
+    }
+}
+
+fn commit(store: &mut dyn CampaignStore, batch: Batch, shared: &Shared) {
+    let Batch {
+        updates,
+        claims,
+        flushes,
+        ..
+    } = batch;
+    let failed = |failure: &Arc<JournalError>| Err(JournalError::WriterFailed(Arc::clone(failure)));
+
+    if let Some(failure) = shared.failure() {
+        // Stopped: grant no claim, but still record what happened to
+        // requests already sent.
+        salvage(store, &updates, shared);
+        for (_, ack) in claims {
+            let _ = ack.send(failed(&failure));
+        }
+        for ack in flushes {
+            let _ = ack.send(failed(&failure));
+        }
+        return;
+    }
+    if !updates.is_empty() {
+        match store.record(&updates) {
+            Ok(refusals) => {
+                shared.commits.fetch_add(1, Ordering::Relaxed);
+                let granted = claims.len() - refusals.len();
+                shared.claims.fetch_add(granted as u64, Ordering::Relaxed);
+                let written = updates.len() - claims.len();
+                shared.updates.fetch_add(written as u64, Ordering::Relaxed);
+                for (seq, ack) in claims {
+                    let result = match refusals.iter().find(|refusal| refusal.seq == seq) {
+                        Some(refusal) => Err(refusal.into_error()),
+                        None => Ok(()),
+                    };
+                    let _ = ack.send(result);
+                }
+            }
+            Err(error) => {
+                let failure = shared.fail(error);
+                for (_, ack) in claims {
+                    let _ = ack.send(failed(&failure));
+                }
+                salvage(store, &updates, shared);
+            }
+        }
+    }
+    let result = || match shared.failure() {
+        Some(failure) => failed(&failure),
+        None => Ok(()),
+    };
+    for ack in flushes {
+        let _ = ack.send(result());
+    }
+}
+
+/// Writes the attempts and outcomes of `updates` one transaction each, never
+/// the claims; errors are already reported through the first failure.
+fn salvage(store: &mut dyn CampaignStore, updates: &[JournalUpdate], shared: &Shared) {
+    for update in updates {
+        if matches!(update, JournalUpdate::InFlight { .. }) {
+            continue;
+        }
+        if store.record(std::slice::from_ref(update)).is_ok() {
+            shared.commits.fetch_add(1, Ordering::Relaxed);
+            shared.updates.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_cross_tasks() {
+        fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+        assert_send_sync_clone::<JournalHandle>();
+    }
+}
