@@ -91,11 +91,11 @@ impl Campaign {
         let config_dir = spec.config.base_dir();
         let mut templates = TemplateSet::new();
         let default_template = match &spec.template {
-            Some(path) => Some(templates.load_file(path, &csv_dir)?),
+            Some(path) => Some(templates.load_file(path)?),
             None => None,
         };
         for (name, file) in &spec.config.config.templates {
-            let id = templates.load_file(&config_dir.join(file), &config_dir)?;
+            let id = templates.load_file(&config_dir.join(file))?;
             templates.alias(name, id);
         }
         let inline = table.columns.body.is_some();
@@ -333,11 +333,7 @@ fn row_facts(
                 if let Some(id) = templates.by_path(&path) {
                     TemplateChoice::File(id)
                 } else if path.is_file() {
-                    TemplateChoice::File(
-                        templates
-                            .load_file(&path, csv_dir)
-                            .map_err(|e| e.to_string())?,
-                    )
+                    TemplateChoice::File(templates.load_file(&path).map_err(|e| e.to_string())?)
                 } else {
                     let known: Vec<&String> = spec.config.config.templates.keys().collect();
                     return Err(format!(

@@ -224,7 +224,11 @@ pub fn resolve(
             } else {
                 account.rate.unwrap_or(rate)
             },
-            daily_cap: account.daily_cap.or(daily_cap),
+            daily_cap: if flags.daily_cap.is_some() {
+                daily_cap
+            } else {
+                account.daily_cap.or(daily_cap)
+            },
             token_env: account
                 .token_env
                 .clone()

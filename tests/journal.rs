@@ -789,7 +789,6 @@ mod reading {
                 line: 7,
                 recipient: "person-5@example.com".into(),
                 row_digest: format!("{:064x}", 5),
-                timezone: None,
                 state: MessageState::Skipped,
             }
         );

@@ -58,10 +58,24 @@ pub fn main_with_exit_code() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             exit_codes::ERROR
         }
     }
+}
+
+/// The error and its causes, skipping any cause its message already contains
+/// (most of our messages embed their cause to read as one sentence).
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// Run one parsed command line; returns the exit code.

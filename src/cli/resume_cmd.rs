@@ -15,7 +15,9 @@ use clap::Args;
 use super::send_cmd::{DeliveryArgs, connect, run_work};
 use crate::campaign::Campaign;
 use crate::exit_codes;
-use crate::journal::{CampaignStore, JournalHandle, MessageState, NewMessage, RowDigest, SqliteStore};
+use crate::journal::{
+    CampaignStore, JournalHandle, MessageState, NewMessage, RowDigest, SqliteStore,
+};
 use crate::options::{self, CampaignFlags};
 use crate::plan::AccountRules;
 use crate::rate::Rate;
@@ -36,7 +38,12 @@ pub struct ResumeArgs {
     pub state: Option<PathBuf>,
 
     /// A new pace for every account (e.g. lower after a warning from the API).
-    #[arg(short, long, value_name = "N/PERIOD", long_help = "A new pace for every account; the messages themselves do not change.\n\nExample: outreach resume --rate 10/h")]
+    #[arg(
+        short,
+        long,
+        value_name = "N/PERIOD",
+        long_help = "A new pace for every account; the messages themselves do not change.\n\nExample: outreach resume --rate 10/h"
+    )]
     pub rate: Option<String>,
 
     /// New send windows (repeatable), replacing the saved ones.
@@ -56,14 +63,19 @@ pub struct ResumeArgs {
     pub retry_failed: bool,
 
     /// Send uncertain messages again, with the same Idempotency-Key.
-    #[arg(long, long_help = "Send messages whose first request may have arrived (no response came back) again, with the same Idempotency-Key, so servers that honour the header drop the duplicate. Check `outreach report` first.")]
+    #[arg(
+        long,
+        long_help = "Send messages whose first request may have arrived (no response came back) again, with the same Idempotency-Key, so servers that honour the header drop the duplicate. Check `outreach report` first."
+    )]
     pub resend_uncertain: bool,
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 }
 
-fn saved_options(store: &SqliteStore) -> anyhow::Result<(crate::journal::CampaignMeta, SavedOptions)> {
+fn saved_options(
+    store: &SqliteStore,
+) -> anyhow::Result<(crate::journal::CampaignMeta, SavedOptions)> {
     let meta = store
         .campaign()?
         .with_context(|| format!("the journal {} holds no campaign (its creation was interrupted); start again with `outreach send --restart`", store.path().display()))?;
@@ -73,14 +85,25 @@ fn saved_options(store: &SqliteStore) -> anyhow::Result<(crate::journal::Campaig
 }
 
 /// Compare inputs; with --allow-changes, add new rows and skip removed/edited ones.
-fn reconcile_changes(store: &mut SqliteStore, meta: &crate::journal::CampaignMeta, saved: &SavedOptions, allow: bool) -> anyhow::Result<()> {
+fn reconcile_changes(
+    store: &mut SqliteStore,
+    meta: &crate::journal::CampaignMeta,
+    saved: &SavedOptions,
+    allow: bool,
+) -> anyhow::Result<()> {
     let changed = changed_files(&meta.inputs);
     if changed.is_empty() {
         return Ok(());
     }
     let list: Vec<String> = changed
         .iter()
-        .map(|file| format!("{} ({})", file.path, if file.missing { "missing" } else { "changed" }))
+        .map(|file| {
+            format!(
+                "{} ({})",
+                file.path,
+                if file.missing { "missing" } else { "changed" }
+            )
+        })
         .collect();
     if !allow {
         bail!(
@@ -105,7 +128,12 @@ fn reconcile_changes(store: &mut SqliteStore, meta: &crate::journal::CampaignMet
         })
         .collect();
     let changes = diff_rows(&journal_rows, &current);
-    let skippable = |state: &MessageState| matches!(state, MessageState::Pending | MessageState::Failed | MessageState::Uncertain);
+    let skippable = |state: &MessageState| {
+        matches!(
+            state,
+            MessageState::Pending | MessageState::Failed | MessageState::Uncertain
+        )
+    };
     let to_skip: Vec<u64> = changes
         .removed
         .iter()
@@ -114,7 +142,11 @@ fn reconcile_changes(store: &mut SqliteStore, meta: &crate::journal::CampaignMet
         .map(|(seq, _, _)| *seq)
         .collect();
     let skipped = store.skip_messages(&to_skip)?;
-    let next_seq = journal_rows.iter().map(|row| row.seq + 1).max().unwrap_or(0);
+    let next_seq = journal_rows
+        .iter()
+        .map(|row| row.seq + 1)
+        .max()
+        .unwrap_or(0);
     let now = Utc::now();
     let added: Vec<NewMessage> = changes
         .added
@@ -124,10 +156,10 @@ fn reconcile_changes(store: &mut SqliteStore, meta: &crate::journal::CampaignMet
             let message = &campaign.messages[*index];
             let rendered = campaign.render(message)?;
             let recipient = campaign.recipient(message).to_string();
-            let account = saved
-                .accounts
-                .get(message.account)
-                .map_or_else(|| campaign.accounts[message.account].name.clone(), |a| a.name.clone());
+            let account = saved.accounts.get(message.account).map_or_else(
+                || campaign.accounts[message.account].name.clone(),
+                |a| a.name.clone(),
+            );
             Ok(NewMessage {
                 seq: next_seq + offset as u64,
                 line: campaign.line(message),
@@ -159,7 +191,12 @@ fn reload(flags: &CampaignFlags) -> anyhow::Result<Campaign> {
 
 /// The saved accounts with resume's pacing flags applied.
 fn pacing_rules(saved: &SavedOptions, args: &ResumeArgs) -> anyhow::Result<Vec<AccountRules>> {
-    let rate: Option<Rate> = args.rate.as_deref().map(str::parse).transpose().context("--rate")?;
+    let rate: Option<Rate> = args
+        .rate
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .context("--rate")?;
     if args.daily_cap == Some(0) {
         bail!("--daily-cap must be at least 1");
     }
@@ -210,7 +247,9 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
     }
     if args.resend_uncertain {
         let moved = store.set_state_where(MessageState::Uncertain, MessageState::Pending)?;
-        eprintln!("--resend-uncertain: {moved} uncertain message(s) will be sent again with their original Idempotency-Key");
+        eprintln!(
+            "--resend-uncertain: {moved} uncertain message(s) will be sent again with their original Idempotency-Key"
+        );
     }
     let pending = store.messages_in_state(&[MessageState::Pending])?;
     if pending.is_empty() {
@@ -223,7 +262,11 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
             counts.skipped,
             state.display()
         );
-        let code = if counts.failed + counts.uncertain > 0 { exit_codes::SOME_FAILED } else { exit_codes::SUCCESS };
+        let code = if counts.failed + counts.uncertain > 0 {
+            exit_codes::SOME_FAILED
+        } else {
+            exit_codes::SUCCESS
+        };
         return Ok(code);
     }
 
@@ -233,15 +276,25 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
     let mut history = Vec::with_capacity(rules.len());
     for account in &rules {
         // Enough history for the rolling window and for today's daily cap.
-        let lookback = TimeDelta::from_std(account.rate.period).unwrap_or(TimeDelta::MAX).max(TimeDelta::days(2));
+        let lookback = TimeDelta::from_std(account.rate.period)
+            .unwrap_or(TimeDelta::MAX)
+            .max(TimeDelta::days(2));
         history.push(store.sends_since(&account.name, now - lookback)?);
     }
     let specs: Vec<_> = saved.accounts.iter().map(|a| a.to_spec()).collect();
     let retry = saved.retry;
     let backoff = retry.policy();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let target = connect(&specs, saved.endpoint.as_deref(), &args.delivery, retry.timeout()).await?;
+        let target = connect(
+            &specs,
+            saved.endpoint.as_deref(),
+            &args.delivery,
+            retry.timeout(),
+        )
+        .await?;
         let pacing = Pacing {
             accounts: &rules,
             windows: &windows,
@@ -250,7 +303,11 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
             seed: saved.seed_bytes(),
         };
         let work = replan(&pending, &pacing, &history, &target.tokens, Utc::now())?;
-        eprintln!("resuming: {} message(s) pending (journal {})", pending.len(), state.display());
+        eprintln!(
+            "resuming: {} message(s) pending (journal {})",
+            pending.len(),
+            state.display()
+        );
         let journal = JournalHandle::spawn(store)?;
         let settings = ExecSettings {
             windows: windows.clone(),
@@ -260,7 +317,10 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
         let recorder = Arc::new(JournalRecorder::new(journal.clone()));
         let hint = format!("outreach resume --state {}", state.display());
         let code = run_work(&args.delivery, target, work, recorder, settings, &hint).await?;
-        journal.close().await.context("cannot finish writing the journal")?;
+        journal
+            .close()
+            .await
+            .context("cannot finish writing the journal")?;
         Ok(code)
     })
 }

@@ -12,6 +12,7 @@ use super::args::{CampaignArgs, PlanOutputArgs};
 use super::plan_cmd::{load_campaign, print_plan};
 use crate::campaign::Campaign;
 use crate::exit_codes;
+use crate::journal::{CampaignStore, JournalHandle, JournalLock, NewMessage, SqliteStore};
 use crate::options::AccountSpec;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::account::{AccountWork, Job};
@@ -19,13 +20,12 @@ use crate::send::api::{AccountToken, HttpApi, MessageApi, MessagePayload, Outgoi
 use crate::send::clock::Clock;
 use crate::send::events::{EventSink, FanOut, JsonLinesSink};
 use crate::send::executor::{ExecSettings, RunContext, StopHandle, execute};
-use crate::send::progress::{LiveProgress, PlainLog};
 use crate::send::journal_recorder::JournalRecorder;
+use crate::send::progress::{LiveProgress, PlainLog};
 use crate::send::recorder::Recorder;
-use crate::journal::{CampaignStore, JournalHandle, JournalLock, NewMessage, SqliteStore};
+use crate::send::summary;
 use crate::state::paths::{archive_path, default_state_path};
 use crate::state::start;
-use crate::send::summary;
 use crate::throttle::BackoffPolicy;
 
 /// The API used when neither `--endpoint` nor the config names one.
@@ -84,7 +84,11 @@ pub struct SendArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// The campaign journal [default: <csv name>.outreach.db beside the CSV].
-    #[arg(long, value_name = "PATH", long_help = "The campaign journal, an SQLite file that records every message and attempt so the campaign can be resumed [default: <csv name>.outreach.db beside the CSV].\n\nExample: --state campaigns/q4.outreach.db")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        long_help = "The campaign journal, an SQLite file that records every message and attempt so the campaign can be resumed [default: <csv name>.outreach.db beside the CSV].\n\nExample: --state campaigns/q4.outreach.db"
+    )]
     pub state: Option<PathBuf>,
     /// Begin a new campaign even though this CSV already has one (the old journal is kept).
     #[arg(long)]
@@ -240,7 +244,11 @@ pub async fn connect(
 }
 
 /// Per-account work from a new campaign's journal rows, in plan order.
-pub fn work_from_new(campaign: &Campaign, messages: &[NewMessage], tokens: &[AccountToken]) -> Vec<AccountWork> {
+pub fn work_from_new(
+    campaign: &Campaign,
+    messages: &[NewMessage],
+    tokens: &[AccountToken],
+) -> Vec<AccountWork> {
     let mut work: Vec<AccountWork> = campaign
         .account_rules()
         .into_iter()
@@ -269,7 +277,10 @@ pub fn work_from_new(campaign: &Campaign, messages: &[NewMessage], tokens: &[Acc
                 idempotency_key: message.idempotency_key.clone(),
             },
             planned_at: message.planned_at,
-            timezone: message.timezone.as_deref().and_then(|zone| zone.parse().ok()),
+            timezone: message
+                .timezone
+                .as_deref()
+                .and_then(|zone| zone.parse().ok()),
         });
     }
     work
@@ -285,10 +296,14 @@ fn existing_campaign(state: &Path, restart: bool) -> anyhow::Result<Option<i32>>
             let from = PathBuf::from(format!("{}{suffix}", state.display()));
             if from.exists() {
                 let to = PathBuf::from(format!("{}{suffix}", archive.display()));
-                std::fs::rename(&from, &to).with_context(|| format!("cannot move {} aside", from.display()))?;
+                std::fs::rename(&from, &to)
+                    .with_context(|| format!("cannot move {} aside", from.display()))?;
             }
         }
-        eprintln!("--restart: the previous journal is kept as {}", archive.display());
+        eprintln!(
+            "--restart: the previous journal is kept as {}",
+            archive.display()
+        );
         return Ok(None);
     }
     let store = SqliteStore::open_read_only(state)?;
@@ -424,17 +439,40 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
         return Ok(exit_codes::SUCCESS);
     }
     let (backoff, timeout) = backoff_policy(&args.delivery, &campaign)?;
-    let state = args.state.clone().unwrap_or_else(|| default_state_path(&args.campaign.csv));
+    let state = args
+        .state
+        .clone()
+        .unwrap_or_else(|| default_state_path(&args.campaign.csv));
     if state.exists()
         && let Some(code) = existing_campaign(&state, args.restart)?
     {
         return Ok(code);
     }
-    let endpoint = args.delivery.endpoint.clone().or_else(|| campaign.spec.endpoint.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let endpoint = args
+        .delivery
+        .endpoint
+        .clone()
+        .or_else(|| campaign.spec.endpoint.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let target = connect(&campaign.accounts, endpoint.as_deref(), &args.delivery, timeout).await?;
-        let new = start::new_campaign(&campaign, &slots, &args.campaign.flags(), &backoff, timeout, endpoint, chrono::Utc::now())?;
+        let target = connect(
+            &campaign.accounts,
+            endpoint.as_deref(),
+            &args.delivery,
+            timeout,
+        )
+        .await?;
+        let new = start::new_campaign(
+            &campaign,
+            &slots,
+            &args.campaign.flags(),
+            &backoff,
+            timeout,
+            endpoint,
+            chrono::Utc::now(),
+        )?;
         let mut store = SqliteStore::create(&state)?;
         store.create_campaign(&new.meta, &new.messages)?;
         let journal = JournalHandle::spawn(store)?;
@@ -447,7 +485,10 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
         let recorder = Arc::new(JournalRecorder::new(journal.clone()));
         let hint = format!("outreach resume --state {}", state.display());
         let code = run_work(&args.delivery, target, work, recorder, settings, &hint).await?;
-        journal.close().await.context("cannot finish writing the journal")?;
+        journal
+            .close()
+            .await
+            .context("cannot finish writing the journal")?;
         Ok(code)
     })
 }

@@ -11,8 +11,8 @@ use serde_json::json;
 
 use crate::exit_codes;
 use crate::journal::{CampaignStore, SqliteStore, StatusSummary};
-use crate::output::text::{excerpt, human_duration, local_time, pad};
 use crate::options::system_timezone;
+use crate::output::text::{excerpt, human_duration, local_time, pad};
 use crate::state::paths::find_state;
 use crate::state::saved::SavedOptions;
 
@@ -56,14 +56,22 @@ fn open(state: &Option<PathBuf>) -> anyhow::Result<(PathBuf, SqliteStore)> {
 }
 
 /// When each account is expected to finish, from its pending count and pace.
-fn eta(summary: &StatusSummary, saved: Option<&SavedOptions>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn eta(
+    summary: &StatusSummary,
+    saved: Option<&SavedOptions>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let saved = saved?;
     summary
         .accounts
         .iter()
         .filter(|account| account.counts.pending + account.counts.in_flight > 0)
         .filter_map(|account| {
-            let rate = saved.accounts.iter().find(|a| a.name == account.account)?.rate;
+            let rate = saved
+                .accounts
+                .iter()
+                .find(|a| a.name == account.account)?
+                .rate;
             let interval = TimeDelta::from_std(rate.interval()).ok()?;
             let start = account.next_planned.unwrap_or(now).max(now);
             let left = (account.counts.pending + account.counts.in_flight).saturating_sub(1);
@@ -75,7 +83,9 @@ fn eta(summary: &StatusSummary, saved: Option<&SavedOptions>, now: DateTime<Utc>
 pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
     let (path, store) = open(&args.state)?;
     let meta = store.campaign()?;
-    let saved: Option<SavedOptions> = meta.as_ref().and_then(|m| serde_json::from_str(&m.options_json).ok());
+    let saved: Option<SavedOptions> = meta
+        .as_ref()
+        .and_then(|m| serde_json::from_str(&m.options_json).ok());
     let summary = store.summary()?;
     let now = Utc::now();
     let eta = eta(&summary, saved.as_ref(), now);
@@ -103,7 +113,9 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
         out.flush()?;
         return Ok(exit_codes::SUCCESS);
     }
-    let zone = saved.as_ref().map_or_else(system_timezone, SavedOptions::zone);
+    let zone = saved
+        .as_ref()
+        .map_or_else(system_timezone, SavedOptions::zone);
     let counts = &summary.counts;
     if let Some(meta) = &meta {
         writeln!(out, "Campaign {} for {}", meta.campaign_id, meta.csv_path)?;
@@ -113,16 +125,36 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
     writeln!(
         out,
         "  messages  {} total: {} sent, {} pending, {} in flight, {} failed, {} uncertain, {} skipped",
-        counts.total, counts.sent, counts.pending, counts.in_flight, counts.failed, counts.uncertain, counts.skipped
+        counts.total,
+        counts.sent,
+        counts.pending,
+        counts.in_flight,
+        counts.failed,
+        counts.uncertain,
+        counts.skipped
     )?;
     if let Some(next) = next.filter(|_| counts.pending > 0) {
         writeln!(out, "  next send {}", local_time(next.max(now), &zone))?;
     }
     if let Some(eta) = eta {
-        writeln!(out, "  ETA       {} (in {})", local_time(eta, &zone), human_duration(eta - now))?;
+        writeln!(
+            out,
+            "  ETA       {} (in {})",
+            local_time(eta, &zone),
+            human_duration(eta - now)
+        )?;
     }
     writeln!(out)?;
-    let header = ["account", "sent", "pending", "failed", "uncertain", "429s", "quota", "last error"];
+    let header = [
+        "account",
+        "sent",
+        "pending",
+        "failed",
+        "uncertain",
+        "429s",
+        "quota",
+        "last error",
+    ];
     let rows: Vec<[String; 8]> = summary
         .accounts
         .iter()
@@ -130,9 +162,9 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
             let quota = account.rate_limit.map_or_else(String::new, |quota| {
                 let remaining = quota.remaining.map_or("?".to_string(), |r| r.to_string());
                 let limit = quota.limit.map_or(String::new(), |l| format!("/{l}"));
-                let reset = quota
-                    .reset_at
-                    .map_or(String::new(), |reset| format!(", resets {}", reset.with_timezone(&zone).format("%H:%M:%S")));
+                let reset = quota.reset_at.map_or(String::new(), |reset| {
+                    format!(", resets {}", reset.with_timezone(&zone).format("%H:%M:%S"))
+                });
                 format!("{remaining}{limit} left{reset}")
             });
             [
@@ -143,7 +175,11 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
                 account.counts.uncertain.to_string(),
                 account.throttled.to_string(),
                 quota,
-                account.last_error.as_deref().map(|e| excerpt(e, 50)).unwrap_or_default(),
+                account
+                    .last_error
+                    .as_deref()
+                    .map(|e| excerpt(e, 50))
+                    .unwrap_or_default(),
             ]
         })
         .collect();
@@ -186,12 +222,17 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
     let result = match args.format {
         ReportFormat::Json => store.report_rows(&mut |row| {
             serde_json::to_writer(&mut out, &row).map_err(crate::journal::JournalError::sink)?;
-            out.write_all(b"\n").map_err(crate::journal::JournalError::sink)?;
+            out.write_all(b"\n")
+                .map_err(crate::journal::JournalError::sink)?;
             Ok(())
         }),
         ReportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(&mut out);
-            let result = store.report_rows(&mut |row| writer.serialize(&row).map_err(crate::journal::JournalError::sink));
+            let result = store.report_rows(&mut |row| {
+                writer
+                    .serialize(&row)
+                    .map_err(crate::journal::JournalError::sink)
+            });
             writer.flush().context("cannot write the report")?;
             result
         }

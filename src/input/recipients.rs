@@ -173,7 +173,7 @@ impl RecipientTable {
                 problems.push(
                     line,
                     format!(
-                        "has {} fields but the header has {}; quote fields that contain commas",
+                        "has {} field(s) but the header has {}; quote fields that contain commas",
                         record.len(),
                         headers.len()
                     ),
@@ -302,10 +302,10 @@ mod tests {
         let text = "recipient,name\na,1\nb,2,extra\nc\nd,4\n";
         let error = parse(text).unwrap_err().to_string();
         assert!(
-            error.contains("line 3: has 3 fields but the header has 2"),
+            error.contains("line 3: has 3 field(s) but the header has 2"),
             "{error}"
         );
-        assert!(error.contains("line 4: has 1 fields"), "{error}");
+        assert!(error.contains("line 4: has 1 field(s)"), "{error}");
     }
 
     #[test]

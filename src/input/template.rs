@@ -19,12 +19,10 @@ use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 /// A template that could not be loaded or compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    #[error(
-        "cannot read template {path}: {source}; check the path (relative paths start at {base})"
-    )]
+    #[error("cannot read template {path} (looked for {absolute}): {source}; check the path")]
     Read {
         path: PathBuf,
-        base: String,
+        absolute: String,
         source: std::io::Error,
     },
     #[error("template {name} has a syntax error: {detail}")]
@@ -160,14 +158,17 @@ impl TemplateSet {
     }
 
     /// Load a template file once; later loads of the same path or name return the same id.
-    pub fn load_file(&mut self, path: &Path, base: &Path) -> Result<TemplateId, TemplateError> {
+    pub fn load_file(&mut self, path: &Path) -> Result<TemplateId, TemplateError> {
         let key = path.to_string_lossy().to_string();
         if let Some(id) = self.by_key.get(&key) {
             return Ok(*id);
         }
         let text = fs::read_to_string(path).map_err(|source| TemplateError::Read {
             path: path.to_path_buf(),
-            base: base.display().to_string(),
+            absolute: std::path::absolute(path)
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+                .to_string(),
             source,
         })?;
         let id = self.add(&path.display().to_string(), &text)?;

@@ -60,7 +60,7 @@ impl<'a> AccountSlots<'a> {
             period: delta(rules.rate.period),
             earliest: start,
             last: None,
-            recent: VecDeque::with_capacity(capacity + 1),
+            recent: VecDeque::with_capacity(capacity.min(1024) + 1),
             per_day: HashMap::new(),
             rules,
         };

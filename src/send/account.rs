@@ -76,6 +76,8 @@ struct AccountState<'a> {
     token_source: String,
     slots: AccountSlots<'a>,
     pause_until: Option<DateTime<Utc>>,
+    /// Whether `account_paused` was emitted for the current pause.
+    pause_announced: bool,
     /// A spacing the headers asked for, valid until the quota resets.
     header_spacing: Option<(TimeDelta, DateTime<Utc>)>,
     last_request: Option<DateTime<Utc>>,
@@ -102,6 +104,7 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
         token_source: work.token_source.clone(),
         slots: AccountSlots::new(rules, now, &work.history),
         pause_until: None,
+        pause_announced: false,
         header_spacing: None,
         last_request: None,
         blind_throttles: 0,
@@ -168,9 +171,8 @@ impl AccountState<'_> {
             return Step::Stopped;
         }
         let now = ctx.clock.now();
-        self.slots.correct_last(now);
-        if let Some(until) = self.pause_until.take()
-            && until <= now
+        if self.pause_until.take().is_some_and(|until| until <= now)
+            && std::mem::take(&mut self.pause_announced)
         {
             ctx.emit(EventKind::AccountResumed {
                 account: self.name.clone(),
@@ -180,8 +182,12 @@ impl AccountState<'_> {
             ctx.fail_run(format!(
                 "cannot record the send in the journal: {error:#}; nothing more is sent"
             ));
-            return Step::Next;
+            return Step::Stopped;
         }
+        // The request leaves now, after the durable commit: space the next
+        // slot from this moment, not from when the commit began.
+        let now = ctx.clock.now();
+        self.slots.correct_last(now);
         *attempt += 1;
         ctx.emit(EventKind::Sending {
             seq: job.seq,
@@ -295,9 +301,6 @@ impl AccountState<'_> {
             408 | 500..=599 => {
                 let reason = format!("{status} {}", reason_phrase(status));
                 let maybe_delivered = matches!(status, 500 | 502 | 504);
-                if !maybe_delivered {
-                    ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
-                }
                 self.transient(
                     job,
                     attempt,
@@ -350,11 +353,6 @@ impl AccountState<'_> {
                 self.name, self.token_source
             ));
         }
-        if !error.maybe_delivered() {
-            self.ctx
-                .recorder
-                .outcome(job.seq, SendOutcome::BackToPending);
-        }
         let maybe_delivered = error.maybe_delivered();
         self.transient(
             job,
@@ -393,10 +391,15 @@ impl AccountState<'_> {
         let stopping = ctx.is_stopping();
         if stopping && !maybe_delivered {
             // The server proved it did not take the message: it stays pending.
+            ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
             return Step::Stopped;
         }
         if backoff.exhausted(*attempt) || stopping {
-            let tries = if *attempt == 1 { "1 attempt".to_string() } else { format!("{} attempts", *attempt) };
+            let tries = if *attempt == 1 {
+                "1 attempt".to_string()
+            } else {
+                format!("{} attempts", *attempt)
+            };
             let reason = format!("{reason} (after {tries})");
             if maybe_delivered {
                 ctx.recorder.outcome(
@@ -428,6 +431,11 @@ impl AccountState<'_> {
             let delay = backoff.delay(attempt.saturating_sub(1), rand::random::<f64>());
             TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX)
         });
+        if !maybe_delivered {
+            // Not taken by the server: pending until the retry claims it again,
+            // so a crash meanwhile leaves it pending, not uncertain.
+            ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
+        }
         ctx.emit(EventKind::Retrying {
             seq: job.seq,
             account: self.name.clone(),
@@ -435,7 +443,11 @@ impl AccountState<'_> {
             reason,
             wait_ms: wait.num_milliseconds(),
         });
-        self.pause(now + wait, now, "waiting to retry a failed request");
+        // The `retrying` event already says when; no pause/resume pair.
+        self.pause_until = Some(
+            self.pause_until
+                .map_or(now + wait, |until| until.max(now + wait)),
+        );
         Step::Again
     }
 
@@ -455,6 +467,7 @@ impl AccountState<'_> {
             return;
         }
         self.pause_until = Some(self.pause_until.map_or(until, |current| current.max(until)));
+        self.pause_announced = true;
         self.ctx.emit(EventKind::AccountPaused {
             account: self.name.clone(),
             until,

@@ -6,7 +6,10 @@
 use chrono::{DateTime, Utc};
 
 use super::recorder::{AttemptInfo, RecordFuture, Recorder, SendOutcome};
-use crate::journal::{AttemptRecord, JournalError, JournalHandle, JournalUpdate, MessageState, Outcome, RateLimitSnapshot};
+use crate::journal::{
+    AttemptRecord, JournalError, JournalHandle, JournalUpdate, MessageState, Outcome,
+    RateLimitSnapshot,
+};
 
 /// Records every state change in the campaign journal.
 #[derive(Clone, Debug)]

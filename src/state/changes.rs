@@ -27,10 +27,12 @@ pub fn changed_files(saved: &[InputDigest]) -> Vec<ChangedFile> {
                     path: input.path.clone(),
                     missing: true,
                 }),
-                Ok(bytes) if blake3::hash(&bytes).to_hex().as_str() != input.blake3 => Some(ChangedFile {
-                    path: input.path.clone(),
-                    missing: false,
-                }),
+                Ok(bytes) if blake3::hash(&bytes).to_hex().as_str() != input.blake3 => {
+                    Some(ChangedFile {
+                        path: input.path.clone(),
+                        missing: false,
+                    })
+                }
                 Ok(_) => None,
             }
         })
@@ -74,14 +76,24 @@ impl RowChanges {
 
 /// Compare the journal's rows with the current ones, by recipient.
 pub fn diff_rows(journal: &[RowDigest], current: &[CurrentRow]) -> RowChanges {
-    let now: HashMap<&str, &CurrentRow> = current.iter().map(|row| (row.recipient.as_str(), row)).collect();
-    let before: HashMap<&str, &RowDigest> = journal.iter().map(|row| (row.recipient.as_str(), row)).collect();
+    let now: HashMap<&str, &CurrentRow> = current
+        .iter()
+        .map(|row| (row.recipient.as_str(), row))
+        .collect();
+    let before: HashMap<&str, &RowDigest> = journal
+        .iter()
+        .map(|row| (row.recipient.as_str(), row))
+        .collect();
     let mut changes = RowChanges::default();
     for row in journal {
         match now.get(row.recipient.as_str()) {
-            None => changes.removed.push((row.seq, row.recipient.clone(), row.state)),
+            None => changes
+                .removed
+                .push((row.seq, row.recipient.clone(), row.state)),
             Some(current) if current.digest != row.row_digest => {
-                changes.edited.push((row.seq, row.recipient.clone(), row.state));
+                changes
+                    .edited
+                    .push((row.seq, row.recipient.clone(), row.state));
             }
             Some(_) => {}
         }
@@ -118,12 +130,22 @@ mod tests {
 
     #[test]
     fn finds_added_removed_and_edited_rows() {
-        let journal = [journal_row(0, "a", "1"), journal_row(1, "b", "2"), journal_row(2, "c", "3")];
+        let journal = [
+            journal_row(0, "a", "1"),
+            journal_row(1, "b", "2"),
+            journal_row(2, "c", "3"),
+        ];
         let now = [current("a", "1"), current("c", "9"), current("d", "4")];
         let changes = diff_rows(&journal, &now);
         assert_eq!(changes.added, [2]);
-        assert_eq!(changes.removed, [(1, "b".to_string(), MessageState::Pending)]);
-        assert_eq!(changes.edited, [(2, "c".to_string(), MessageState::Pending)]);
+        assert_eq!(
+            changes.removed,
+            [(1, "b".to_string(), MessageState::Pending)]
+        );
+        assert_eq!(
+            changes.edited,
+            [(2, "c".to_string(), MessageState::Pending)]
+        );
         assert_eq!(changes.describe(), "1 new rows, 1 removed, 1 edited");
     }
 

@@ -16,12 +16,17 @@ pub enum FindError {
     #[error("several campaign journals in {dir}: {found}; pick one with --state PATH")]
     Several { dir: PathBuf, found: String },
     #[error("cannot list {dir}: {source}")]
-    Read { dir: PathBuf, source: std::io::Error },
+    Read {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The default journal of a CSV.
 pub fn default_state_path(csv: &Path) -> PathBuf {
-    let stem = csv.file_stem().map_or_else(|| "campaign".into(), |s| s.to_string_lossy().to_string());
+    let stem = csv
+        .file_stem()
+        .map_or_else(|| "campaign".into(), |s| s.to_string_lossy().to_string());
     csv.with_file_name(format!("{stem}{SUFFIX}"))
 }
 
@@ -38,20 +43,31 @@ pub fn find_state(dir: &Path) -> Result<PathBuf, FindError> {
         .collect();
     found.sort();
     match found.len() {
-        0 => Err(FindError::None { dir: dir.to_path_buf() }),
+        0 => Err(FindError::None {
+            dir: dir.to_path_buf(),
+        }),
         1 => Ok(found.remove(0)),
         _ => Err(FindError::Several {
             dir: dir.to_path_buf(),
-            found: found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            found: found
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
 
 /// Where `--restart` moves an old journal: `recipients.2026-11-28T17-05-00Z.outreach.db`.
 pub fn archive_path(state: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
-    let name = state.file_name().map_or_else(String::new, |n| n.to_string_lossy().to_string());
+    let name = state
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().to_string());
     let stem = name.strip_suffix(SUFFIX).unwrap_or(&name);
-    state.with_file_name(format!("{stem}.{}{SUFFIX}", now.format("%Y-%m-%dT%H-%M-%SZ")))
+    state.with_file_name(format!(
+        "{stem}.{}{SUFFIX}",
+        now.format("%Y-%m-%dT%H-%M-%SZ")
+    ))
 }
 
 #[cfg(test)]
@@ -60,18 +76,38 @@ mod tests {
 
     #[test]
     fn journal_sits_beside_the_csv() {
-        assert_eq!(default_state_path(Path::new("data/recipients.csv")), Path::new("data/recipients.outreach.db"));
-        let archived = archive_path(Path::new("data/r.outreach.db"), "2026-11-28T17:05:00Z".parse().unwrap());
-        assert_eq!(archived, Path::new("data/r.2026-11-28T17-05-00Z.outreach.db"));
+        assert_eq!(
+            default_state_path(Path::new("data/recipients.csv")),
+            Path::new("data/recipients.outreach.db")
+        );
+        let archived = archive_path(
+            Path::new("data/r.outreach.db"),
+            "2026-11-28T17:05:00Z".parse().unwrap(),
+        );
+        assert_eq!(
+            archived,
+            Path::new("data/r.2026-11-28T17-05-00Z.outreach.db")
+        );
     }
 
     #[test]
     fn finds_exactly_one_journal() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(find_state(dir.path()), Err(FindError::None { .. })));
+        assert!(matches!(
+            find_state(dir.path()),
+            Err(FindError::None { .. })
+        ));
         std::fs::write(dir.path().join("a.outreach.db"), b"").unwrap();
-        assert_eq!(find_state(dir.path()).unwrap(), dir.path().join("a.outreach.db"));
+        assert_eq!(
+            find_state(dir.path()).unwrap(),
+            dir.path().join("a.outreach.db")
+        );
         std::fs::write(dir.path().join("b.outreach.db"), b"").unwrap();
-        assert!(find_state(dir.path()).unwrap_err().to_string().contains("pick one with --state"));
+        assert!(
+            find_state(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("pick one with --state")
+        );
     }
 }

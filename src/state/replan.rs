@@ -26,7 +26,9 @@ pub struct Pacing<'a> {
 
 /// A message names an account the campaign no longer has.
 #[derive(Debug, thiserror::Error)]
-#[error("message {seq} (line {line}) belongs to account `{account}`, which this campaign does not have")]
+#[error(
+    "message {seq} (line {line}) belongs to account `{account}`, which this campaign does not have"
+)]
 pub struct UnknownAccount {
     pub seq: u64,
     pub line: u64,
@@ -57,7 +59,10 @@ pub fn replan(
         queue.push(QueueItem {
             id: index,
             account,
-            timezone: message.timezone.as_deref().and_then(|zone| zone.parse().ok()),
+            timezone: message
+                .timezone
+                .as_deref()
+                .and_then(|zone| zone.parse().ok()),
             key: &message.recipient,
         });
     }

@@ -84,11 +84,17 @@ pub fn new_campaign(
     flags.start = None;
     let options = SavedOptions {
         flags,
-        accounts: campaign.accounts.iter().map(SavedAccount::from_spec).collect(),
+        accounts: campaign
+            .accounts
+            .iter()
+            .map(SavedAccount::from_spec)
+            .collect(),
         windows: campaign.spec.windows.clone(),
         timezone: campaign.spec.timezone.name().to_string(),
         jitter: campaign.spec.jitter,
-        seed: blake3::Hash::from_bytes(campaign.seed()).to_hex().to_string(),
+        seed: blake3::Hash::from_bytes(campaign.seed())
+            .to_hex()
+            .to_string(),
         endpoint,
         retry: SavedRetry::new(backoff, timeout),
     };
