@@ -16,7 +16,7 @@
 //! - [`lock`]: [`JournalLock`], one writing process per journal.
 //! - [`writer`]: [`JournalHandle`], the group-commit writer thread the
 //!   executor sends through.
-//! - [`error`]: [`JournalError`].
+//! - [`error`]: [`JournalError`], one typed error for every failure.
 //!
 //! # The protocol
 //!

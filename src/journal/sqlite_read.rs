@@ -1,10 +1,10 @@
 //! The SQLite journal's queries: the campaign, messages by state, rate
 //! windows, the `status` summary and the streaming report.
 //!
-//! Every query is served by an index (see `schema.rs`), so none of them
-//! reads message bodies it does not return: `summary` scans only the
-//! `(account, state, planned_at_ns, sent_at_ns)` index plus one row per
-//! account, and `messages_in_state` walks the state index in `seq` order.
+//! `summary` never reads a message row: it scans the `(account, state,
+//! planned_at_ns)` index, then reads one `account_stats` row and one
+//! `messages_sent_by_account` entry per account. Loading pending messages
+//! is one scan in `seq` order; other states come from a partial index.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -87,6 +87,21 @@ fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
     })
 }
 
+/// Pending messages are in no state index (see schema.rs): one scan in
+/// rowid order finds them. Other states come from the partial index, which
+/// SQLite uses only when the query repeats its condition.
+fn messages_query(states: &[MessageState]) -> String {
+    let placeholders = vec!["?"; states.len()].join(", ");
+    let index_hint = if states.contains(&MessageState::Pending) {
+        ""
+    } else {
+        "AND state <> 'pending'"
+    };
+    format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE state IN ({placeholders}) {index_hint} ORDER BY seq"
+    )
+}
+
 pub fn messages_in_state(
     conn: &Connection,
     path: &Path,
@@ -98,12 +113,8 @@ pub fn messages_in_state(
     if states.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = vec!["?"; states.len()].join(", ");
-    let query = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE state IN ({placeholders}) ORDER BY seq"
-    );
     let sql = JournalError::sqlite(path, "reading messages");
-    let mut select = conn.prepare_cached(&query).map_err(sql)?;
+    let mut select = conn.prepare_cached(&messages_query(&states)).map_err(sql)?;
     select
         .query_map(params_from_iter(&states), stored_message)
         .and_then(|rows| rows.collect())
@@ -136,6 +147,14 @@ pub fn row_digests(
     Ok(())
 }
 
+const SENDS_SINCE: &str = "
+    SELECT sent_at_ns FROM messages
+    WHERE account = ?1 AND state = 'sent' AND sent_at_ns >= ?2
+    UNION ALL
+    SELECT last_attempt_at_ns FROM messages
+    WHERE account = ?1 AND state IN ('in_flight', 'uncertain') AND last_attempt_at_ns >= ?2
+    ORDER BY 1";
+
 pub fn sends_since(
     conn: &Connection,
     path: &Path,
@@ -144,14 +163,7 @@ pub fn sends_since(
 ) -> Result<Vec<DateTime<Utc>>, JournalError> {
     let sql = |action| JournalError::sqlite(path, action);
     let mut select = conn
-        .prepare_cached(
-            "SELECT sent_at_ns FROM messages
-             WHERE account = ?1 AND state = 'sent' AND sent_at_ns >= ?2
-             UNION ALL
-             SELECT last_attempt_at_ns FROM messages
-             WHERE state IN ('in_flight', 'uncertain') AND account = ?1 AND last_attempt_at_ns >= ?2
-             ORDER BY 1",
-        )
+        .prepare_cached(SENDS_SINCE)
         .map_err(sql("reading past sends"))?;
     select
         .query_map(params![account, to_ns(since)?], |row| {
@@ -161,25 +173,27 @@ pub fn sends_since(
         .map_err(sql("reading past sends"))
 }
 
+const STATE_COUNTS: &str = "
+    SELECT account, state, count(*), min(planned_at_ns) FROM messages GROUP BY account, state";
+
+const LAST_SENT: &str =
+    "SELECT max(sent_at_ns) FROM messages WHERE account = ?1 AND state = 'sent'";
+
 pub fn summary(conn: &Connection, path: &Path) -> Result<StatusSummary, JournalError> {
     let sql = |action| JournalError::sqlite(path, action);
     let mut accounts: BTreeMap<String, AccountSummary> = BTreeMap::new();
     let mut summary = StatusSummary::default();
     let mut counts = conn
-        .prepare_cached(
-            "SELECT account, state, count(*), min(planned_at_ns), max(sent_at_ns)
-             FROM messages GROUP BY account, state",
-        )
+        .prepare_cached(STATE_COUNTS)
         .map_err(sql("summarising the journal"))?;
     let mut rows = counts.query([]).map_err(sql("summarising the journal"))?;
     while let Some(row) = rows.next().map_err(sql("summarising the journal"))? {
-        let (account, state, count, first_planned, last_sent) = (|| {
+        let (account, state, count, first_planned) = (|| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, MessageState>(1)?,
                 row.get::<_, u64>(2)?,
                 row.get::<_, Option<i64>>(3)?,
-                row.get::<_, Option<i64>>(4)?,
             ))
         })()
         .map_err(sql("summarising the journal"))?;
@@ -191,11 +205,18 @@ pub fn summary(conn: &Connection, path: &Path) -> Result<StatusSummary, JournalE
                 ..AccountSummary::default()
             });
         entry.counts.add(state, count);
-        match state {
-            MessageState::Pending => entry.next_planned = first_planned.map(from_ns),
-            MessageState::Sent => entry.last_sent = last_sent.map(from_ns),
-            _ => {}
+        if state == MessageState::Pending {
+            entry.next_planned = first_planned.map(from_ns);
         }
+    }
+    let mut last_sent = conn
+        .prepare_cached(LAST_SENT)
+        .map_err(sql("summarising the journal"))?;
+    for entry in accounts.values_mut().filter(|entry| entry.counts.sent > 0) {
+        entry.last_sent = last_sent
+            .query_row([&entry.account], |row| row.get::<_, Option<i64>>(0))
+            .map_err(sql("summarising the journal"))?
+            .map(from_ns);
     }
     let mut stats = conn
         .prepare_cached(
@@ -294,4 +315,52 @@ pub fn attempts(
         })
         .and_then(|rows| rows.collect())
         .map_err(sql("reading attempts"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What SQLite plans for `sql`, one step per string.
+    fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let params = vec!["x"; explain.parameter_count()];
+        explain
+            .query_map(params_from_iter(params), |row| row.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn every_query_uses_its_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::journal::schema::migrate(&mut conn, Path::new(":memory:"), 0).unwrap();
+        let summary = plan(&conn, STATE_COUNTS);
+        assert_eq!(
+            summary,
+            ["SCAN messages USING COVERING INDEX messages_by_account_state"]
+        );
+        let last_sent = plan(&conn, LAST_SENT);
+        assert_eq!(
+            last_sent,
+            ["SEARCH messages USING COVERING INDEX messages_sent_by_account (account=?)"]
+        );
+        let sends = plan(&conn, SENDS_SINCE).join("; ");
+        assert!(
+            sends.contains("INDEX messages_sent_by_account (account=? AND sent_at_ns>?)"),
+            "{sends}"
+        );
+        assert!(
+            sends.contains("INDEX messages_by_account_state (account=? AND state=?)"),
+            "{sends}"
+        );
+        let uncertain = plan(&conn, &messages_query(&[MessageState::Uncertain]));
+        assert_eq!(
+            uncertain,
+            ["SEARCH messages USING INDEX messages_by_state (state=?)"]
+        );
+        let pending = plan(&conn, &messages_query(&[MessageState::Pending]));
+        assert_eq!(pending, ["SCAN messages"], "one pass in seq order, no sort");
+    }
 }

@@ -139,13 +139,15 @@ fn insert_messages(
     Ok(())
 }
 
+/// The extra term lets SQLite use the partial state index (see schema.rs).
+const RECOVER_IN_FLIGHT: &str = "
+    UPDATE messages SET state = 'uncertain', failure_reason = ?1
+    WHERE state = 'in_flight' AND state <> 'pending'";
+
 pub fn recover_in_flight(conn: &mut Connection, path: &Path) -> Result<u64, JournalError> {
     let tx = begin(conn, path)?;
     let changed = tx
-        .execute(
-            "UPDATE messages SET state = 'uncertain', failure_reason = ?1 WHERE state = 'in_flight'",
-            [INTERRUPTED_REASON],
-        )
+        .execute(RECOVER_IN_FLIGHT, [INTERRUPTED_REASON])
         .map_err(JournalError::sqlite(path, "recovering in-flight messages"))?;
     commit(tx, path)?;
     Ok(changed as u64)
@@ -338,12 +340,20 @@ pub fn set_state_where(
     if !manual_transition_allowed(from, to) {
         return Err(JournalError::InvalidTransition { from, to });
     }
+    // The extra term lets SQLite use the partial state index (see schema.rs).
+    let index_hint = if from == MessageState::Pending {
+        ""
+    } else {
+        "AND state <> 'pending'"
+    };
     let tx = begin(conn, path)?;
     let changed = tx
         .execute(
-            "UPDATE messages
-             SET state = ?2, failure_reason = CASE WHEN ?2 = 'pending' THEN NULL ELSE failure_reason END
-             WHERE state = ?1",
+            &format!(
+                "UPDATE messages
+                 SET state = ?2, failure_reason = CASE WHEN ?2 = 'pending' THEN NULL ELSE failure_reason END
+                 WHERE state = ?1 {index_hint}"
+            ),
             params![from, to],
         )
         .map_err(JournalError::sqlite(path, "changing message states"))?;
@@ -362,7 +372,7 @@ pub fn skip_messages(
         let changed = tx
             .prepare_cached(
                 "UPDATE messages SET state = 'skipped'
-                 WHERE seq = ?1 AND state IN ('pending', 'failed', 'uncertain')",
+                 WHERE seq = ?1 AND (state = 'pending' OR state = 'failed' OR state = 'uncertain')",
             )
             .and_then(|mut update| update.execute([seq]))
             .map_err(JournalError::sqlite(path, "skipping messages"))?;
