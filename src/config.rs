@@ -80,6 +80,19 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(text) => vec![text],
+        OneOrMany::Many(list) => list,
+    })
+}
+
 /// One sender account.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -117,8 +130,8 @@ pub struct Config {
     pub templates: BTreeMap<String, String>,
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
-    /// Send windows such as `mon-fri 09:00-17:00`.
-    #[serde(default, alias = "window")]
+    /// Send windows such as `mon-fri 09:00-17:00` (one string or a list).
+    #[serde(default, alias = "window", deserialize_with = "one_or_many")]
     pub windows: Vec<String>,
     pub timezone: Option<String>,
     pub daily_cap: Option<u32>,
@@ -217,6 +230,12 @@ mod tests {
             config.retry.cap,
             Some(HumanDuration(std::time::Duration::from_secs(600)))
         );
+    }
+
+    #[test]
+    fn a_window_may_be_one_string() {
+        let config = parse(Path::new("o.toml"), "window = \"mon-fri 09:00-17:00\"\n").unwrap();
+        assert_eq!(config.windows, ["mon-fri 09:00-17:00"]);
     }
 
     #[test]

@@ -1782,7 +1782,6 @@ fn invalid_utf8_names_the_line_and_column() {
 /// (os error 2)`: the thiserror messages embed `{source}` and `main` prints
 /// the source chain again with `{:#}`.
 #[test]
-
 fn bug_error_causes_are_printed_once() {
     let work = Workdir::simple(1);
     let run = work.plan("nope.csv -t t.txt").error();
@@ -1800,7 +1799,6 @@ fn bug_error_causes_are_printed_once() {
 /// missing the message says "relative paths start at <the CSV's folder>" (or
 /// at an empty string when the CSV is in the current directory).
 #[test]
-
 fn bug_a_missing_template_names_the_folder_it_was_looked_up_in() {
     let work = Workdir::new();
     work.write("campaign/intro.txt", "Hello")
@@ -1822,7 +1820,6 @@ fn bug_a_missing_template_names_the_folder_it_was_looked_up_in() {
 /// every account's own rate, but `--daily-cap` loses to an account's
 /// `daily_cap`: with `--daily-cap 1`, alice (daily_cap = 10) sends 3 on Monday.
 #[test]
-
 fn bug_the_daily_cap_flag_wins_over_account_caps() {
     let work = Workdir::new();
     work.write(
@@ -1851,7 +1848,6 @@ fn bug_the_daily_cap_flag_wins_over_account_caps() {
 /// 51539607552 bytes failed") instead of planning or printing an error.
 #[test]
 #[cfg(unix)]
-
 fn bug_a_huge_rate_count_does_not_abort() {
     let work = Workdir::simple(2);
     let binary = env!("CARGO_BIN_EXE_outreach");
@@ -1873,7 +1869,6 @@ fn bug_a_huge_rate_count_does_not_abort() {
 /// overflows chrono: the planner panics (`DateTime + TimeDelta overflowed`
 /// at plan/slots.rs) with exit 101 instead of a rate error.
 #[test]
-
 fn bug_an_enormous_period_is_an_error_not_a_panic() {
     // Two messages plan (the interval is silently capped at u64::MAX
     // nanoseconds, 584 years); the third adds the period and overflows.

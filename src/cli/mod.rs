@@ -44,6 +44,19 @@ pub enum Command {
     Report(status_cmd::ReportArgs),
     /// Run a local rate-limited messaging API for demos and tests.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    #[command(
+        long_about = "Print a shell completion script.\n\nExamples:\n  outreach completions bash > ~/.local/share/bash-completion/completions/outreach\n  outreach completions zsh > ~/.zfunc/_outreach\n  outreach completions fish > ~/.config/fish/completions/outreach.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    #[command(
+        long_about = "Print the man page (roff) on stdout.\n\nExample:\n  outreach man > ~/.local/share/man/man1/outreach.1 && man outreach"
+    )]
+    Man,
 }
 
 /// Parse the process arguments, run, and return the exit code.
@@ -61,6 +74,16 @@ pub fn main_with_exit_code() -> i32 {
             eprintln!("error: {}", describe(&error));
             exit_codes::ERROR
         }
+    }
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 
@@ -91,6 +114,20 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 .enable_all()
                 .build()?;
             runtime.block_on(crate::sandbox::run_cli(args))?;
+            Ok(exit_codes::SUCCESS)
+        }
+        Some(Command::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "outreach", &mut script);
+            write_stdout(&script)?;
+            Ok(exit_codes::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            write_stdout(&page)?;
             Ok(exit_codes::SUCCESS)
         }
         None => {

@@ -23,8 +23,22 @@ pub struct StatusArgs {
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// Print JSON (total, pending, in_flight, sent, failed, uncertain, skipped, accounts, eta).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     pub json: bool,
+    /// Refresh every few seconds while another process sends, until it ends or Ctrl-C.
+    #[arg(
+        long,
+        long_help = "Refresh the view every --interval while another `outreach send` or `resume` works on the campaign; stops when nothing is left to send, when no sender holds the journal any more, or on Ctrl-C. Reading never blocks the sender.\n\nExample: outreach status --watch --state recipients.outreach.db"
+    )]
+    pub watch: bool,
+    /// How often --watch refreshes.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "2s",
+        requires = "watch"
+    )]
+    pub interval: String,
 }
 
 /// Report formats.
@@ -81,7 +95,72 @@ fn eta(
 }
 
 pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
+    if args.watch {
+        return watch(&args);
+    }
     let (path, store) = open(&args.state)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    write_status(&mut out, &path, &store, args.json)?;
+    out.flush()?;
+    Ok(exit_codes::SUCCESS)
+}
+
+/// Whether a sender holds the journal's lock right now.
+fn sender_running(path: &std::path::Path) -> bool {
+    // Taking the lock for an instant is the only portable test; a sender
+    // starting in that instant gets a clear "locked" error and can retry.
+    crate::journal::JournalLock::acquire(path).is_err()
+}
+
+fn watch(args: &StatusArgs) -> anyhow::Result<i32> {
+    let every = humantime::parse_duration(&args.interval)
+        .with_context(|| {
+            format!(
+                "--interval: invalid duration `{}`; examples: `2s`, `500ms`",
+                args.interval
+            )
+        })?
+        .max(std::time::Duration::from_millis(200));
+    let terminal = io::IsTerminal::is_terminal(&io::stdout());
+    loop {
+        let (path, store) = open(&args.state)?;
+        let mut screen = Vec::new();
+        let counts = write_status(&mut screen, &path, &store, false)?;
+        drop(store);
+        let running = sender_running(&path);
+        let mut out = io::stdout().lock();
+        if terminal {
+            out.write_all(b"\x1b[2J\x1b[H")?;
+        }
+        out.write_all(&screen)?;
+        let done = counts.pending + counts.in_flight == 0;
+        if done || !running {
+            let why = if done {
+                "nothing left to send"
+            } else {
+                "no sender is working on this campaign"
+            };
+            writeln!(out, "\n(watch ended: {why})")?;
+            out.flush()?;
+            return Ok(exit_codes::SUCCESS);
+        }
+        writeln!(
+            out,
+            "\n(refreshing every {}; Ctrl-C to stop watching — the sender goes on)",
+            humantime::format_duration(every)
+        )?;
+        out.flush()?;
+        std::thread::sleep(every);
+    }
+}
+
+/// Write the status view of one journal; returns its counts.
+fn write_status(
+    out: &mut dyn Write,
+    path: &std::path::Path,
+    store: &SqliteStore,
+    as_json: bool,
+) -> anyhow::Result<crate::journal::StateCounts> {
     let meta = store.campaign()?;
     let saved: Option<SavedOptions> = meta
         .as_ref()
@@ -90,8 +169,7 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
     let now = Utc::now();
     let eta = eta(&summary, saved.as_ref(), now);
     let next = summary.accounts.iter().filter_map(|a| a.next_planned).min();
-    let mut out = BufWriter::new(io::stdout().lock());
-    if args.json {
+    if as_json {
         let counts = &summary.counts;
         let value = json!({
             "journal": path.display().to_string(),
@@ -108,10 +186,9 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
             "eta": eta,
             "accounts": summary.accounts,
         });
-        serde_json::to_writer_pretty(&mut out, &value)?;
+        serde_json::to_writer_pretty(&mut *out, &value)?;
         writeln!(out)?;
-        out.flush()?;
-        return Ok(exit_codes::SUCCESS);
+        return Ok(summary.counts);
     }
     let zone = saved
         .as_ref()
@@ -211,8 +288,7 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
             counts.uncertain
         )?;
     }
-    out.flush()?;
-    Ok(exit_codes::SUCCESS)
+    Ok(summary.counts)
 }
 
 pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {

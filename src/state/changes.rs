@@ -160,7 +160,7 @@ mod tests {
         }];
         assert!(changed_files(&saved).is_empty());
         std::fs::write(&path, b"recipient\nb\n").unwrap();
-        assert_eq!(changed_files(&saved)[0].missing, false);
+        assert!(!changed_files(&saved)[0].missing);
         std::fs::remove_file(&path).unwrap();
         assert!(changed_files(&saved)[0].missing);
     }

@@ -466,7 +466,6 @@ async fn an_api_that_keeps_failing_stops_the_whole_run() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-
 async fn account_resumed_only_follows_account_paused() {
     let mut config = roomy_config();
     config.fail_rate = 1.0;

@@ -68,7 +68,6 @@ async fn sigterm_stops_like_ctrl_c() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-
 async fn an_interrupted_run_counts_every_unsent_message_as_not_sent() {
     let (out, received) = interrupted_by("INT").await;
     assert_stopped_cleanly(&out, received);
@@ -257,7 +256,6 @@ async fn the_samples_run_against_the_embedded_sandbox() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-
 async fn a_503_answered_after_ctrl_c_stays_not_sent() {
     // Every request fails with 503 after a delay of 1 to 1.8 s, so Ctrl-C
     // arrives while the first request is in flight.
