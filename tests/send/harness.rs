@@ -439,6 +439,22 @@ impl Outcome {
         self.events.iter().filter(|e| e["event"] == kind).collect()
     }
 
+    /// Gaps between consecutive `sending` events of `account`, in
+    /// milliseconds: when the client let each request go, which is what the
+    /// pacing guarantees (the server's receive times add transit jitter).
+    pub fn sending_gaps_ms(&self, account: &str) -> Vec<i64> {
+        let times: Vec<DateTime<Utc>> = self
+            .events("sending")
+            .into_iter()
+            .filter(|e| e["account"] == account)
+            .map(|e| e["ts"].as_str().unwrap().parse().unwrap())
+            .collect();
+        times
+            .windows(2)
+            .map(|pair| (pair[1] - pair[0]).num_milliseconds())
+            .collect()
+    }
+
     /// The index in the events file of the first event matching `pred`.
     pub fn position(&self, pred: impl Fn(&Value) -> bool) -> Option<usize> {
         self.events.iter().position(pred)

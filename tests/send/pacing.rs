@@ -30,10 +30,17 @@ async fn ten_recipients_at_10_per_second_are_evenly_spaced() {
     assert_eq!(order, recipients, "{out}");
     // Received at least one interval apart (5 ms for loopback jitter and the
     // sandbox's millisecond truncation), the whole run close to 9 intervals.
+    // The client lets requests go at least one interval apart; the server
+    // sees them so too, up to transit jitter (large on a loaded 2-core CI).
+    let sending = out.sending_gaps_ms("default");
+    assert!(
+        sending.iter().all(|gap| *gap >= 99),
+        "sending gaps {sending:?}\n{out}"
+    );
     let gaps = gaps_ms(&messages, "default");
-    assert!(gaps.iter().all(|gap| *gap >= 95), "gaps {gaps:?}\n{out}");
+    assert!(gaps.iter().all(|gap| *gap >= 50), "gaps {gaps:?}\n{out}");
     let total = span(&messages, "default").num_milliseconds();
-    assert!((895..=1400).contains(&total), "span {total} ms\n{out}");
+    assert!((895..=2500).contains(&total), "span {total} ms\n{out}");
 
     // One Idempotency-Key per recipient, in the documented shape.
     let mut keys: Vec<String> = messages
@@ -157,14 +164,24 @@ token_env = "OUTREACH_TEST_SLOW"
     assert_eq!(of("fast"), fast, "{out}");
     assert_eq!(of("slow"), slow, "{out}");
 
+    let fast_sending = out.sending_gaps_ms("fast");
+    let slow_sending = out.sending_gaps_ms("slow");
+    assert!(
+        fast_sending.iter().all(|g| *g >= 99),
+        "fast {fast_sending:?}"
+    );
+    assert!(
+        slow_sending.iter().all(|g| *g >= 199),
+        "slow {slow_sending:?}"
+    );
     let fast_gaps = gaps_ms(&messages, "fast");
     let slow_gaps = gaps_ms(&messages, "slow");
-    assert!(fast_gaps.iter().all(|g| *g >= 95), "fast {fast_gaps:?}");
-    assert!(slow_gaps.iter().all(|g| *g >= 195), "slow {slow_gaps:?}");
+    assert!(fast_gaps.iter().all(|g| *g >= 50), "fast {fast_gaps:?}");
+    assert!(slow_gaps.iter().all(|g| *g >= 150), "slow {slow_gaps:?}");
     let fast_span = span(&messages, "fast").num_milliseconds();
     let slow_span = span(&messages, "slow").num_milliseconds();
-    assert!((695..=1200).contains(&fast_span), "fast span {fast_span}");
-    assert!((595..=1100).contains(&slow_span), "slow span {slow_span}");
+    assert!((695..=2000).contains(&fast_span), "fast span {fast_span}");
+    assert!((595..=2000).contains(&slow_span), "slow span {slow_span}");
 
     // Side by side, not one after the other: both start together and the
     // whole campaign takes about as long as the longer account.
@@ -176,11 +193,14 @@ token_env = "OUTREACH_TEST_SLOW"
             .received_at
     };
     let start_gap = (first("fast") - first("slow")).num_milliseconds().abs();
-    assert!(start_gap < 60, "accounts start {start_gap} ms apart\n{out}");
+    assert!(
+        start_gap < 200,
+        "accounts start {start_gap} ms apart\n{out}"
+    );
     let all = messages.last().unwrap().received_at - messages[0].received_at;
     assert!(
-        all.num_milliseconds() < 1250,
-        "whole run {all} (serial would be > 1.3 s)"
+        all.num_milliseconds() < fast_span + slow_span,
+        "whole run {all}: the accounts ran one after the other"
     );
     sandbox.shutdown().await;
 }
