@@ -15,25 +15,25 @@ use crate::journal::model::MessageState;
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error(
-        "no journal at {path}; start a campaign with `outreach send`, or pass the journal's path with --journal"
+        "no journal at {path}; start a campaign with `outreach send`, or pass the journal's path with --state"
     )]
     Missing { path: PathBuf },
 
     #[error(
         "a journal already exists at {path}; continue that campaign with `outreach resume`, \
-         or pass another path with --journal (the existing file was not changed)"
+         or pass another path with --state (the existing file was not changed)"
     )]
     AlreadyExists { path: PathBuf },
 
     #[error(
         "{path} is not an outreach journal: it is not an SQLite database ({detail}); \
-         check the --journal path (the file was left untouched)"
+         check the --state path (the file was left untouched)"
     )]
     NotSqlite { path: PathBuf, detail: String },
 
     #[error(
         "{path} is an SQLite database but not an outreach journal ({detail}); \
-         check the --journal path (the file was left untouched)"
+         check the --state path (the file was left untouched)"
     )]
     Foreign { path: PathBuf, detail: String },
 
