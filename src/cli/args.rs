@@ -14,7 +14,11 @@ pub struct CampaignArgs {
     pub csv: PathBuf,
 
     /// Campaign settings file [default: outreach.toml beside the CSV, then in the current directory].
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        long_help = "Campaign settings file [default: outreach.toml beside the CSV, then in the current directory].\n\nExample: --config campaigns/q4.toml"
+    )]
     pub config: Option<PathBuf>,
 
     /// The column that holds recipient ids.
@@ -124,11 +128,20 @@ pub struct PlanOutputArgs {
     pub format: PlanFormat,
 
     /// Show at most N rows in the table.
-    #[arg(long, value_name = "N", default_value_t = 50, conflicts_with = "all")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 50,
+        conflicts_with = "all",
+        long_help = "Show at most N rows in the table.\n\nExample: outreach plan recipients.csv --limit 200"
+    )]
     pub limit: usize,
 
     /// Show every row in the table.
-    #[arg(long)]
+    #[arg(
+        long,
+        long_help = "Show every row in the table.\n\nExample: outreach plan recipients.csv --all | less"
+    )]
     pub all: bool,
 }
 

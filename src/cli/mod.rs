@@ -136,3 +136,50 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every flag has a one-line help for `-h` and, in `--help`, a longer
+    /// text with an example.
+    #[test]
+    fn every_flag_has_help_and_an_example() {
+        let mut missing = Vec::new();
+        for command in Cli::command().get_subcommands() {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_positional() || matches!(id, "help" | "version") {
+                    continue;
+                }
+                let short = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                let long = arg
+                    .get_long_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if short.is_empty() || !long.contains("Example") {
+                    missing.push(format!("{} --{id}", command.get_name()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "flags without help or example: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn errors_print_each_cause_once() {
+        let error = anyhow::anyhow!("disk full").context("cannot write the journal: disk full");
+        assert_eq!(describe(&error), "cannot write the journal: disk full");
+        let error = anyhow::anyhow!("disk full").context("cannot write the journal");
+        assert_eq!(describe(&error), "cannot write the journal: disk full");
+    }
+}

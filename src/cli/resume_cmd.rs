@@ -34,7 +34,11 @@ use crate::window::{SendWindow, WindowSet};
 #[derive(Debug, Clone, Args)]
 pub struct ResumeArgs {
     /// The campaign journal [default: the one *.outreach.db in the current directory].
-    #[arg(long, value_name = "PATH")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        long_help = "The campaign journal [default: the one *.outreach.db in the current directory].\n\nExample: outreach resume --state campaigns/q4.outreach.db"
+    )]
     pub state: Option<PathBuf>,
 
     /// A new pace for every account (e.g. lower after a warning from the API).
@@ -47,25 +51,40 @@ pub struct ResumeArgs {
     pub rate: Option<String>,
 
     /// New send windows (repeatable), replacing the saved ones.
-    #[arg(short, long = "window", value_name = "DAYS HH:MM-HH:MM")]
+    #[arg(
+        short,
+        long = "window",
+        value_name = "DAYS HH:MM-HH:MM",
+        long_help = "New send windows (repeatable), replacing the saved ones.\n\nExample: outreach resume --window 'mon-fri 09:00-17:00'"
+    )]
     pub windows: Vec<String>,
 
     /// A new daily cap per account.
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        long_help = "A new daily cap per account.\n\nExample: outreach resume --daily-cap 50"
+    )]
     pub daily_cap: Option<u32>,
 
     /// Continue although the CSV or a template changed: new rows are added, removed or edited rows skipped.
-    #[arg(long)]
+    #[arg(
+        long,
+        long_help = "Continue although the CSV or a template changed: new rows are added, removed or edited rows skipped.\n\nExample: outreach resume --allow-changes"
+    )]
     pub allow_changes: bool,
 
     /// Put permanently failed messages back in the queue (e.g. after fixing a token).
-    #[arg(long)]
+    #[arg(
+        long,
+        long_help = "Put permanently failed messages back in the queue (e.g. after fixing a token).\n\nExample: outreach resume --retry-failed"
+    )]
     pub retry_failed: bool,
 
     /// Send uncertain messages again, with the same Idempotency-Key.
     #[arg(
         long,
-        long_help = "Send messages whose first request may have arrived (no response came back) again, with the same Idempotency-Key, so servers that honour the header drop the duplicate. Check `outreach report` first."
+        long_help = "Send messages whose first request may have arrived (no response came back) again, with the same Idempotency-Key, so servers that honour the header drop the duplicate. Check `outreach report` first.\n\nExample: outreach resume --resend-uncertain"
     )]
     pub resend_uncertain: bool,
 

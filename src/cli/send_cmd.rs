@@ -53,23 +53,46 @@ pub struct DeliveryArgs {
     pub events: Option<PathBuf>,
 
     /// Log one line per event instead of progress bars.
-    #[arg(long)]
+    #[arg(
+        long,
+        long_help = "Log one line per event instead of progress bars.\n\nExample: outreach send recipients.csv --no-progress 2> send.log"
+    )]
     pub no_progress: bool,
 
     /// First retry delay; later ones double (full jitter) [default: 2s].
-    #[arg(long, value_name = "DURATION", hide_short_help = true)]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        hide_short_help = true,
+        long_help = "First retry delay; later ones double (full jitter) [default: 2s].\n\nExample: --retry-base 5s"
+    )]
     pub retry_base: Option<String>,
 
     /// Longest retry delay [default: 10m].
-    #[arg(long, value_name = "DURATION", hide_short_help = true)]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        hide_short_help = true,
+        long_help = "Longest retry delay [default: 10m].\n\nExample: --retry-cap 30m"
+    )]
     pub retry_cap: Option<String>,
 
     /// Attempts per message before it fails [default: 6].
-    #[arg(long, value_name = "N", hide_short_help = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        hide_short_help = true,
+        long_help = "Attempts per message before it fails [default: 6].\n\nExample: --retry-attempts 10"
+    )]
     pub retry_attempts: Option<u32>,
 
     /// Request timeout [default: 30s].
-    #[arg(long, value_name = "DURATION", hide_short_help = true)]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        hide_short_help = true,
+        long_help = "Request timeout [default: 30s].\n\nExample: --timeout 1m"
+    )]
     pub timeout: Option<String>,
 }
 
@@ -81,7 +104,10 @@ pub struct SendArgs {
     #[command(flatten)]
     pub delivery: DeliveryArgs,
     /// Print the plan exactly as `outreach plan` does and send nothing.
-    #[arg(long)]
+    #[arg(
+        long,
+        long_help = "Print the plan exactly as `outreach plan` does and send nothing.\n\nExample: outreach send recipients.csv --dry-run --format json"
+    )]
     pub dry_run: bool,
     /// The campaign journal [default: <csv name>.outreach.db beside the CSV].
     #[arg(
@@ -91,7 +117,10 @@ pub struct SendArgs {
     )]
     pub state: Option<PathBuf>,
     /// Begin a new campaign even though this CSV already has one (the old journal is kept).
-    #[arg(long)]
+    #[arg(
+        long,
+        long_help = "Begin a new campaign even though this CSV already has one (the old journal is kept).\n\nExample: outreach send recipients.csv --restart"
+    )]
     pub restart: bool,
     #[command(flatten)]
     pub output: PlanOutputArgs,

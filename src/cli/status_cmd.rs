@@ -20,10 +20,18 @@ use crate::state::saved::SavedOptions;
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// The campaign journal [default: the one *.outreach.db in the current directory].
-    #[arg(long, value_name = "PATH")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        long_help = "The campaign journal [default: the one *.outreach.db in the current directory].\n\nExample: outreach status --state campaigns/q4.outreach.db"
+    )]
     pub state: Option<PathBuf>,
     /// Print JSON (total, pending, in_flight, sent, failed, uncertain, skipped, accounts, eta).
-    #[arg(long, conflicts_with = "watch")]
+    #[arg(
+        long,
+        conflicts_with = "watch",
+        long_help = "Print JSON (total, pending, in_flight, sent, failed, uncertain, skipped, accounts, eta).\n\nExample: outreach status --json | jq '.sent, .pending'"
+    )]
     pub json: bool,
     /// Refresh every few seconds while another process sends, until it ends or Ctrl-C.
     #[arg(
@@ -36,7 +44,8 @@ pub struct StatusArgs {
         long,
         value_name = "DURATION",
         default_value = "2s",
-        requires = "watch"
+        requires = "watch",
+        long_help = "How often --watch refreshes.\n\nExample: outreach status --watch --interval 10s"
     )]
     pub interval: String,
 }
@@ -53,10 +62,19 @@ pub enum ReportFormat {
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// The campaign journal [default: the one *.outreach.db in the current directory].
-    #[arg(long, value_name = "PATH")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        long_help = "The campaign journal [default: the one *.outreach.db in the current directory].\n\nExample: outreach status --state campaigns/q4.outreach.db"
+    )]
     pub state: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value = "csv")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "csv",
+        long_help = "Output format.\n\nExample: outreach report --format json | jq -c 'select(.state == \"failed\")'"
+    )]
     pub format: ReportFormat,
 }
 

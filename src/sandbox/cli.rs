@@ -26,49 +26,70 @@ use crate::rate::Rate;
     outreach sandbox --fail-rate 0.1 --drop-rate 0.05 --latency 200ms --seed 42")]
 pub struct SandboxArgs {
     /// Port to listen on, on 127.0.0.1 only; 0 picks a free port.
-    #[arg(long, default_value_t = 8080)]
+    #[arg(
+        long,
+        default_value_t = 8080,
+        long_help = "Port to listen on, on 127.0.0.1 only; 0 picks a free port.\n\nExample: outreach sandbox --port 0"
+    )]
     pub port: u16,
 
     /// Messages allowed per token: N/PERIOD, e.g. 100/min, 3/s, 20/h, 5/10s.
-    #[arg(long, value_name = "N/PERIOD", default_value = "100/min")]
+    #[arg(
+        long,
+        value_name = "N/PERIOD",
+        default_value = "100/min",
+        long_help = "Messages allowed per token: N/PERIOD, e.g. 100/min, 3/s, 20/h, 5/10s.\n\nExample: outreach sandbox --limit 5/10s"
+    )]
     pub limit: Rate,
 
     /// How sends are counted: `rolling` (any span of PERIOD) or `fixed`
     /// (windows of PERIOD starting with their first send).
-    #[arg(long, value_enum, default_value_t = WindowKind::Rolling)]
+    #[arg(long, value_enum, default_value_t = WindowKind::Rolling, long_help = "How sends are counted: `rolling` (any span of PERIOD) or `fixed` (windows of PERIOD starting with their first send).\n\nExample: outreach sandbox --window fixed --limit 20/h")]
     pub window: WindowKind,
 
     /// Which rate-limit headers to send.
-    #[arg(long = "headers", value_name = "DIALECT", value_enum, default_value_t = HeaderDialect::XRateLimit)]
+    #[arg(long = "headers", value_name = "DIALECT", value_enum, default_value_t = HeaderDialect::XRateLimit, long_help = "Which rate-limit headers to send.\n\nExample: outreach sandbox --headers ietf")]
     pub dialect: HeaderDialect,
 
     /// An accepted bearer token, optionally named: `TOKEN` or `NAME=TOKEN`.
     /// Repeat for several accounts, each with its own limit. Unnamed tokens
     /// are accounts `token1`, `token2`... by position. Default: one demo
     /// token, `sandbox-demo-token`, account `demo`.
-    #[arg(long = "token", value_name = "[NAME=]TOKEN")]
+    #[arg(
+        long = "token",
+        value_name = "[NAME=]TOKEN",
+        long_help = "An accepted bearer token, optionally named: `TOKEN` or `NAME=TOKEN`. Repeat for several accounts, each with its own limit. Unnamed tokens are accounts `token1`, `token2`... by position. Default: one demo token, `sandbox-demo-token`, account `demo`.\n\nExample: outreach sandbox --token alice=tok-a --token bob=tok-b"
+    )]
     pub tokens: Vec<TokenSpec>,
 
     /// Probability (0..1) of answering 503 without accepting the message.
-    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability, long_help = "Probability (0..1) of answering 503 without accepting the message.\n\nExample: outreach sandbox --fail-rate 0.1 --seed 42")]
     pub fail_rate: f64,
 
     /// Probability (0..1) of accepting the message, then closing the
     /// connection without any response.
-    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability, long_help = "Probability (0..1) of accepting the message, then closing the connection without any response.\n\nExample: outreach sandbox --drop-rate 0.05 --seed 42")]
     pub drop_rate: f64,
 
     /// Delay each request by a random time up to D, e.g. 50ms, 1s.
-    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration, long_help = "Delay each request by a random time up to D, e.g. 50ms, 1s.\n\nExample: outreach sandbox --latency 200ms")]
     pub latency: Option<Duration>,
 
     /// Seed for the fault sequence; the same seed replays the same faults.
     /// Default: random, printed at start when faults are on.
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        long_help = "Seed for the fault sequence; the same seed replays the same faults. Default: random, printed at start when faults are on.\n\nExample: outreach sandbox --fail-rate 0.2 --seed 7"
+    )]
     pub seed: Option<u64>,
 
     /// Do not print a line per accepted message.
-    #[arg(long, short)]
+    #[arg(
+        long,
+        short,
+        long_help = "Do not print a line per accepted message.\n\nExample: outreach sandbox --quiet"
+    )]
     pub quiet: bool,
 }
 
