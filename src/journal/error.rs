@@ -21,7 +21,8 @@ pub enum JournalError {
 
     #[error(
         "a journal already exists at {path}; continue that campaign with `outreach resume`, \
-         or pass another path with --state (the existing file was not changed)"
+         start a new one with `outreach send --restart`, or pass another path with --state \
+         (the existing file was not changed)"
     )]
     AlreadyExists { path: PathBuf },
 

@@ -137,10 +137,11 @@ pub struct StoredMessage {
     #[serde(flatten)]
     pub message: NewMessage,
     pub state: MessageState,
-    /// How many times the message was claimed for sending (`begin_send`).
+    /// Requests recorded for the message ([`AttemptRecord`]s), not counting
+    /// those answered 429: the server proved it did not take those.
     pub attempts: u32,
-    /// The time of the latest claim; for in-flight and uncertain messages this
-    /// is when the request may have reached the server.
+    /// The latest claim or recorded (non-429) attempt: for in-flight and
+    /// uncertain messages, when the request may have reached the server.
     pub last_attempt_at: Option<DateTime<Utc>>,
     pub last_status: Option<u16>,
     pub sent_at: Option<DateTime<Utc>>,

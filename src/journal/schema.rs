@@ -97,15 +97,11 @@ CREATE TABLE messages (
     api_message_id     TEXT,
     failure_reason     TEXT
 );
--- Index upkeep is most of the cost of storing a plan, so a new (pending)
--- message enters one index only: the one `status` counts with. Pending work
--- is loaded by one scan in rowid (= seq) order instead.
---
--- Covers the per-account counts and next planned time of `status`.
-CREATE INDEX messages_by_account_state ON messages (account, state, planned_at_ns);
--- Every message that ever left `pending`: recovery, retries, reports by
--- state. Queries repeat `state <> 'pending'` so SQLite can use it.
-CREATE INDEX messages_by_state ON messages (state) WHERE state <> 'pending';
+-- Index upkeep is most of the cost of storing a plan, so a new message
+-- enters one index only. It finds messages by state (loading work,
+-- recovery, retries) and covers the per-account counts and next planned
+-- times of `status`.
+CREATE INDEX messages_by_state ON messages (state, account, planned_at_ns);
 -- Rate windows of `resume` (sends_since) and the last send of `status`.
 CREATE INDEX messages_sent_by_account ON messages (account, sent_at_ns) WHERE state = 'sent';
 

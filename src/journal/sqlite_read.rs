@@ -1,10 +1,10 @@
 //! The SQLite journal's queries: the campaign, messages by state, rate
 //! windows, the `status` summary and the streaming report.
 //!
-//! `summary` never reads a message row: it scans the `(account, state,
+//! `summary` never reads a message row: it scans the `(state, account,
 //! planned_at_ns)` index, then reads one `account_stats` row and one
-//! `messages_sent_by_account` entry per account. Loading pending messages
-//! is one scan in `seq` order; other states come from a partial index.
+//! `messages_sent_by_account` entry per account. Loading messages by state
+//! walks the same index, so it costs what it returns.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -87,20 +87,23 @@ fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
     })
 }
 
-/// Pending messages are in no state index (see schema.rs): one scan in
-/// rowid order finds them. Other states come from the partial index, which
-/// SQLite uses only when the query repeats its condition.
-fn messages_query(states: &[MessageState]) -> String {
+/// How to find the messages in `states`: a few of them through the state
+/// index (the cost follows what is returned, e.g. the last pending messages
+/// of a nearly finished campaign); many of them by one pass over the table
+/// in seq order, because the index lists them by account, and hopping
+/// between index and table would read the table once per account.
+fn messages_query(states: &[MessageState], scan: bool) -> String {
     let placeholders = vec!["?"; states.len()].join(", ");
-    let index_hint = if states.contains(&MessageState::Pending) {
-        ""
+    let access = if scan {
+        "NOT INDEXED"
     } else {
-        "AND state <> 'pending'"
+        "INDEXED BY messages_by_state"
     };
-    format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE state IN ({placeholders}) {index_hint} ORDER BY seq"
-    )
+    format!("SELECT {MESSAGE_COLUMNS} FROM messages {access} WHERE state IN ({placeholders})")
 }
+
+/// Scan the table when more than 1 in `SCAN_ABOVE` messages match.
+const SCAN_ABOVE: u64 = 8;
 
 pub fn messages_in_state(
     conn: &Connection,
@@ -113,12 +116,33 @@ pub fn messages_in_state(
     if states.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = JournalError::sqlite(path, "reading messages");
-    let mut select = conn.prepare_cached(&messages_query(&states)).map_err(sql)?;
-    select
+    let sql = |action| JournalError::sqlite(path, action);
+    let placeholders = vec!["?"; states.len()].join(", ");
+    let (matching, total): (u64, u64) = conn
+        .prepare_cached(&format!(
+            "SELECT (SELECT count(*) FROM messages INDEXED BY messages_by_state
+                     WHERE state IN ({placeholders})),
+                    (SELECT count(*) FROM messages INDEXED BY messages_by_state)"
+        ))
+        .and_then(|mut count| {
+            count.query_row(params_from_iter(&states), |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+        })
+        .map_err(sql("reading messages"))?;
+    let scan = matching.saturating_mul(SCAN_ABOVE) > total;
+    let mut messages = Vec::with_capacity(usize::try_from(matching).unwrap_or(0));
+    let mut select = conn
+        .prepare_cached(&messages_query(&states, scan))
+        .map_err(sql("reading messages"))?;
+    let rows = select
         .query_map(params_from_iter(&states), stored_message)
-        .and_then(|rows| rows.collect())
-        .map_err(JournalError::sqlite(path, "reading messages"))
+        .map_err(sql("reading messages"))?;
+    for row in rows {
+        messages.push(row.map_err(sql("reading messages"))?);
+    }
+    messages.sort_unstable_by_key(|stored: &StoredMessage| stored.message.seq);
+    Ok(messages)
 }
 
 pub fn row_digests(
@@ -174,7 +198,7 @@ pub fn sends_since(
 }
 
 const STATE_COUNTS: &str = "
-    SELECT account, state, count(*), min(planned_at_ns) FROM messages GROUP BY account, state";
+    SELECT account, state, count(*), min(planned_at_ns) FROM messages GROUP BY state, account";
 
 const LAST_SENT: &str =
     "SELECT max(sent_at_ns) FROM messages WHERE account = ?1 AND state = 'sent'";
@@ -339,7 +363,7 @@ mod tests {
         let summary = plan(&conn, STATE_COUNTS);
         assert_eq!(
             summary,
-            ["SCAN messages USING COVERING INDEX messages_by_account_state"]
+            ["SCAN messages USING COVERING INDEX messages_by_state"]
         );
         let last_sent = plan(&conn, LAST_SENT);
         assert_eq!(
@@ -352,15 +376,16 @@ mod tests {
             "{sends}"
         );
         assert!(
-            sends.contains("INDEX messages_by_account_state (account=? AND state=?)"),
+            sends.contains("INDEX messages_by_state (state=? AND account=?)"),
             "{sends}"
         );
-        let uncertain = plan(&conn, &messages_query(&[MessageState::Uncertain]));
+        let states = [MessageState::Failed, MessageState::Uncertain];
+        let few = plan(&conn, &messages_query(&states, false));
         assert_eq!(
-            uncertain,
+            few,
             ["SEARCH messages USING INDEX messages_by_state (state=?)"]
         );
-        let pending = plan(&conn, &messages_query(&[MessageState::Pending]));
-        assert_eq!(pending, ["SCAN messages"], "one pass in seq order, no sort");
+        let many = plan(&conn, &messages_query(&states, true));
+        assert_eq!(many, ["SCAN messages"]);
     }
 }

@@ -139,10 +139,8 @@ fn insert_messages(
     Ok(())
 }
 
-/// The extra term lets SQLite use the partial state index (see schema.rs).
-const RECOVER_IN_FLIGHT: &str = "
-    UPDATE messages SET state = 'uncertain', failure_reason = ?1
-    WHERE state = 'in_flight' AND state <> 'pending'";
+const RECOVER_IN_FLIGHT: &str =
+    "UPDATE messages SET state = 'uncertain', failure_reason = ?1 WHERE state = 'in_flight'";
 
 pub fn recover_in_flight(conn: &mut Connection, path: &Path) -> Result<u64, JournalError> {
     let tx = begin(conn, path)?;
@@ -200,7 +198,7 @@ fn claim(
 ) -> Result<Option<Refusal>, JournalError> {
     let changed = tx
         .prepare_cached(
-            "UPDATE messages SET state = 'in_flight', attempts = attempts + 1, last_attempt_at_ns = ?2
+            "UPDATE messages SET state = 'in_flight', last_attempt_at_ns = ?2
              WHERE seq = ?1 AND state = 'pending'",
         )
         .and_then(|mut update| update.execute(params![seq, at_ns]))
@@ -240,12 +238,21 @@ fn record_attempt(
         ])
     })
     .map_err(sql("recording an attempt"))?;
-    if let Some(status) = attempt.status {
-        tx.prepare_cached("UPDATE messages SET last_status = ?2 WHERE seq = ?1")
-            .and_then(|mut update| update.execute(params![attempt.seq, status]))
-            .map_err(sql("recording an attempt"))?;
-    }
+    // A 429 proves the server did not take the message: it is not an
+    // attempt, and not a time the message may have been delivered.
     let throttled = i64::from(attempt.status == Some(429));
+    tx.prepare_cached(
+        "UPDATE messages SET
+             attempts = attempts + ?3,
+             last_status = COALESCE(?2, last_status),
+             last_attempt_at_ns = CASE WHEN ?3 = 1 THEN max(COALESCE(last_attempt_at_ns, ?4), ?4)
+                                       ELSE last_attempt_at_ns END
+         WHERE seq = ?1",
+    )
+    .and_then(|mut update| {
+        update.execute(params![attempt.seq, attempt.status, 1 - throttled, at_ns])
+    })
+    .map_err(sql("recording an attempt"))?;
     if throttled == 0 && snapshot.is_none() && attempt.error.is_none() {
         return Ok(());
     }
@@ -340,20 +347,12 @@ pub fn set_state_where(
     if !manual_transition_allowed(from, to) {
         return Err(JournalError::InvalidTransition { from, to });
     }
-    // The extra term lets SQLite use the partial state index (see schema.rs).
-    let index_hint = if from == MessageState::Pending {
-        ""
-    } else {
-        "AND state <> 'pending'"
-    };
     let tx = begin(conn, path)?;
     let changed = tx
         .execute(
-            &format!(
-                "UPDATE messages
-                 SET state = ?2, failure_reason = CASE WHEN ?2 = 'pending' THEN NULL ELSE failure_reason END
-                 WHERE state = ?1 {index_hint}"
-            ),
+            "UPDATE messages
+             SET state = ?2, failure_reason = CASE WHEN ?2 = 'pending' THEN NULL ELSE failure_reason END
+             WHERE state = ?1",
             params![from, to],
         )
         .map_err(JournalError::sqlite(path, "changing message states"))?;

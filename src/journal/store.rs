@@ -26,10 +26,12 @@ use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
 /// transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JournalUpdate {
-    /// Claim a pending message for sending: `pending -> in_flight`, counting an
-    /// attempt. Once this commits, the request may leave the process.
+    /// Claim a pending message for sending: `pending -> in_flight`. Once this
+    /// commits, the request may leave the process.
     InFlight { seq: u64, at: DateTime<Utc> },
-    /// What one HTTP exchange returned (status, rate-limit headers, error).
+    /// What one HTTP request returned (status, rate-limit headers, error).
+    /// Counts as an attempt unless the status is 429. Record one per request,
+    /// retries of an in-flight message included.
     Attempt(AttemptRecord),
     /// How an in-flight message ended.
     Outcome { seq: u64, outcome: Outcome },
