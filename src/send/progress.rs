@@ -129,6 +129,9 @@ impl EventSink for PlainLog {
     }
 }
 
+/// Accounts shown with a line of their own.
+const MAX_ACCOUNT_LINES: usize = 12;
+
 #[derive(Default, Clone)]
 struct AccountView {
     sent: usize,
@@ -201,12 +204,21 @@ impl LiveProgress {
             overall.set_style(style.progress_chars("=> "));
         }
         let mut bars = BTreeMap::new();
-        for name in accounts {
+        // A line per account fits a screen up to a point; beyond it the
+        // overall bar carries the totals and the rest go unlisted.
+        for name in accounts.iter().take(MAX_ACCOUNT_LINES) {
             let bar = self.multi.add(ProgressBar::new_spinner());
             if let Ok(style) = ProgressStyle::with_template("  {msg}") {
                 bar.set_style(style);
             }
             bars.insert(name.clone(), bar);
+        }
+        if accounts.len() > MAX_ACCOUNT_LINES {
+            let more = self.multi.add(ProgressBar::new_spinner());
+            more.finish_with_message(format!(
+                "  ... and {} more accounts (see --events or `outreach status`)",
+                accounts.len() - MAX_ACCOUNT_LINES
+            ));
         }
         *self.bars.lock().unwrap_or_else(|e| e.into_inner()) = Some(Bars {
             overall,
