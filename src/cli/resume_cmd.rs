@@ -24,7 +24,7 @@ use crate::rate::Rate;
 use crate::send::executor::ExecSettings;
 use crate::send::journal_recorder::JournalRecorder;
 use crate::state::changes::{CurrentRow, changed_files, diff_rows};
-use crate::state::paths::find_state;
+use crate::state::paths::{explain_open_error, find_state};
 use crate::state::replan::{Pacing, replan};
 use crate::state::saved::SavedOptions;
 use crate::state::start::{idempotency_key, row_digest};
@@ -243,13 +243,69 @@ fn windows(saved: &SavedOptions, args: &ResumeArgs) -> anyhow::Result<WindowSet>
     Ok(WindowSet::new(parsed))
 }
 
+/// This run's exit code, raised to 3 when the campaign as a whole (earlier
+/// runs included) has failed or uncertain messages.
+fn campaign_exit_code(run_code: i32, state: &std::path::Path) -> i32 {
+    if run_code != exit_codes::SUCCESS {
+        return run_code;
+    }
+    match SqliteStore::open_read_only(state).and_then(|store| store.summary()) {
+        Ok(summary) if summary.counts.failed + summary.counts.uncertain > 0 => {
+            eprintln!(
+                "The campaign has {} failed and {} uncertain message(s) from this or earlier runs; see `outreach report --state {}`.",
+                summary.counts.failed,
+                summary.counts.uncertain,
+                state.display()
+            );
+            exit_codes::SOME_FAILED
+        }
+        _ => run_code,
+    }
+}
+
+/// The saved retry policy with resume's own `--retry-*` / `--timeout` flags applied.
+fn retry_policy(
+    saved: &SavedOptions,
+    delivery: &DeliveryArgs,
+) -> anyhow::Result<(crate::throttle::BackoffPolicy, std::time::Duration)> {
+    let saved_policy = saved.retry.policy();
+    let parse = |flag: &str,
+                 value: &Option<String>,
+                 fallback: std::time::Duration|
+     -> anyhow::Result<std::time::Duration> {
+        match value {
+            Some(text) => humantime::parse_duration(text).with_context(|| {
+                format!("{flag}: invalid duration `{text}`; examples: `2s`, `500ms`, `10m`")
+            }),
+            None => Ok(fallback),
+        }
+    };
+    let policy = crate::throttle::BackoffPolicy {
+        base: parse("--retry-base", &delivery.retry_base, saved_policy.base)?,
+        cap: parse("--retry-cap", &delivery.retry_cap, saved_policy.cap)?,
+        max_attempts: delivery
+            .retry_attempts
+            .unwrap_or(saved_policy.max_attempts)
+            .max(1),
+    };
+    let timeout = parse("--timeout", &delivery.timeout, saved.retry.timeout())?;
+    Ok((policy, timeout))
+}
+
 pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
     let state = match &args.state {
         Some(path) => path.clone(),
         None => find_state(&std::env::current_dir()?)?,
     };
-    let mut store = SqliteStore::open(&state)?;
-    let (meta, saved) = saved_options(&store)?;
+    let mut store = SqliteStore::open(&state).map_err(|error| explain_open_error(error, &state))?;
+    let (meta, saved) = saved_options(&store).map_err(|_| {
+        explain_open_error(
+            crate::journal::JournalError::NoCampaign {
+                path: state.clone(),
+            },
+            &state,
+        )
+    })?;
     let recovered = store.recover_in_flight()?;
     if recovered > 0 {
         eprintln!(
@@ -260,6 +316,20 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
         );
     }
     reconcile_changes(&mut store, &meta, &saved, args.allow_changes)?;
+    // Read the rate history before --resend-uncertain moves those messages
+    // back to pending: their earlier requests still count against the window.
+    let rules = pacing_rules(&saved, &args)?;
+    let windows = windows(&saved, &args)?;
+    let now = Utc::now();
+    let mut history = Vec::with_capacity(rules.len());
+    for account in &rules {
+        // Enough history for the rolling window and for today's daily cap.
+        let lookback = TimeDelta::from_std(account.rate.period)
+            .unwrap_or(TimeDelta::MAX)
+            .max(TimeDelta::days(2));
+        history.push(store.sends_since(&account.name, now - lookback)?);
+    }
+
     if args.retry_failed {
         let moved = store.set_state_where(MessageState::Failed, MessageState::Pending)?;
         eprintln!("--retry-failed: {moved} failed message(s) are pending again");
@@ -289,31 +359,13 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
         return Ok(code);
     }
 
-    let rules = pacing_rules(&saved, &args)?;
-    let windows = windows(&saved, &args)?;
-    let now = Utc::now();
-    let mut history = Vec::with_capacity(rules.len());
-    for account in &rules {
-        // Enough history for the rolling window and for today's daily cap.
-        let lookback = TimeDelta::from_std(account.rate.period)
-            .unwrap_or(TimeDelta::MAX)
-            .max(TimeDelta::days(2));
-        history.push(store.sends_since(&account.name, now - lookback)?);
-    }
     let specs: Vec<_> = saved.accounts.iter().map(|a| a.to_spec()).collect();
-    let retry = saved.retry;
-    let backoff = retry.policy();
+    let (backoff, timeout) = retry_policy(&saved, &args.delivery)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let target = connect(
-            &specs,
-            saved.endpoint.as_deref(),
-            &args.delivery,
-            retry.timeout(),
-        )
-        .await?;
+        let target = connect(&specs, saved.endpoint.as_deref(), &args.delivery, timeout).await?;
         let pacing = Pacing {
             accounts: &rules,
             windows: &windows,
@@ -340,6 +392,6 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
             .close()
             .await
             .context("cannot finish writing the journal")?;
-        Ok(code)
+        Ok(campaign_exit_code(code, &state))
     })
 }

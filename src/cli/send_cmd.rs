@@ -24,7 +24,7 @@ use crate::send::journal_recorder::JournalRecorder;
 use crate::send::progress::{LiveProgress, PlainLog};
 use crate::send::recorder::Recorder;
 use crate::send::summary;
-use crate::state::paths::{archive_path, default_state_path};
+use crate::state::paths::{archive_path, default_state_path, explain_open_error};
 use crate::state::start;
 use crate::throttle::BackoffPolicy;
 
@@ -318,10 +318,11 @@ pub fn work_from_new(
 /// `send` on a CSV whose campaign exists: never send anyone again by accident.
 /// Returns `Some(exit code)` when `send` must stop here.
 fn existing_campaign(state: &Path, restart: bool) -> anyhow::Result<Option<i32>> {
+    // A campaign being sent right now: say so, whatever else is true.
+    drop(JournalLock::acquire(state)?);
     if restart {
-        drop(JournalLock::acquire(state)?);
         let archive = archive_path(state, chrono::Utc::now());
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
             let from = PathBuf::from(format!("{}{suffix}", state.display()));
             if from.exists() {
                 let to = PathBuf::from(format!("{}{suffix}", archive.display()));
@@ -335,7 +336,15 @@ fn existing_campaign(state: &Path, restart: bool) -> anyhow::Result<Option<i32>>
         );
         return Ok(None);
     }
-    let store = SqliteStore::open_read_only(state)?;
+    let store = SqliteStore::open_read_only(state).map_err(|e| explain_open_error(e, state))?;
+    if store.campaign()?.is_none() {
+        return Err(explain_open_error(
+            crate::journal::JournalError::NoCampaign {
+                path: state.to_path_buf(),
+            },
+            state,
+        ));
+    }
     let counts = store.summary()?.counts;
     let resume = format!("outreach resume --state {}", state.display());
     if counts.is_settled() {

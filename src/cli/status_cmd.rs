@@ -83,7 +83,8 @@ fn open(state: &Option<PathBuf>) -> anyhow::Result<(PathBuf, SqliteStore)> {
         Some(path) => path.clone(),
         None => find_state(&std::env::current_dir()?)?,
     };
-    let store = SqliteStore::open_read_only(&path)?;
+    let store = SqliteStore::open_read_only(&path)
+        .map_err(|error| crate::state::paths::explain_open_error(error, &path))?;
     Ok((path, store))
 }
 

@@ -79,8 +79,7 @@ pub enum JournalError {
     CampaignExists { path: PathBuf },
 
     #[error(
-        "the journal {path} holds no campaign: its creation was interrupted; \
-         delete the file and start again with `outreach send`"
+        "the journal {path} holds no campaign (its creation was interrupted); start again with `outreach send --restart`"
     )]
     NoCampaign { path: PathBuf },
 

@@ -58,16 +58,44 @@ pub fn find_state(dir: &Path) -> Result<PathBuf, FindError> {
     }
 }
 
+/// A journal that cannot be opened, explained for `send`, `resume` and
+/// `status`: files cut off while `send` was creating them get a pointer to
+/// `--restart` instead of SQLite's internals.
+pub fn explain_open_error(error: crate::journal::JournalError, state: &Path) -> anyhow::Error {
+    use crate::journal::JournalError as E;
+    match error {
+        E::Missing { .. }
+        | E::Locked { .. }
+        | E::NewerSchema { .. }
+        | E::OlderSchema { .. }
+        | E::NoCampaign { .. } => error.into(),
+        E::NotSqlite { .. } | E::Foreign { .. } | E::Corrupt { .. } | E::Sqlite { .. } => {
+            anyhow::anyhow!(
+                "{error}. If `outreach send` was interrupted while creating this journal, nothing was sent from it: \
+                 start the campaign over with `outreach send --restart` on the same CSV \
+                 (with --state {}; this file is kept beside the new one)",
+                state.display()
+            )
+        }
+        other => other.into(),
+    }
+}
+
 /// Where `--restart` moves an old journal: `recipients.2026-11-28T17-05-00Z.outreach.db`.
+/// Never an existing file: a second restart within the same second gets `-2`.
 pub fn archive_path(state: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
     let name = state
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().to_string());
     let stem = name.strip_suffix(SUFFIX).unwrap_or(&name);
-    state.with_file_name(format!(
-        "{stem}.{}{SUFFIX}",
-        now.format("%Y-%m-%dT%H-%M-%SZ")
-    ))
+    let stamp = now.format("%Y-%m-%dT%H-%M-%SZ");
+    let mut candidate = state.with_file_name(format!("{stem}.{stamp}{SUFFIX}"));
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = state.with_file_name(format!("{stem}.{stamp}-{n}{SUFFIX}"));
+        n += 1;
+    }
+    candidate
 }
 
 #[cfg(test)]

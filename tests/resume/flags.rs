@@ -147,7 +147,7 @@ async fn resend_uncertain_reuses_the_key_so_each_arrives_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "BUG: resume accepts --retry-attempts (and --retry-base, --retry-cap, --timeout) but ignores them: it always uses the retry policy saved by send"]
+
 async fn resume_applies_its_retry_flags() {
     let _gate = GATE.read().await;
     let mut config = roomy_config();
