@@ -61,6 +61,29 @@ fn plan(n: u64) -> Vec<NewMessage> {
         .collect()
 }
 
+/// Wall and CPU time of `f`, printed: on a shared machine the CPU time (of
+/// the whole process, all threads) says more than the wall time.
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let (wall, cpu) = (Instant::now(), process_cpu());
+    let value = f();
+    let wall = wall.elapsed();
+    match (cpu, process_cpu()) {
+        (Some(before), Some(after)) => {
+            eprintln!("  {what}: wall {wall:.2?}, cpu {:.2?}", after - before)
+        }
+        _ => eprintln!("  {what}: wall {wall:.2?}"),
+    }
+    value
+}
+
+/// User + system time of this process, from /proc (Linux; 100 ticks/s).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn scratch() -> TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }
@@ -123,6 +146,12 @@ fn create_campaign(c: &mut Criterion) {
         });
     }
     group.finish();
+    let messages = plan(1_000_000);
+    let dir = scratch();
+    let mut store = SqliteStore::create(journal_path(&dir)).unwrap();
+    timed("one create_campaign of 1,000,000", || {
+        store.create_campaign(&meta(), &messages).unwrap()
+    });
 }
 
 /// Sends `n` messages through the writer with `senders` concurrent tasks:
@@ -136,6 +165,7 @@ fn send_all(store: SqliteStore, n: u64, senders: u64) -> Duration {
     runtime.block_on(async {
         let journal = JournalHandle::spawn(store).unwrap();
         let start = Instant::now();
+        let cpu = process_cpu();
         let tasks: Vec<_> = (0..senders)
             .map(|sender| {
                 let journal = journal.clone();
@@ -154,9 +184,14 @@ fn send_all(store: SqliteStore, n: u64, senders: u64) -> Duration {
         }
         journal.flush().await.unwrap();
         let elapsed = start.elapsed();
+        let cpu = match (process_cpu(), cpu) {
+            (Some(after), Some(before)) => format!("{:.2?}", after - before),
+            _ => "?".to_string(),
+        };
         let stats = journal.stats();
         eprintln!(
-            "  {senders} sender(s): {n} messages in {} commits ({:.1} claims per commit)",
+            "  {senders} sender(s): {n} messages in {elapsed:.2?} (cpu {cpu}), \
+             {} commits ({:.1} claims per commit)",
             stats.commits,
             stats.claims as f64 / stats.commits as f64
         );
@@ -166,7 +201,7 @@ fn send_all(store: SqliteStore, n: u64, senders: u64) -> Duration {
 }
 
 fn begin_send(c: &mut Criterion) {
-    const N: u64 = 20_000;
+    const N: u64 = 10_000;
     let messages = plan(N);
     let mut group = c.benchmark_group("begin_send");
     group
@@ -238,10 +273,14 @@ fn big_journal_reads(c: &mut Criterion) {
         });
     });
     group.finish();
-    let start = Instant::now();
-    let reader = SqliteStore::open_read_only(journal_path(&dir)).unwrap();
-    reader.summary().unwrap();
-    eprintln!("  read-only open + summary: {:.1?}", start.elapsed());
+    timed("one summary", || store.summary().unwrap());
+    timed("one load of the pending half", || {
+        store.messages_in_state(&[MessageState::Pending]).unwrap()
+    });
+    timed("read-only open + summary", || {
+        let reader = SqliteStore::open_read_only(journal_path(&dir)).unwrap();
+        reader.summary().unwrap()
+    });
 }
 
 criterion_group!(benches, create_campaign, begin_send, big_journal_reads);

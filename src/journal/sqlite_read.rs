@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use crate::journal::error::JournalError;
@@ -87,22 +88,33 @@ fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
     })
 }
 
-/// How to find the messages in `states`: a few of them through the state
-/// index (the cost follows what is returned, e.g. the last pending messages
-/// of a nearly finished campaign); many of them by one pass over the table
-/// in seq order, because the index lists them by account, and hopping
-/// between index and table would read the table once per account.
+/// How to find the messages in `states`. A few go through the state index:
+/// the cost follows what is returned (the last pending messages of a nearly
+/// finished campaign). Many are read in one pass over the table in `seq`
+/// order, from the first match on (sent messages mostly come first): the
+/// index lists them by account, and hopping between it and the table would
+/// read the table once per account.
+///
+/// Parameters: `?1..?n` the states, then (scan only) the first matching seq.
 fn messages_query(states: &[MessageState], scan: bool) -> String {
-    let placeholders = vec!["?"; states.len()].join(", ");
-    let access = if scan {
-        "NOT INDEXED"
+    let placeholders: Vec<String> = (1..=states.len()).map(|i| format!("?{i}")).collect();
+    let placeholders = placeholders.join(", ");
+    if scan {
+        let first = states.len() + 1;
+        format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages NOT INDEXED
+             WHERE seq >= ?{first} AND state IN ({placeholders}) ORDER BY seq"
+        )
     } else {
-        "INDEXED BY messages_by_state"
-    };
-    format!("SELECT {MESSAGE_COLUMNS} FROM messages {access} WHERE state IN ({placeholders})")
+        format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages INDEXED BY messages_by_state
+             WHERE state IN ({placeholders})"
+        )
+    }
 }
 
-/// Scan the table when more than 1 in `SCAN_ABOVE` messages match.
+/// Scan when more than 1 in `SCAN_ABOVE` of the messages between the first
+/// match and the end of the table match.
 const SCAN_ABOVE: u64 = 8;
 
 pub fn messages_in_state(
@@ -118,30 +130,43 @@ pub fn messages_in_state(
     }
     let sql = |action| JournalError::sqlite(path, action);
     let placeholders = vec!["?"; states.len()].join(", ");
-    let (matching, total): (u64, u64) = conn
+    let (matching, first, last): (u64, Option<u64>, Option<u64>) = conn
         .prepare_cached(&format!(
-            "SELECT (SELECT count(*) FROM messages INDEXED BY messages_by_state
-                     WHERE state IN ({placeholders})),
-                    (SELECT count(*) FROM messages INDEXED BY messages_by_state)"
+            "SELECT count(*), min(seq), (SELECT max(seq) FROM messages)
+             FROM messages INDEXED BY messages_by_state WHERE state IN ({placeholders})"
         ))
         .and_then(|mut count| {
             count.query_row(params_from_iter(&states), |row| {
-                Ok((row.get(0)?, row.get(1)?))
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
             })
         })
         .map_err(sql("reading messages"))?;
-    let scan = matching.saturating_mul(SCAN_ABOVE) > total;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(Vec::new());
+    };
+    let span = last.saturating_sub(first).saturating_add(1);
+    let scan = matching.saturating_mul(SCAN_ABOVE) > span;
+    let mut params: Vec<Value> = states
+        .iter()
+        .map(|state| Value::Text(state.as_str().to_string()))
+        .collect();
+    if scan {
+        let first = i64::try_from(first).unwrap_or(i64::MAX);
+        params.push(Value::Integer(first));
+    }
     let mut messages = Vec::with_capacity(usize::try_from(matching).unwrap_or(0));
     let mut select = conn
         .prepare_cached(&messages_query(&states, scan))
         .map_err(sql("reading messages"))?;
     let rows = select
-        .query_map(params_from_iter(&states), stored_message)
+        .query_map(params_from_iter(&params), stored_message)
         .map_err(sql("reading messages"))?;
     for row in rows {
         messages.push(row.map_err(sql("reading messages"))?);
     }
-    messages.sort_unstable_by_key(|stored: &StoredMessage| stored.message.seq);
+    if !scan {
+        messages.sort_unstable_by_key(|stored: &StoredMessage| stored.message.seq);
+    }
     Ok(messages)
 }
 
@@ -386,6 +411,9 @@ mod tests {
             ["SEARCH messages USING INDEX messages_by_state (state=?)"]
         );
         let many = plan(&conn, &messages_query(&states, true));
-        assert_eq!(many, ["SCAN messages"]);
+        assert_eq!(
+            many,
+            ["SEARCH messages USING INTEGER PRIMARY KEY (rowid>?)"]
+        );
     }
 }
