@@ -1,0 +1,474 @@
+//! Time-bucketed views of a campaign, for charts (`outreach report --format
+//! html`).
+//!
+//! A campaign of 100,000 messages has more sends than a chart has pixels, so
+//! every per-time series here is aggregated in SQL into at most
+//! [`Buckets::count`] equal slices of one time axis, shared by all accounts.
+//! What is not a series is returned as is: pauses (one per 429 or used-up
+//! quota, a few thousand at most) and per-account delays.
+//!
+//! # Architecture
+//!
+//! - [`SqliteStore::snapshot`]: runs several reads in one read transaction,
+//!   so a report of a running campaign adds up even while a sender commits.
+//! - [`SqliteStore::activity_span`], [`Buckets`]: the time axis.
+//! - [`SqliteStore::timelines`]: per account and bucket, planned and sent
+//!   messages, 429s, errors, and the quota the server reported.
+//! - [`SqliteStore::pauses`]: when an account waited because of a 429 or a
+//!   `Remaining: 0`, derived from consecutive attempts.
+//! - [`SqliteStore::account_delays`]: how far behind plan each account sent.
+//!
+//! Failure lists live in [`problems`](super::problems).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rusqlite::{Connection, Row, params};
+use serde::Serialize;
+
+use crate::journal::error::JournalError;
+use crate::journal::sqlite::{SqliteStore, from_ns, to_ns};
+
+/// The first and last instant anything happened or was planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+}
+
+/// A time axis cut into `count` equal buckets from `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buckets {
+    start_ns: i64,
+    width_ns: i64,
+    count: usize,
+}
+
+impl Buckets {
+    /// At most `max_count` (≥ 1) buckets covering `from..=to`.
+    pub fn covering(
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        max_count: usize,
+    ) -> Result<Buckets, JournalError> {
+        let start_ns = to_ns(from)?;
+        let end_ns = to_ns(to)?.max(start_ns);
+        let max_count = max_count.max(1) as i64;
+        let length = end_ns - start_ns + 1;
+        let width_ns = (length + max_count - 1) / max_count;
+        let count = ((length + width_ns - 1) / width_ns) as usize;
+        Ok(Buckets {
+            start_ns,
+            width_ns,
+            count,
+        })
+    }
+
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    pub fn start(&self) -> DateTime<Utc> {
+        from_ns(self.start_ns)
+    }
+
+    /// The end of the last bucket (exclusive).
+    pub fn end(&self) -> DateTime<Utc> {
+        self.bucket_start(self.count)
+    }
+
+    pub fn width(&self) -> TimeDelta {
+        TimeDelta::nanoseconds(self.width_ns)
+    }
+
+    /// Where bucket `index` starts; `index == count()` gives [`Buckets::end`].
+    pub fn bucket_start(&self, index: usize) -> DateTime<Utc> {
+        from_ns(
+            self.start_ns
+                .saturating_add(self.width_ns.saturating_mul(index as i64)),
+        )
+    }
+
+    /// The bucket holding `at`, if the axis does.
+    pub fn index_of(&self, at: DateTime<Utc>) -> Option<usize> {
+        let offset = to_ns(at).ok()?.checked_sub(self.start_ns)?;
+        let index = usize::try_from(offset / self.width_ns).ok()?;
+        (offset >= 0 && index < self.count).then_some(index)
+    }
+
+    /// The bucket of an SQL-computed index, clamped to the axis.
+    fn clamp(&self, index: i64) -> usize {
+        index.clamp(0, self.count as i64 - 1) as usize
+    }
+}
+
+/// The server's `Remaining` quota within one bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct QuotaBucket {
+    pub min: u32,
+    pub max: u32,
+    /// The value of the bucket's latest response.
+    pub last: u32,
+    /// The largest `Limit` seen in the bucket, if the server sent one.
+    pub limit: Option<u32>,
+}
+
+/// One account's activity per bucket of a [`Buckets`] axis; every vector has
+/// `count()` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountTimeline {
+    pub account: String,
+    /// Messages planned in the bucket (skipped ones left out).
+    pub planned: Vec<u32>,
+    /// Messages sent in the bucket.
+    pub sent: Vec<u32>,
+    /// Responses with HTTP 429.
+    pub throttled: Vec<u32>,
+    /// Failed attempts (transport error, non-2xx other than 429) that the
+    /// same message tried again later.
+    pub retried: Vec<u32>,
+    /// Failed attempts that were the message's last.
+    pub errors: Vec<u32>,
+    pub quota: Vec<Option<QuotaBucket>>,
+}
+
+impl AccountTimeline {
+    fn new(account: String, count: usize) -> AccountTimeline {
+        AccountTimeline {
+            account,
+            planned: vec![0; count],
+            sent: vec![0; count],
+            throttled: vec![0; count],
+            retried: vec![0; count],
+            errors: vec![0; count],
+            quota: vec![None; count],
+        }
+    }
+}
+
+/// Why an account waited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseCause {
+    /// The server answered 429 Too Many Requests.
+    Throttled,
+    /// A successful response said `Remaining: 0`.
+    QuotaUsedUp,
+}
+
+/// A wait of one account: from a 429 (or `Remaining: 0`) to its next
+/// attempt, or to the announced reset if that came first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pause {
+    pub account: String,
+    pub from: DateTime<Utc>,
+    /// `None` when nothing followed and no reset time was announced: the
+    /// account is still waiting, or the run stopped there.
+    pub until: Option<DateTime<Utc>>,
+    pub cause: PauseCause,
+}
+
+/// How one account's sends compare with its plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountDelays {
+    pub account: String,
+    /// Planned times of its messages (skipped ones left out).
+    pub planned: Option<Span>,
+    /// First and last recorded attempt.
+    pub attempted: Option<Span>,
+    /// First and last send.
+    pub sent: Option<Span>,
+    /// `sent_at - planned_at` of its sent messages, sorted ascending.
+    pub delays: Vec<TimeDelta>,
+}
+
+fn sql(store: &SqliteStore, action: &'static str) -> impl FnOnce(rusqlite::Error) -> JournalError {
+    JournalError::sqlite(store.path(), action)
+}
+
+fn span(first: Option<i64>, last: Option<i64>) -> Option<Span> {
+    Some(Span {
+        first: from_ns(first?),
+        last: from_ns(last?),
+    })
+}
+
+const SPAN: &str = "
+    SELECT min(planned_at_ns), max(planned_at_ns), min(sent_at_ns), max(sent_at_ns),
+           max(last_attempt_at_ns),
+           (SELECT min(at_ns) FROM attempts), (SELECT max(at_ns) FROM attempts)
+    FROM messages WHERE state <> 'skipped'";
+
+const PLANNED: &str = "
+    SELECT account, (planned_at_ns - ?1) / ?2, count(*) FROM messages
+    WHERE state <> 'skipped' GROUP BY 1, 2";
+
+const SENT: &str = "
+    SELECT account, (sent_at_ns - ?1) / ?2, count(*) FROM messages
+    WHERE state = 'sent' GROUP BY 1, 2";
+
+/// A failed attempt: no response, or a non-2xx other than 429.
+const FAILED_ATTEMPT: &str =
+    "(a.status IS NULL OR (a.status <> 429 AND (a.status < 200 OR a.status > 299)))";
+
+fn attempt_counts_sql() -> String {
+    format!(
+        "SELECT m.account, (a.at_ns - ?1) / ?2,
+                count(CASE WHEN a.status = 429 THEN 1 END),
+                count(CASE WHEN {FAILED_ATTEMPT} AND EXISTS
+                    (SELECT 1 FROM attempts later WHERE later.seq = a.seq AND later.id > a.id)
+                    THEN 1 END),
+                count(CASE WHEN {FAILED_ATTEMPT} THEN 1 END)
+         FROM attempts a JOIN messages m ON m.seq = a.seq GROUP BY 1, 2"
+    )
+}
+
+const QUOTA_RANGE: &str = "
+    SELECT m.account, (a.at_ns - ?1) / ?2, min(a.rl_remaining), max(a.rl_remaining), max(a.rl_limit)
+    FROM attempts a JOIN messages m ON m.seq = a.seq
+    WHERE a.rl_remaining IS NOT NULL GROUP BY 1, 2";
+
+// SQLite takes a bare column from the row that holds the single max().
+const QUOTA_LAST: &str = "
+    SELECT m.account, (a.at_ns - ?1) / ?2, max(a.at_ns), a.rl_remaining
+    FROM attempts a JOIN messages m ON m.seq = a.seq
+    WHERE a.rl_remaining IS NOT NULL GROUP BY 1, 2";
+
+const PAUSES: &str = "
+    SELECT account, at_ns, status, rl_reset_at_ns, next_ns FROM (
+        SELECT m.account, a.at_ns, a.status, a.rl_remaining, a.rl_reset_at_ns,
+               lead(a.at_ns) OVER (PARTITION BY m.account ORDER BY a.at_ns, a.id) AS next_ns
+        FROM attempts a JOIN messages m ON m.seq = a.seq)
+    WHERE status = 429 OR (rl_remaining = 0 AND status BETWEEN 200 AND 299)
+    ORDER BY account, at_ns";
+
+const PLANNED_BY_ACCOUNT: &str = "
+    SELECT account, min(planned_at_ns), max(planned_at_ns), min(sent_at_ns), max(sent_at_ns)
+    FROM messages WHERE state <> 'skipped' GROUP BY account";
+
+const ATTEMPTED_BY_ACCOUNT: &str = "
+    SELECT m.account, min(a.at_ns), max(a.at_ns)
+    FROM attempts a JOIN messages m ON m.seq = a.seq GROUP BY m.account";
+
+const DELAYS: &str = "
+    SELECT account, sent_at_ns - planned_at_ns FROM messages WHERE state = 'sent'";
+
+impl SqliteStore {
+    /// Runs `read` in one read transaction: every query in it sees the
+    /// journal as it was when the first one ran, even while a sender writes.
+    pub fn snapshot<T>(
+        &self,
+        read: impl FnOnce(&SqliteStore) -> Result<T, JournalError>,
+    ) -> Result<T, JournalError> {
+        let tx = self
+            .conn()
+            .unchecked_transaction()
+            .map_err(sql(self, "starting a read transaction"))?;
+        let result = read(self);
+        // A read transaction has nothing to keep: rolling back only ends it.
+        tx.rollback()
+            .map_err(sql(self, "ending a read transaction"))?;
+        result
+    }
+
+    /// The first and last planned, attempted or sent time of any message
+    /// that is not skipped; `None` for an empty campaign.
+    pub fn activity_span(&self) -> Result<Option<Span>, JournalError> {
+        let row = self
+            .conn()
+            .query_row(SPAN, [], |row| {
+                (0..7)
+                    .map(|i| row.get::<_, Option<i64>>(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(sql(self, "reading the campaign's time span"))?;
+        let first = [row[0], row[2], row[5]].into_iter().flatten().min();
+        let last = [row[1], row[3], row[4], row[6]].into_iter().flatten().max();
+        Ok(span(first, last))
+    }
+
+    /// Every account's series over `buckets`, sorted by account name.
+    pub fn timelines(&self, buckets: &Buckets) -> Result<Vec<AccountTimeline>, JournalError> {
+        let conn = self.conn();
+        let err = || sql(self, "reading the timeline");
+        let mut accounts: HashMap<String, AccountTimeline> = HashMap::new();
+        let count = buckets.count;
+        fn entry(
+            accounts: &mut HashMap<String, AccountTimeline>,
+            account: String,
+            count: usize,
+        ) -> &mut AccountTimeline {
+            accounts
+                .entry(account)
+                .or_insert_with_key(|name| AccountTimeline::new(name.clone(), count))
+        }
+        for_each_bucket(conn, PLANNED, buckets, |account, index, row| {
+            entry(&mut accounts, account, count).planned[index] = row.get(2)?;
+            Ok(())
+        })
+        .map_err(err())?;
+        for_each_bucket(conn, SENT, buckets, |account, index, row| {
+            entry(&mut accounts, account, count).sent[index] = row.get(2)?;
+            Ok(())
+        })
+        .map_err(err())?;
+        for_each_bucket(
+            conn,
+            &attempt_counts_sql(),
+            buckets,
+            |account, index, row| {
+                let timeline = entry(&mut accounts, account, count);
+                timeline.throttled[index] += row.get::<_, u32>(2)?;
+                timeline.retried[index] += row.get::<_, u32>(3)?;
+                timeline.errors[index] += row.get::<_, u32>(4)? - row.get::<_, u32>(3)?;
+                Ok(())
+            },
+        )
+        .map_err(err())?;
+        for_each_bucket(conn, QUOTA_RANGE, buckets, |account, index, row| {
+            entry(&mut accounts, account, count).quota[index] = Some(QuotaBucket {
+                min: row.get(2)?,
+                max: row.get(3)?,
+                last: row.get(2)?,
+                limit: row.get(4)?,
+            });
+            Ok(())
+        })
+        .map_err(err())?;
+        for_each_bucket(conn, QUOTA_LAST, buckets, |account, index, row| {
+            if let Some(quota) = entry(&mut accounts, account, count).quota[index].as_mut() {
+                quota.last = row.get(3)?;
+            }
+            Ok(())
+        })
+        .map_err(err())?;
+        let mut timelines: Vec<AccountTimeline> = accounts.into_values().collect();
+        timelines.sort_by(|a, b| a.account.cmp(&b.account));
+        Ok(timelines)
+    }
+
+    /// Every pause of every account, by account, then time.
+    pub fn pauses(&self) -> Result<Vec<Pause>, JournalError> {
+        let err = || sql(self, "reading the pauses");
+        let mut select = self.conn().prepare_cached(PAUSES).map_err(err())?;
+        let rows = select
+            .query_map([], |row| {
+                let status: Option<u16> = row.get(2)?;
+                let reset: Option<i64> = row.get(3)?;
+                let next: Option<i64> = row.get(4)?;
+                let from: i64 = row.get(1)?;
+                let reset = reset.filter(|&reset| reset > from);
+                let until = match (next, reset) {
+                    (Some(next), Some(reset)) => Some(next.min(reset)),
+                    (next, reset) => next.or(reset),
+                };
+                Ok(Pause {
+                    account: row.get(0)?,
+                    from: from_ns(from),
+                    until: until.map(from_ns),
+                    cause: if status == Some(429) {
+                        PauseCause::Throttled
+                    } else {
+                        PauseCause::QuotaUsedUp
+                    },
+                })
+            })
+            .map_err(err())?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err())
+    }
+
+    /// Per account: planned, attempted and sent spans and every send's delay
+    /// behind plan, sorted by account name.
+    pub fn account_delays(&self) -> Result<Vec<AccountDelays>, JournalError> {
+        let conn = self.conn();
+        let err = || sql(self, "reading delays");
+        let mut accounts: HashMap<String, AccountDelays> = HashMap::new();
+        let mut select = conn.prepare_cached(PLANNED_BY_ACCOUNT).map_err(err())?;
+        let mut rows = select.query([]).map_err(err())?;
+        while let Some(row) = rows.next().map_err(err())? {
+            let account: String = row.get(0).map_err(err())?;
+            let ns = |i| row.get::<_, Option<i64>>(i).map_err(err());
+            let delays = AccountDelays {
+                account: account.clone(),
+                planned: span(ns(1)?, ns(2)?),
+                attempted: None,
+                sent: span(ns(3)?, ns(4)?),
+                delays: Vec::new(),
+            };
+            accounts.insert(account, delays);
+        }
+        let mut select = conn.prepare_cached(ATTEMPTED_BY_ACCOUNT).map_err(err())?;
+        let mut rows = select.query([]).map_err(err())?;
+        while let Some(row) = rows.next().map_err(err())? {
+            let account: String = row.get(0).map_err(err())?;
+            if let Some(entry) = accounts.get_mut(&account) {
+                let ns = |i| row.get::<_, Option<i64>>(i).map_err(err());
+                entry.attempted = span(ns(1)?, ns(2)?);
+            }
+        }
+        let mut select = conn.prepare_cached(DELAYS).map_err(err())?;
+        let mut rows = select.query([]).map_err(err())?;
+        while let Some(row) = rows.next().map_err(err())? {
+            let account: String = row.get(0).map_err(err())?;
+            let delay: i64 = row.get(1).map_err(err())?;
+            if let Some(entry) = accounts.get_mut(&account) {
+                entry.delays.push(TimeDelta::nanoseconds(delay));
+            }
+        }
+        let mut all: Vec<AccountDelays> = accounts.into_values().collect();
+        for entry in &mut all {
+            entry.delays.sort_unstable();
+        }
+        all.sort_by(|a, b| a.account.cmp(&b.account));
+        Ok(all)
+    }
+}
+
+/// Runs a `(account, bucket, ...)` query with `?1 = start, ?2 = width` and
+/// hands each row to `f` with its bucket clamped to the axis.
+fn for_each_bucket(
+    conn: &Connection,
+    query: &str,
+    buckets: &Buckets,
+    mut f: impl FnMut(String, usize, &Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let mut select = conn.prepare_cached(query)?;
+    let mut rows = select.query(params![buckets.start_ns, buckets.width_ns])?;
+    while let Some(row) = rows.next()? {
+        let index = buckets.clamp(row.get(1)?);
+        f(row.get(0)?, index, row)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_750_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn buckets_cover_the_span_with_at_most_the_count_asked() {
+        let buckets = Buckets::covering(at(0), at(599), 600).unwrap();
+        assert_eq!(buckets.count(), 600);
+        assert_eq!(buckets.width(), TimeDelta::nanoseconds(1_000_000_000));
+        assert!(buckets.end() > at(599));
+
+        let buckets = Buckets::covering(at(0), at(3600), 600).unwrap();
+        assert!(buckets.count() <= 600);
+        assert!(buckets.end() > at(3600));
+        assert_eq!(buckets.clamp(-3), 0);
+        assert_eq!(buckets.clamp(10_000), buckets.count() - 1);
+
+        assert_eq!(buckets.index_of(at(0)), Some(0));
+        assert_eq!(buckets.index_of(at(3600)), Some(buckets.count() - 1));
+        assert_eq!(buckets.index_of(at(-1)), None);
+        assert_eq!(buckets.index_of(buckets.end()), None);
+
+        let single = Buckets::covering(at(5), at(5), 600).unwrap();
+        assert_eq!(single.count(), 1);
+        assert_eq!(single.start(), at(5));
+    }
+}
