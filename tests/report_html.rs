@@ -660,3 +660,192 @@ fn the_command_writes_beside_the_journal_or_where_told() {
     );
     assert_eq!(text.lines().count(), 301);
 }
+
+// ------------------------------------------------------------ the journal's read side
+
+mod reads {
+    use super::*;
+
+    fn attempt(seq: u64, at: i64, status: Option<u16>, remaining: Option<u32>) -> JournalUpdate {
+        JournalUpdate::Attempt(AttemptRecord {
+            seq,
+            at: t(at),
+            status,
+            rate_limit: remaining.map(|remaining| RateLimitSnapshot {
+                limit: Some(2),
+                remaining: Some(remaining),
+                reset_at: Some(t(if at < 60 { 60 } else { 90 })),
+            }),
+            error: (status != Some(202)).then(|| "boom".to_string()),
+        })
+    }
+
+    fn claim(seq: u64, at: i64) -> JournalUpdate {
+        JournalUpdate::InFlight { seq, at: t(at) }
+    }
+
+    fn outcome(seq: u64, outcome: Outcome) -> JournalUpdate {
+        JournalUpdate::Outcome { seq, outcome }
+    }
+
+    fn sent(seq: u64, at: i64) -> JournalUpdate {
+        outcome(
+            seq,
+            Outcome::Sent {
+                at: t(at),
+                api_message_id: None,
+            },
+        )
+    }
+
+    /// One account, five messages planned 10 s apart: quota used up at 10 s
+    /// (reset at 60 s), a 429 at 60 s (reset 90 s) then a timeout at 75 s and
+    /// a send at 80 s, a 400 at 85 s, and a header-less 429 at 90 s.
+    fn story() -> (Journal, SqliteStore) {
+        let journal = journal("story");
+        let messages = plan(5, &["a"], 10);
+        let mut store = SqliteStore::create(&journal.path).unwrap();
+        store.create_campaign(&meta(&["a"]), &messages).unwrap();
+        store
+            .record(&[
+                claim(0, 0),
+                attempt(0, 0, Some(202), Some(1)),
+                sent(0, 0),
+                claim(1, 10),
+                attempt(1, 10, Some(202), Some(0)),
+                sent(1, 10),
+                claim(2, 60),
+                attempt(2, 60, Some(429), Some(0)),
+                outcome(2, Outcome::BackToPending),
+                claim(2, 75),
+                attempt(2, 75, None, None),
+                outcome(2, Outcome::BackToPending),
+                claim(2, 80),
+                attempt(2, 80, Some(202), Some(1)),
+                sent(2, 80),
+                claim(3, 85),
+                attempt(3, 85, Some(400), Some(1)),
+                outcome(
+                    3,
+                    Outcome::Failed {
+                        reason: "HTTP 400".into(),
+                        status: Some(400),
+                    },
+                ),
+                claim(4, 90),
+                attempt(4, 90, Some(429), None),
+                outcome(4, Outcome::BackToPending),
+            ])
+            .unwrap();
+        drop(store);
+        let store = SqliteStore::open_read_only(&journal.path).unwrap();
+        (journal, store)
+    }
+
+    #[test]
+    fn pauses_run_from_a_429_or_empty_quota_to_the_next_attempt_or_reset() {
+        let (_journal, store) = story();
+        let pause = |from, until: Option<i64>, cause| Pause {
+            account: "a".into(),
+            from: t(from),
+            until: until.map(t),
+            cause,
+        };
+        assert_eq!(
+            store.pauses().unwrap(),
+            [
+                pause(10, Some(60), PauseCause::QuotaUsedUp),
+                pause(60, Some(75), PauseCause::Throttled),
+                pause(90, None, PauseCause::Throttled),
+            ]
+        );
+    }
+
+    #[test]
+    fn series_are_counted_per_time_slice() {
+        let (_journal, store) = story();
+        assert_eq!(
+            store.activity_span().unwrap(),
+            Some(Span {
+                first: t(0),
+                last: t(90)
+            })
+        );
+        let buckets = Buckets::covering(t(0), t(100) - TimeDelta::nanoseconds(1), 10).unwrap();
+        assert_eq!(buckets.count(), 10);
+        assert_eq!(buckets.width(), TimeDelta::seconds(10));
+        let timelines = store.timelines(&buckets).unwrap();
+        assert_eq!(timelines.len(), 1);
+        let a = &timelines[0];
+        assert_eq!(a.account, "a");
+        assert_eq!(a.planned, [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
+        assert_eq!(a.sent, [1, 1, 0, 0, 0, 0, 0, 0, 1, 0]);
+        assert_eq!(a.throttled, [0, 0, 0, 0, 0, 0, 1, 0, 0, 1]);
+        assert_eq!(a.retried, [0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
+        assert_eq!(a.errors, [0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+        let quota = |min, max, last| {
+            Some(QuotaBucket {
+                min,
+                max,
+                last,
+                limit: Some(2),
+            })
+        };
+        assert_eq!(
+            a.quota,
+            [
+                quota(1, 1, 1),
+                quota(0, 0, 0),
+                None,
+                None,
+                None,
+                None,
+                quota(0, 0, 0),
+                None,
+                quota(1, 1, 1),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn delays_and_spans_per_account() {
+        let (_journal, store) = story();
+        let delays = store.account_delays().unwrap();
+        assert_eq!(
+            delays,
+            [AccountDelays {
+                account: "a".into(),
+                planned: Some(Span {
+                    first: t(0),
+                    last: t(40)
+                }),
+                attempted: Some(Span {
+                    first: t(0),
+                    last: t(90)
+                }),
+                sent: Some(Span {
+                    first: t(0),
+                    last: t(80)
+                }),
+                delays: vec![TimeDelta::zero(), TimeDelta::zero(), TimeDelta::seconds(60)],
+            }]
+        );
+    }
+
+    #[test]
+    fn problems_are_listed_and_reasons_capped() {
+        let (_journal, store) = story();
+        let problems = store.problem_messages(10).unwrap();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].seq, 3);
+        assert_eq!(problems[0].reason.as_deref(), Some("HTTP 400"));
+        assert_eq!(problems[0].last_status, Some(400));
+        assert_eq!(problems[0].last_attempt_at, Some(t(85)));
+        assert_eq!(store.problem_reasons(5).unwrap().top.len(), 1);
+        let capped = store.problem_reasons(0).unwrap();
+        assert!(capped.top.is_empty());
+        assert_eq!(capped.other_failed, 1);
+        assert_eq!(store.problem_messages(0).unwrap(), []);
+    }
+}

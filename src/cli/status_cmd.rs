@@ -79,7 +79,7 @@ pub struct ReportArgs {
         long,
         value_enum,
         default_value = "csv",
-        long_help = "Output format.\n\nExample: outreach report --format json | jq -c 'select(.state == \"failed\")'"
+        long_help = "Output format: csv or json (JSON Lines), one row per recipient; or html, one self-contained page with a summary, failure reasons, per-account timelines (planned vs sent, 429s, retries, pauses, quota) and the failed recipients, written beside the journal unless --output.\n\nExample: outreach report --format json | jq -c 'select(.state == \"failed\")'"
     )]
     pub format: ReportFormat,
     /// Write the report to FILE; `-` is standard output [default: standard output

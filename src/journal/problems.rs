@@ -2,8 +2,8 @@
 //! reason and listed one by one, each list capped so a report of a
 //! campaign where everything failed stays readable.
 //!
-//! Both queries read only the `messages_by_state` index and the rows it
-//! points at, never the pending majority of a running campaign.
+//! Both queries find their rows through the `messages_by_state` index, so
+//! they never read the pending majority of a running campaign.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -46,7 +46,7 @@ pub struct ProblemMessage {
 
 const REASONS: &str = "
     SELECT state, failure_reason, count(*) AS n FROM messages
-    WHERE state IN ('failed', 'uncertain') AND state <> 'pending'
+    WHERE state IN ('failed', 'uncertain')
     GROUP BY state, failure_reason
     ORDER BY state, n DESC, failure_reason";
 
@@ -54,7 +54,7 @@ const PROBLEMS: &str = "
     SELECT seq, line, recipient, account, state, attempts, last_status, last_attempt_at_ns,
            failure_reason
     FROM messages
-    WHERE state IN ('failed', 'uncertain') AND state <> 'pending'
+    WHERE state IN ('failed', 'uncertain')
     ORDER BY seq LIMIT ?1";
 
 impl SqliteStore {
