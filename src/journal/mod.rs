@@ -13,9 +13,9 @@
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file in WAL mode; its
 //!   [`schema`], write transactions (`sqlite_write`) and queries
 //!   (`sqlite_read`).
-//! - [`timeline`], [`problems`]: time-bucketed series, pauses, delays and
-//!   failure lists for charts (`outreach report --format html`), as
-//!   inherent methods of [`SqliteStore`].
+//! - [`timeline`], [`waits`], [`problems`]: time-bucketed series, pauses,
+//!   delays and failure lists for charts (`outreach report --format html`),
+//!   as inherent methods of [`SqliteStore`].
 //! - [`lock`]: [`JournalLock`], one writing process per journal.
 //! - [`writer`]: [`JournalHandle`], the group-commit writer thread the
 //!   executor sends through.
@@ -52,6 +52,7 @@ mod sqlite_read;
 mod sqlite_write;
 pub mod store;
 pub mod timeline;
+pub mod waits;
 pub mod writer;
 
 pub use error::JournalError;
@@ -65,5 +66,6 @@ pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummar
 pub use sqlite::SqliteStore;
 pub use sqlite_write::INTERRUPTED_REASON;
 pub use store::{CampaignStore, JournalUpdate, Refusal, manual_transition_allowed};
-pub use timeline::{AccountDelays, AccountTimeline, Buckets, Pause, PauseCause, QuotaBucket, Span};
+pub use timeline::{AccountTimeline, Buckets, QuotaBucket, Span};
+pub use waits::{AccountDelays, Pause, PauseCause};
 pub use writer::{JournalHandle, WriterStats};

@@ -18,8 +18,8 @@ use std::fmt::Write;
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use super::markup::{Esc, count, duration};
-use super::svg::{Points, XScale, YScale, count_ticks, time_ticks};
+use super::markup::{Clock, Esc, count, duration};
+use super::svg::{Points, XScale, YScale, count_ticks, opacity, time_ticks};
 use crate::journal::{AccountTimeline, Buckets, Pause, PauseCause};
 
 const WIDTH: f64 = 1000.0;
@@ -214,7 +214,7 @@ fn pause_bands(
         PauseCause::Throttled => ("pause-throttled", "after a 429"),
         PauseCause::QuotaUsedUp => ("pause-quota", "quota used up"),
     };
-    let clock = Clock::new(input);
+    let clock = Clock::new(input.axis, input.zone);
     let _ = write!(out, "<g class=\"{class}\">");
     for band in bands {
         let what = if band.pauses == 1 {
@@ -243,67 +243,10 @@ fn pause_bands(
     out.push_str("</g>");
 }
 
-/// ` fill-opacity="0.4"`, or nothing for fully opaque.
-fn opacity(value: f64) -> String {
-    if value >= 0.95 {
-        String::new()
-    } else {
-        format!(" fill-opacity=\"{value:.1}\"")
-    }
-}
-
-/// Short times for tooltips: seconds only when slices are shorter than a
-/// minute, dates only when the axis spans days.
-struct Clock<'a> {
-    zone: &'a Tz,
-    time: &'static str,
-    date_time: &'static str,
-    several_days: bool,
-}
-
-impl Clock<'_> {
-    fn new<'a>(input: &ChartInput<'a>) -> Clock<'a> {
-        let axis = input.axis;
-        let date = |at: DateTime<Utc>| at.with_timezone(input.zone).date_naive();
-        let seconds = axis.width() < TimeDelta::minutes(1);
-        Clock {
-            zone: input.zone,
-            time: if seconds { "%H:%M:%S" } else { "%H:%M" },
-            date_time: if seconds {
-                "%b %d %H:%M:%S"
-            } else {
-                "%b %d %H:%M"
-            },
-            several_days: date(axis.start()) != date(axis.end()),
-        }
-    }
-
-    fn at(&self, at: DateTime<Utc>) -> String {
-        let format = if self.several_days {
-            self.date_time
-        } else {
-            self.time
-        };
-        at.with_timezone(self.zone).format(format).to_string()
-    }
-
-    /// `10:01–10:08`, the date once.
-    fn range(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> String {
-        let same_day = from.with_timezone(self.zone).date_naive()
-            == until.with_timezone(self.zone).date_naive();
-        let end = if same_day {
-            until.with_timezone(self.zone).format(self.time).to_string()
-        } else {
-            self.at(until)
-        };
-        format!("{}–{end}", self.at(from))
-    }
-}
-
 fn marks_strip(out: &mut String, x: &XScale, input: &ChartInput<'_>) {
     let timeline = input.timeline;
     let axis = input.axis;
-    let clock = Clock::new(input);
+    let clock = Clock::new(input.axis, input.zone);
     let bucket_width = (x.width / axis.count() as f64).max(1.5);
     let rows: [(&str, &str, &[u32]); 3] = [
         ("429", "× 429", &timeline.throttled),
@@ -382,7 +325,7 @@ fn quota_panel(out: &mut String, x: &XScale, input: &ChartInput<'_>) {
         max: f64::from(max),
     };
     y_grid(out, x, &y, &[0, u64::from(max)]);
-    let clock = Clock::new(input);
+    let clock = Clock::new(input.axis, input.zone);
     let bucket_width = (x.width / axis.count() as f64).max(1.0);
     let mut line = Points::default();
     out.push_str("<g class=\"quota-band\">");

@@ -1,4 +1,5 @@
-//! Escaping and small formatters shared by the page and its charts.
+//! Escaping and small formatters shared by the page and its charts: counts,
+//! durations, times, quantiles, and [`Clock`] for tooltips.
 //!
 //! Every piece of text that came from outside the program (recipients,
 //! account names, failure reasons, paths) goes through [`Esc`], which is
@@ -8,6 +9,8 @@
 use std::fmt;
 
 use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::journal::Buckets;
 use chrono_tz::Tz;
 
 /// Text escaped for HTML content and double- or single-quoted attributes.
@@ -99,6 +102,53 @@ pub fn quantile(sorted: &[TimeDelta], q: f64) -> Option<TimeDelta> {
     Some(sorted[rank - 1])
 }
 
+/// Short times for tooltips: seconds only when slices are shorter than a
+/// minute, dates only when the axis spans days.
+pub struct Clock<'a> {
+    zone: &'a Tz,
+    time: &'static str,
+    date_time: &'static str,
+    several_days: bool,
+}
+
+impl Clock<'_> {
+    pub fn new<'a>(axis: &Buckets, zone: &'a Tz) -> Clock<'a> {
+        let date = |at: DateTime<Utc>| at.with_timezone(zone).date_naive();
+        let seconds = axis.width() < TimeDelta::minutes(1);
+        Clock {
+            zone,
+            time: if seconds { "%H:%M:%S" } else { "%H:%M" },
+            date_time: if seconds {
+                "%b %d %H:%M:%S"
+            } else {
+                "%b %d %H:%M"
+            },
+            several_days: date(axis.start()) != date(axis.end()),
+        }
+    }
+
+    pub fn at(&self, at: DateTime<Utc>) -> String {
+        let format = if self.several_days {
+            self.date_time
+        } else {
+            self.time
+        };
+        at.with_timezone(self.zone).format(format).to_string()
+    }
+
+    /// `10:01–10:08`, the date once.
+    pub fn range(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> String {
+        let same_day = from.with_timezone(self.zone).date_naive()
+            == until.with_timezone(self.zone).date_naive();
+        let end = if same_day {
+            until.with_timezone(self.zone).format(self.time).to_string()
+        } else {
+            self.at(until)
+        };
+        format!("{}–{end}", self.at(from))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +180,38 @@ mod tests {
         assert_eq!(duration(TimeDelta::seconds(7_200)), "2h");
         assert_eq!(duration(TimeDelta::seconds(-65)), "-1m 5s");
         assert_eq!(duration(TimeDelta::days(3)), "3d");
+    }
+
+    #[test]
+    fn tooltip_times_show_seconds_and_dates_only_when_needed() {
+        let utc = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        let zone = chrono_tz::Europe::Berlin;
+        let hour = Buckets::covering(
+            utc("2026-11-30T08:00:00Z"),
+            utc("2026-11-30T09:00:00Z"),
+            600,
+        )
+        .unwrap();
+        let clock = Clock::new(&hour, &zone);
+        assert_eq!(
+            clock.range(utc("2026-11-30T08:01:00Z"), utc("2026-11-30T08:01:06Z")),
+            "09:01:00–09:01:06"
+        );
+        let days = Buckets::covering(
+            utc("2026-11-29T08:00:00Z"),
+            utc("2026-12-01T09:00:00Z"),
+            600,
+        )
+        .unwrap();
+        let clock = Clock::new(&days, &zone);
+        assert_eq!(
+            clock.range(utc("2026-11-30T08:01:00Z"), utc("2026-11-30T08:06:00Z")),
+            "Nov 30 09:01–09:06"
+        );
+        assert_eq!(
+            clock.range(utc("2026-11-30T22:58:00Z"), utc("2026-11-30T23:03:00Z")),
+            "Nov 30 23:58–Dec 01 00:03"
+        );
     }
 
     #[test]

@@ -192,6 +192,15 @@ impl Points {
     }
 }
 
+/// ` fill-opacity="0.4"`, or nothing for fully opaque.
+pub fn opacity(value: f64) -> String {
+    if value >= 0.95 {
+        String::new()
+    } else {
+        format!(" fill-opacity=\"{value:.1}\"")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
