@@ -40,7 +40,7 @@ pub enum Command {
     Resume(Box<resume_cmd::ResumeArgs>),
     /// Where a campaign stands: counts by state, per account, next send, ETA.
     Status(status_cmd::StatusArgs),
-    /// One row per recipient: state, attempts, last status, sent time, reason.
+    /// One row per recipient (csv, json), or one page with timelines and failures (html).
     Report(status_cmd::ReportArgs),
     /// Run a local rate-limited messaging API for demos and tests.
     Sandbox(crate::sandbox::SandboxArgs),

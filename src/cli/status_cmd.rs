@@ -1,8 +1,9 @@
 //! `outreach status` and `outreach report`: read a journal without disturbing
 //! a sender that may be writing it.
 
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -12,8 +13,9 @@ use serde_json::json;
 use crate::exit_codes;
 use crate::journal::{CampaignStore, SqliteStore, StatusSummary};
 use crate::options::system_timezone;
+use crate::output::html;
 use crate::output::text::{excerpt, human_duration, local_time, pad};
-use crate::state::paths::find_state;
+use crate::state::paths::{SUFFIX, find_state};
 use crate::state::saved::SavedOptions;
 
 /// `outreach status`.
@@ -53,9 +55,13 @@ pub struct StatusArgs {
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
+    /// One CSV row per recipient.
     Csv,
     /// JSON Lines, one object per recipient.
     Json,
+    /// One self-contained page: summary, failure reasons, per-account
+    /// timelines (planned vs sent, 429s, pauses, quota), failed recipients.
+    Html,
 }
 
 /// `outreach report`.
@@ -73,9 +79,34 @@ pub struct ReportArgs {
         long,
         value_enum,
         default_value = "csv",
-        long_help = "Output format.\n\nExample: outreach report --format json | jq -c 'select(.state == \"failed\")'"
+        long_help = "Output format: csv or json (JSON Lines), one row per recipient; or html, one self-contained page with a summary, failure reasons, per-account timelines (planned vs sent, 429s, retries, pauses, quota) and the failed recipients, written beside the journal unless --output.\n\nExample: outreach report --format json | jq -c 'select(.state == \"failed\")'"
     )]
     pub format: ReportFormat,
+    /// Write the report to FILE; `-` is standard output [default: standard output
+    /// for csv and json; for html, <journal name>.report.html beside the journal].
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        long_help = "Write the report to FILE; `-` is standard output.\n\n\
+                     Default: standard output for csv and json. For html, a file beside \
+                     the journal: recipients.outreach.db -> recipients.report.html.\n\n\
+                     Example: outreach report --format html --output /tmp/campaign.html"
+    )]
+    pub output: Option<PathBuf>,
+}
+
+/// Where `report --format html` writes without `--output`: beside the
+/// journal, `recipients.outreach.db` -> `recipients.report.html`.
+pub fn default_html_path(journal: &Path) -> PathBuf {
+    let name = journal
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().to_string());
+    let stem = name
+        .strip_suffix(SUFFIX)
+        .or_else(|| journal.file_stem().and_then(|s| s.to_str()))
+        .unwrap_or("campaign");
+    journal.with_file_name(format!("{stem}.report.html"))
 }
 
 fn open(state: &Option<PathBuf>) -> anyhow::Result<(PathBuf, SqliteStore)> {
@@ -311,11 +342,70 @@ fn write_status(
 }
 
 pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
-    let (_, store) = open(&args.state)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let result = match args.format {
-        ReportFormat::Json => store.report_rows(&mut |row| {
+    let (path, store) = open(&args.state)?;
+    let output = match (&args.output, args.format) {
+        (Some(file), _) if file.as_os_str() == "-" => None,
+        (Some(file), _) => Some(file.clone()),
+        (None, ReportFormat::Html) => Some(default_html_path(&path)),
+        (None, _) => None,
+    };
+    if args.format == ReportFormat::Html {
+        let meta = store.campaign()?;
+        let zone = meta
+            .as_ref()
+            .and_then(|m| serde_json::from_str::<SavedOptions>(&m.options_json).ok())
+            .map_or_else(system_timezone, |saved| saved.zone());
+        let settings = html::Settings::new(zone, Utc::now());
+        let page = html::render(&html::gather(&store, &settings)?, &settings);
+        return match output {
+            Some(file) => {
+                std::fs::write(&file, &page)
+                    .with_context(|| format!("cannot write the report to {}", file.display()))?;
+                eprintln!(
+                    "Wrote {} ({} KB); open it in a browser.",
+                    file.display(),
+                    page.len().div_ceil(1024)
+                );
+                Ok(exit_codes::SUCCESS)
+            }
+            None => {
+                let mut out = io::stdout().lock();
+                match out.write_all(page.as_bytes()).and_then(|()| out.flush()) {
+                    Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
+                    other => other.context("cannot write the report")?,
+                }
+                Ok(exit_codes::SUCCESS)
+            }
+        };
+    }
+    match output {
+        Some(file) => {
+            let created =
+                File::create(&file).with_context(|| format!("cannot create {}", file.display()))?;
+            write_rows(
+                &store,
+                args.format,
+                BufWriter::with_capacity(1 << 16, created),
+            )
+            .with_context(|| format!("cannot write the report to {}", file.display()))
+        }
+        None => write_rows(
+            &store,
+            args.format,
+            BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+        ),
+    }
+}
+
+/// The csv and json reports: one row per message, streamed. (Html is
+/// rendered whole by `run_report` and never comes here.)
+fn write_rows(
+    store: &SqliteStore,
+    format: ReportFormat,
+    mut out: impl Write,
+) -> anyhow::Result<i32> {
+    let result = match format {
+        ReportFormat::Json | ReportFormat::Html => store.report_rows(&mut |row| {
             serde_json::to_writer(&mut out, &row).map_err(crate::journal::JournalError::sink)?;
             out.write_all(b"\n")
                 .map_err(crate::journal::JournalError::sink)?;
@@ -336,6 +426,26 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
         Err(error) if error.to_string().contains("Broken pipe") => return Ok(exit_codes::SUCCESS),
         other => other?,
     }
-    out.flush().ok();
+    match out.flush() {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
+        other => other.context("cannot write the report")?,
+    }
     Ok(exit_codes::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_html_report_sits_beside_the_journal() {
+        assert_eq!(
+            default_html_path(Path::new("data/recipients.outreach.db")),
+            Path::new("data/recipients.report.html")
+        );
+        assert_eq!(
+            default_html_path(Path::new("/tmp/c.journal")),
+            Path::new("/tmp/c.report.html")
+        );
+    }
 }

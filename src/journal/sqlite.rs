@@ -157,6 +157,10 @@ impl SqliteStore {
         &self.path
     }
 
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     fn writable(&mut self) -> Result<&mut Connection, JournalError> {
         if self.read_only {
             return Err(JournalError::ReadOnly {

@@ -4,5 +4,6 @@
 //! CLI into a locked, buffered stdout. Data goes to stdout; warnings and
 //! summaries of machine formats go to stderr.
 
+pub mod html;
 pub mod plan;
 pub mod text;
