@@ -56,6 +56,7 @@ fn plan(n: u64) -> Vec<NewMessage> {
             row_digest: blake3::hash(format!("row {seq}").as_bytes())
                 .to_hex()
                 .to_string(),
+            timezone: None,
         })
         .collect()
 }

@@ -3,13 +3,25 @@
 //! The crate is a library with a thin binary on top. Data flows one way:
 //!
 //! ```text
-//! CSV + templates + config ──► campaign input ──► plan (pure) ──► output / executor ──► HTTP API
+//! CSV + templates + config ──► campaign ──► plan (pure) ──► executor ──► HTTP API
+//!                                                              │
+//!                                                   journal ◄──┘ (every state change)
 //! ```
 //!
 //! See docs/design.md for the modules and the reasons behind them.
 
+pub mod campaign;
 pub mod cli;
+pub mod config;
 pub mod exit_codes;
+pub mod input;
 pub mod journal;
+pub mod options;
+pub mod output;
+pub mod plan;
 pub mod rate;
 pub mod sandbox;
+pub mod send;
+pub mod state;
+pub mod throttle;
+pub mod window;

@@ -33,6 +33,11 @@ impl Rate {
         period: Duration::from_secs(3600),
     };
 
+    /// The largest N accepted: more would be a burst by any other name.
+    pub const MAX_COUNT: u32 = 1_000_000;
+    /// The longest PERIOD accepted.
+    pub const MAX_PERIOD: Duration = Duration::from_secs(366 * 86_400);
+
     pub fn new(count: u32, period: Duration) -> Rate {
         Rate { count, period }
     }
@@ -85,9 +90,15 @@ impl FromStr for Rate {
         if count == 0 {
             return Err(error("N must be at least 1"));
         }
+        if count > Rate::MAX_COUNT {
+            return Err(error("N must be at most 1000000"));
+        }
         let period = parse_period(period.trim()).ok_or_else(|| error("unknown PERIOD"))?;
         if period.is_zero() {
             return Err(error("PERIOD must be longer than zero"));
+        }
+        if period > Rate::MAX_PERIOD {
+            return Err(error("PERIOD must be at most 366 days"));
         }
         Ok(Rate { count, period })
     }

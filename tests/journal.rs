@@ -49,6 +49,7 @@ fn message(seq: u64, account: &str) -> NewMessage {
         idempotency_key: format!("c-1-{seq}"),
         planned_at: t(seq as i64 * 10),
         row_digest: format!("{seq:064x}"),
+        timezone: None,
     }
 }
 

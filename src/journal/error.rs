@@ -78,7 +78,9 @@ pub enum JournalError {
     #[error("the journal {path} already holds a campaign; continue it with `outreach resume`")]
     CampaignExists { path: PathBuf },
 
-    #[error("the journal {path} holds no campaign yet, so messages cannot be added to it")]
+    #[error(
+        "the journal {path} holds no campaign (its creation was interrupted); start again with `outreach send --restart`"
+    )]
     NoCampaign { path: PathBuf },
 
     #[error("message {seq} is not in the journal")]

@@ -13,6 +13,9 @@
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file in WAL mode; its
 //!   [`schema`], atomic creation (`sqlite_create`), write transactions
 //!   (`sqlite_write`) and queries (`sqlite_read`).
+//! - [`timeline`], [`waits`], [`problems`]: time-bucketed series, pauses,
+//!   delays and failure lists for charts (`outreach report --format html`),
+//!   as inherent methods of [`SqliteStore`].
 //! - [`lock`]: [`JournalLock`], one writing process per journal.
 //! - [`writer`]: [`JournalHandle`], the group-commit writer thread the
 //!   executor sends through.
@@ -41,6 +44,7 @@
 pub mod error;
 pub mod lock;
 pub mod model;
+pub mod problems;
 pub mod report;
 pub mod schema;
 pub mod sqlite;
@@ -48,6 +52,8 @@ mod sqlite_create;
 mod sqlite_read;
 mod sqlite_write;
 pub mod store;
+pub mod timeline;
+pub mod waits;
 pub mod writer;
 
 pub use error::JournalError;
@@ -56,8 +62,11 @@ pub use model::{
     AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, Outcome, RateLimitSnapshot,
     StoredMessage, UnknownState,
 };
+pub use problems::{ProblemMessage, ReasonCount, Reasons};
 pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary};
 pub use sqlite::SqliteStore;
 pub use sqlite_write::INTERRUPTED_REASON;
 pub use store::{CampaignStore, JournalUpdate, Refusal, manual_transition_allowed};
+pub use timeline::{AccountTimeline, Buckets, QuotaBucket, Span};
+pub use waits::{AccountDelays, Pause, PauseCause};
 pub use writer::{JournalHandle, WriterStats};

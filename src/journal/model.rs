@@ -127,6 +127,8 @@ pub struct NewMessage {
     pub planned_at: DateTime<Utc>,
     /// blake3 of the CSV row, to detect rows edited between runs.
     pub row_digest: String,
+    /// The recipient's own IANA zone for send windows, if the CSV gave one.
+    pub timezone: Option<String>,
 }
 
 /// A message as the journal holds it: the plan plus what happened so far.

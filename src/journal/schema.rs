@@ -84,6 +84,7 @@ CREATE TABLE messages (
     idempotency_key    TEXT NOT NULL,
     planned_at_ns      INTEGER NOT NULL,
     row_digest         TEXT NOT NULL,
+    timezone           TEXT,
     -- ORs, not IN (...): SQLite builds a temporary table for an IN list on
     -- every row it checks, which doubled the cost of inserts and updates.
     state              TEXT NOT NULL DEFAULT 'pending' CHECK (

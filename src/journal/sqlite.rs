@@ -125,6 +125,10 @@ impl SqliteStore {
         &self.path
     }
 
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     fn writable(&mut self) -> Result<&mut Connection, JournalError> {
         if self.mode == Mode::ReadOnly {
             return Err(JournalError::ReadOnly {

@@ -62,7 +62,7 @@ pub fn campaign(conn: &Connection, path: &Path) -> Result<Option<CampaignMeta>, 
 
 const MESSAGE_COLUMNS: &str = "seq, line, recipient, account, subject, body, idempotency_key, \
      planned_at_ns, row_digest, state, attempts, last_attempt_at_ns, last_status, sent_at_ns, \
-     api_message_id, failure_reason";
+     api_message_id, failure_reason, timezone";
 
 fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
     Ok(StoredMessage {
@@ -76,6 +76,7 @@ fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
             idempotency_key: row.get(6)?,
             planned_at: from_ns(row.get(7)?),
             row_digest: row.get(8)?,
+            timezone: row.get(16)?,
         },
         state: row.get(9)?,
         attempts: row.get(10)?,

@@ -111,8 +111,8 @@ fn insert_messages(
 ) -> Result<(), JournalError> {
     let mut insert = tx
         .prepare_cached(
-            "INSERT INTO messages (seq, line, recipient, account, subject, body, idempotency_key, planned_at_ns, row_digest)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO messages (seq, line, recipient, account, subject, body, idempotency_key, planned_at_ns, row_digest, timezone)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .map_err(JournalError::sqlite(path, "storing messages"))?;
     for message in messages {
@@ -126,6 +126,7 @@ fn insert_messages(
             message.idempotency_key,
             to_ns(message.planned_at)?,
             message.row_digest,
+            message.timezone,
         ]);
         match result {
             Ok(_) => {}

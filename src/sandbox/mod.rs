@@ -1,12 +1,53 @@
-//! A local rate-limited messaging API (placeholder until the sandbox issue lands).
+//! A local, rate-limited messaging API to send to: `outreach sandbox`.
+//!
+//! Real messaging APIs throttle, fail, lose responses and speak a handful of
+//! rate-limit header dialects. Testing a sender against them is slow and
+//! risky, so the sandbox imitates them on 127.0.0.1 with every behaviour on a
+//! flag: a per-token limit over a fixed or rolling window, the header
+//! dialect, injected 503s, dropped connections and latency from a seed, and
+//! idempotent replays. It runs from the command line for demos and
+//! in-process for tests and for `outreach send` with `endpoint = "sandbox"`.
+//! docs/sandbox.md is the user guide.
+//!
+//! # Architecture
+//!
+//! - [`config`]: [`SandboxConfig`] and its validation; `--token` parsing.
+//! - [`limiter`]: the pure per-token [`Limiter`] (`now` is always passed in).
+//! - [`headers`]: pure rendering of each [`HeaderDialect`].
+//! - [`faults`]: the seeded [`FaultDice`].
+//! - [`request`]: body and header parsing, the JSON error shape.
+//! - [`state`]: the shared ledger: limiters, idempotency replies, messages, [`Stats`].
+//! - `routes`: the axum handlers, in pipeline order.
+//! - `server`: [`Sandbox`], the accept loop that can drop a connection.
+//! - [`cli`]: [`SandboxArgs`], the banner, running until Ctrl-C.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use outreach::sandbox::{Sandbox, SandboxConfig};
+//!
+//! let sandbox = Sandbox::start(SandboxConfig { quiet: true, ..SandboxConfig::default() }, 0).await?;
+//! // POST to sandbox.url() with `Authorization: Bearer sandbox-demo-token` ...
+//! assert_eq!(sandbox.messages().len(), 0);
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
-use clap::Args;
+pub mod cli;
+pub mod config;
+pub mod faults;
+pub mod headers;
+pub mod limiter;
+pub mod request;
+mod routes;
+mod server;
+pub mod state;
 
-/// `outreach sandbox` options.
-#[derive(Debug, Clone, Args)]
-pub struct SandboxArgs {}
-
-/// Run the sandbox from the command line.
-pub async fn run_cli(_args: SandboxArgs) -> anyhow::Result<()> {
-    anyhow::bail!("the sandbox is not built yet")
-}
+pub use cli::{SandboxArgs, run_cli};
+pub use config::{ConfigError, DEFAULT_LIMIT, DEMO_ACCOUNT, DEMO_TOKEN, SandboxConfig, TokenSpec};
+pub use faults::{Fault, FaultDice, FaultRates};
+pub use headers::HeaderDialect;
+pub use limiter::{Limiter, Quota, Verdict, WindowKind};
+pub use request::{ApiError, MessageRequest};
+pub use server::Sandbox;
+pub use state::{AcceptedMessage, Stats};

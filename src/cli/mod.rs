@@ -1,0 +1,185 @@
+//! The command line: clap definitions and dispatch to the library.
+//!
+//! Parsing lives here and nowhere else. Flags are collected as raw values
+//! (`args.rs`) and validated by library code (`options.rs`), so each error can
+//! name the flag or config key that fixes it.
+
+pub mod args;
+mod plan_cmd;
+pub mod resume_cmd;
+pub mod send_cmd;
+pub mod status_cmd;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit_codes;
+
+const AFTER_HELP: &str = "\
+Start here:
+  outreach plan recipients.csv     the schedule, nothing sent
+  outreach send recipients.csv     send it, with live progress
+  outreach resume                  continue after Ctrl-C, a crash or a reboot
+
+Docs: docs/cli.md. Exit codes: 0 ok, 1 error, 2 usage, 3 some messages failed, 130 interrupted.";
+
+/// Evenly paced, header-aware, resumable outreach campaigns.
+#[derive(Debug, Parser)]
+#[command(name = "outreach", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the send schedule for a CSV; nothing is sent.
+    Plan(Box<args::PlanArgs>),
+    /// Send the campaign, evenly paced, with live progress.
+    Send(Box<send_cmd::SendArgs>),
+    /// Continue an interrupted campaign from its journal; nothing is sent twice.
+    Resume(Box<resume_cmd::ResumeArgs>),
+    /// Where a campaign stands: counts by state, per account, next send, ETA.
+    Status(status_cmd::StatusArgs),
+    /// One row per recipient (csv, json), or one page with timelines and failures (html).
+    Report(status_cmd::ReportArgs),
+    /// Run a local rate-limited messaging API for demos and tests.
+    Sandbox(crate::sandbox::SandboxArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    #[command(
+        long_about = "Print a shell completion script.\n\nExamples:\n  outreach completions bash > ~/.local/share/bash-completion/completions/outreach\n  outreach completions zsh > ~/.zfunc/_outreach\n  outreach completions fish > ~/.config/fish/completions/outreach.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    #[command(
+        long_about = "Print the man page (roff) on stdout.\n\nExample:\n  outreach man > ~/.local/share/man/man1/outreach.1 && man outreach"
+    )]
+    Man,
+}
+
+/// Parse the process arguments, run, and return the exit code.
+pub fn main_with_exit_code() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return error.exit_code();
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            exit_codes::ERROR
+        }
+    }
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// The error and its causes, skipping any cause its message already contains
+/// (most of our messages embed their cause to read as one sentence).
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+/// Run one parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Some(Command::Plan(args)) => plan_cmd::run(*args),
+        Some(Command::Send(args)) => send_cmd::run(*args),
+        Some(Command::Resume(args)) => resume_cmd::run(*args),
+        Some(Command::Status(args)) => status_cmd::run_status(args),
+        Some(Command::Report(args)) => status_cmd::run_report(args),
+        Some(Command::Sandbox(args)) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(crate::sandbox::run_cli(args))?;
+            Ok(exit_codes::SUCCESS)
+        }
+        Some(Command::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "outreach", &mut script);
+            write_stdout(&script)?;
+            Ok(exit_codes::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            write_stdout(&page)?;
+            Ok(exit_codes::SUCCESS)
+        }
+        None => {
+            println!("outreach: evenly paced, resumable outreach campaigns\n\n{AFTER_HELP}");
+            Ok(exit_codes::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every flag has a one-line help for `-h` and, in `--help`, a longer
+    /// text with an example.
+    #[test]
+    fn every_flag_has_help_and_an_example() {
+        let mut missing = Vec::new();
+        for command in Cli::command().get_subcommands() {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_positional() || matches!(id, "help" | "version") {
+                    continue;
+                }
+                let short = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                let long = arg
+                    .get_long_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if short.is_empty() || !long.contains("Example") {
+                    missing.push(format!("{} --{id}", command.get_name()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "flags without help or example: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn errors_print_each_cause_once() {
+        let error = anyhow::anyhow!("disk full").context("cannot write the journal: disk full");
+        assert_eq!(describe(&error), "cannot write the journal: disk full");
+        let error = anyhow::anyhow!("disk full").context("cannot write the journal");
+        assert_eq!(describe(&error), "cannot write the journal: disk full");
+    }
+}

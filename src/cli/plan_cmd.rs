@@ -1,0 +1,69 @@
+//! `outreach plan`: load, validate, schedule, print. Nothing is sent.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::Context;
+
+use super::args::{CampaignArgs, PlanArgs, PlanOutputArgs};
+use crate::campaign::Campaign;
+use crate::exit_codes;
+use crate::options;
+use crate::output::plan::{self as plan_output, PlanFormat};
+use crate::plan::Slot;
+
+/// Load and validate the campaign the flags describe, printing warnings.
+pub fn load_campaign(args: &CampaignArgs) -> anyhow::Result<Campaign> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let spec = options::resolve(
+        &args.flags(),
+        chrono::Utc::now(),
+        &cwd,
+        options::system_timezone(),
+    )?;
+    let campaign = Campaign::load(spec)?;
+    for duplicate in &campaign.duplicates {
+        eprintln!(
+            "warning: {}:{}: recipient `{}` is also on line {}; it is planned once",
+            campaign.spec.csv.display(),
+            duplicate.line,
+            duplicate.recipient,
+            duplicate.first_line
+        );
+    }
+    Ok(campaign)
+}
+
+/// Print a plan in the chosen format.
+pub fn print_plan(
+    campaign: &Campaign,
+    slots: &[Slot],
+    output: &PlanOutputArgs,
+) -> anyhow::Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let result = match output.format {
+        PlanFormat::Table => {
+            let limit = (!output.all).then_some(output.limit);
+            plan_output::write_table(&mut out, campaign, slots, limit)
+        }
+        PlanFormat::Csv => plan_output::write_csv(&mut out, campaign, slots),
+        PlanFormat::Json => plan_output::write_json(&mut out, campaign, slots),
+    };
+    match result.and_then(|()| out.flush()) {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+        other => other.context("cannot write the plan")?,
+    }
+    if output.format != PlanFormat::Table {
+        let mut summary = Vec::new();
+        plan_output::write_summary(&mut summary, campaign, slots)?;
+        io::stderr().write_all(&summary)?;
+    }
+    Ok(())
+}
+
+pub fn run(args: PlanArgs) -> anyhow::Result<i32> {
+    let campaign = load_campaign(&args.campaign)?;
+    let slots = campaign.plan();
+    print_plan(&campaign, &slots, &args.output)?;
+    Ok(exit_codes::SUCCESS)
+}

@@ -1,0 +1,397 @@
+//! `outreach resume`: continue a campaign from its journal.
+//!
+//! Order matters here: take the lock, turn messages left in flight by a crash
+//! into `uncertain` (they may have arrived), check the inputs for changes,
+//! apply `--retry-failed` / `--resend-uncertain`, then re-plan what is pending
+//! from now with the earlier sends counted against every rate window.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chrono::{TimeDelta, Utc};
+use clap::Args;
+
+use super::send_cmd::{DeliveryArgs, connect, run_work};
+use crate::campaign::Campaign;
+use crate::exit_codes;
+use crate::journal::{
+    CampaignStore, JournalHandle, MessageState, NewMessage, RowDigest, SqliteStore,
+};
+use crate::options::{self, CampaignFlags};
+use crate::plan::AccountRules;
+use crate::rate::Rate;
+use crate::send::executor::ExecSettings;
+use crate::send::journal_recorder::JournalRecorder;
+use crate::state::changes::{CurrentRow, changed_files, diff_rows};
+use crate::state::paths::{explain_open_error, find_state};
+use crate::state::replan::{Pacing, replan};
+use crate::state::saved::SavedOptions;
+use crate::state::start::{idempotency_key, row_digest};
+use crate::window::{SendWindow, WindowSet};
+
+/// `outreach resume`.
+#[derive(Debug, Clone, Args)]
+pub struct ResumeArgs {
+    /// The campaign journal [default: the one *.outreach.db in the current directory].
+    #[arg(
+        long,
+        value_name = "PATH",
+        long_help = "The campaign journal [default: the one *.outreach.db in the current directory].\n\nExample: outreach resume --state campaigns/q4.outreach.db"
+    )]
+    pub state: Option<PathBuf>,
+
+    /// A new pace for every account (e.g. lower after a warning from the API).
+    #[arg(
+        short,
+        long,
+        value_name = "N/PERIOD",
+        long_help = "A new pace for every account; the messages themselves do not change.\n\nExample: outreach resume --rate 10/h"
+    )]
+    pub rate: Option<String>,
+
+    /// New send windows (repeatable), replacing the saved ones.
+    #[arg(
+        short,
+        long = "window",
+        value_name = "DAYS HH:MM-HH:MM",
+        long_help = "New send windows (repeatable), replacing the saved ones.\n\nExample: outreach resume --window 'mon-fri 09:00-17:00'"
+    )]
+    pub windows: Vec<String>,
+
+    /// A new daily cap per account.
+    #[arg(
+        long,
+        value_name = "N",
+        long_help = "A new daily cap per account.\n\nExample: outreach resume --daily-cap 50"
+    )]
+    pub daily_cap: Option<u32>,
+
+    /// Continue although the CSV or a template changed: new rows are added, removed or edited rows skipped.
+    #[arg(
+        long,
+        long_help = "Continue although the CSV or a template changed: new rows are added, removed or edited rows skipped.\n\nExample: outreach resume --allow-changes"
+    )]
+    pub allow_changes: bool,
+
+    /// Put permanently failed messages back in the queue (e.g. after fixing a token).
+    #[arg(
+        long,
+        long_help = "Put permanently failed messages back in the queue (e.g. after fixing a token).\n\nExample: outreach resume --retry-failed"
+    )]
+    pub retry_failed: bool,
+
+    /// Send uncertain messages again, with the same Idempotency-Key.
+    #[arg(
+        long,
+        long_help = "Send messages whose first request may have arrived (no response came back) again, with the same Idempotency-Key, so servers that honour the header drop the duplicate. Check `outreach report` first.\n\nExample: outreach resume --resend-uncertain"
+    )]
+    pub resend_uncertain: bool,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+fn saved_options(
+    store: &SqliteStore,
+) -> anyhow::Result<(crate::journal::CampaignMeta, SavedOptions)> {
+    let meta = store
+        .campaign()?
+        .with_context(|| format!("the journal {} holds no campaign (its creation was interrupted); start again with `outreach send --restart`", store.path().display()))?;
+    let saved: SavedOptions = serde_json::from_str(&meta.options_json)
+        .with_context(|| format!("the journal {} has options this build cannot read; use the outreach version that wrote it ({})", store.path().display(), meta.tool_version))?;
+    Ok((meta, saved))
+}
+
+/// Compare inputs; with --allow-changes, add new rows and skip removed/edited ones.
+fn reconcile_changes(
+    store: &mut SqliteStore,
+    meta: &crate::journal::CampaignMeta,
+    saved: &SavedOptions,
+    allow: bool,
+) -> anyhow::Result<()> {
+    let changed = changed_files(&meta.inputs);
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = changed
+        .iter()
+        .map(|file| {
+            format!(
+                "{} ({})",
+                file.path,
+                if file.missing { "missing" } else { "changed" }
+            )
+        })
+        .collect();
+    if !allow {
+        bail!(
+            "the campaign's inputs changed since it began: {}. Nothing was sent. \
+             Restore them, or pass --allow-changes to continue anyway (new rows are added, removed or edited rows are skipped)",
+            list.join(", ")
+        );
+    }
+    let campaign = reload(&saved.flags)?;
+    let mut journal_rows: Vec<RowDigest> = Vec::new();
+    store.row_digests(&mut |row| {
+        journal_rows.push(row);
+        Ok(())
+    })?;
+    let current: Vec<CurrentRow> = campaign
+        .messages
+        .iter()
+        .map(|message| CurrentRow {
+            recipient: campaign.recipient(message).to_string(),
+            line: campaign.line(message),
+            digest: row_digest(&campaign.table.rows[message.row].record),
+        })
+        .collect();
+    let changes = diff_rows(&journal_rows, &current);
+    let skippable = |state: &MessageState| {
+        matches!(
+            state,
+            MessageState::Pending | MessageState::Failed | MessageState::Uncertain
+        )
+    };
+    let to_skip: Vec<u64> = changes
+        .removed
+        .iter()
+        .chain(&changes.edited)
+        .filter(|(_, _, state)| skippable(state))
+        .map(|(seq, _, _)| *seq)
+        .collect();
+    let skipped = store.skip_messages(&to_skip)?;
+    let next_seq = journal_rows
+        .iter()
+        .map(|row| row.seq + 1)
+        .max()
+        .unwrap_or(0);
+    let now = Utc::now();
+    let added: Vec<NewMessage> = changes
+        .added
+        .iter()
+        .enumerate()
+        .map(|(offset, index)| -> anyhow::Result<NewMessage> {
+            let message = &campaign.messages[*index];
+            let rendered = campaign.render(message)?;
+            let recipient = campaign.recipient(message).to_string();
+            let account = saved.accounts.get(message.account).map_or_else(
+                || campaign.accounts[message.account].name.clone(),
+                |a| a.name.clone(),
+            );
+            Ok(NewMessage {
+                seq: next_seq + offset as u64,
+                line: campaign.line(message),
+                idempotency_key: idempotency_key(&meta.campaign_id, &recipient),
+                recipient,
+                account,
+                subject: rendered.subject,
+                body: rendered.body,
+                planned_at: now,
+                row_digest: row_digest(&campaign.table.rows[message.row].record),
+                timezone: message.timezone.map(|zone| zone.name().to_string()),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    store.add_messages(&added)?;
+    eprintln!(
+        "--allow-changes: {}; {} added as pending, {skipped} skipped (sent messages are never touched)",
+        changes.describe(),
+        added.len()
+    );
+    Ok(())
+}
+
+fn reload(flags: &CampaignFlags) -> anyhow::Result<Campaign> {
+    let cwd = std::env::current_dir()?;
+    let spec = options::resolve(flags, Utc::now(), &cwd, options::system_timezone())?;
+    Ok(Campaign::load(spec)?)
+}
+
+/// The saved accounts with resume's pacing flags applied.
+fn pacing_rules(saved: &SavedOptions, args: &ResumeArgs) -> anyhow::Result<Vec<AccountRules>> {
+    let rate: Option<Rate> = args
+        .rate
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .context("--rate")?;
+    if args.daily_cap == Some(0) {
+        bail!("--daily-cap must be at least 1");
+    }
+    Ok(saved
+        .accounts
+        .iter()
+        .map(|account| AccountRules {
+            name: account.name.clone(),
+            rate: rate.unwrap_or(account.rate),
+            daily_cap: args.daily_cap.or(account.daily_cap),
+        })
+        .collect())
+}
+
+fn windows(saved: &SavedOptions, args: &ResumeArgs) -> anyhow::Result<WindowSet> {
+    if args.windows.is_empty() {
+        return Ok(saved.windows.clone());
+    }
+    let parsed = args
+        .windows
+        .iter()
+        .map(|text| text.parse::<SendWindow>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--window")?;
+    Ok(WindowSet::new(parsed))
+}
+
+/// This run's exit code, raised to 3 when the campaign as a whole (earlier
+/// runs included) has failed or uncertain messages.
+fn campaign_exit_code(run_code: i32, state: &std::path::Path) -> i32 {
+    if run_code != exit_codes::SUCCESS {
+        return run_code;
+    }
+    match SqliteStore::open_read_only(state).and_then(|store| store.summary()) {
+        Ok(summary) if summary.counts.failed + summary.counts.uncertain > 0 => {
+            eprintln!(
+                "The campaign has {} failed and {} uncertain message(s) from this or earlier runs; see `outreach report --state {}`.",
+                summary.counts.failed,
+                summary.counts.uncertain,
+                state.display()
+            );
+            exit_codes::SOME_FAILED
+        }
+        _ => run_code,
+    }
+}
+
+/// The saved retry policy with resume's own `--retry-*` / `--timeout` flags applied.
+fn retry_policy(
+    saved: &SavedOptions,
+    delivery: &DeliveryArgs,
+) -> anyhow::Result<(crate::throttle::BackoffPolicy, std::time::Duration)> {
+    let saved_policy = saved.retry.policy();
+    let parse = |flag: &str,
+                 value: &Option<String>,
+                 fallback: std::time::Duration|
+     -> anyhow::Result<std::time::Duration> {
+        match value {
+            Some(text) => humantime::parse_duration(text).with_context(|| {
+                format!("{flag}: invalid duration `{text}`; examples: `2s`, `500ms`, `10m`")
+            }),
+            None => Ok(fallback),
+        }
+    };
+    let policy = crate::throttle::BackoffPolicy {
+        base: parse("--retry-base", &delivery.retry_base, saved_policy.base)?,
+        cap: parse("--retry-cap", &delivery.retry_cap, saved_policy.cap)?,
+        max_attempts: delivery
+            .retry_attempts
+            .unwrap_or(saved_policy.max_attempts)
+            .max(1),
+    };
+    let timeout = parse("--timeout", &delivery.timeout, saved.retry.timeout())?;
+    Ok((policy, timeout))
+}
+
+pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
+    let state = match &args.state {
+        Some(path) => path.clone(),
+        None => find_state(&std::env::current_dir()?)?,
+    };
+    let mut store = SqliteStore::open(&state).map_err(|error| explain_open_error(error, &state))?;
+    let (meta, saved) = saved_options(&store).map_err(|_| {
+        explain_open_error(
+            crate::journal::JournalError::NoCampaign {
+                path: state.clone(),
+            },
+            &state,
+        )
+    })?;
+    let recovered = store.recover_in_flight()?;
+    if recovered > 0 {
+        eprintln!(
+            "{recovered} message(s) were in flight when the last run stopped: they may have arrived, so they are now \
+             `uncertain` and will not be sent again. See `outreach report --state {}`; \
+             `outreach resume --resend-uncertain` sends them again with the same Idempotency-Key.",
+            state.display()
+        );
+    }
+    reconcile_changes(&mut store, &meta, &saved, args.allow_changes)?;
+    // Read the rate history before --resend-uncertain moves those messages
+    // back to pending: their earlier requests still count against the window.
+    let rules = pacing_rules(&saved, &args)?;
+    let windows = windows(&saved, &args)?;
+    let now = Utc::now();
+    let mut history = Vec::with_capacity(rules.len());
+    for account in &rules {
+        // Enough history for the rolling window and for today's daily cap.
+        let lookback = TimeDelta::from_std(account.rate.period)
+            .unwrap_or(TimeDelta::MAX)
+            .max(TimeDelta::days(2));
+        history.push(store.sends_since(&account.name, now - lookback)?);
+    }
+
+    if args.retry_failed {
+        let moved = store.set_state_where(MessageState::Failed, MessageState::Pending)?;
+        eprintln!("--retry-failed: {moved} failed message(s) are pending again");
+    }
+    if args.resend_uncertain {
+        let moved = store.set_state_where(MessageState::Uncertain, MessageState::Pending)?;
+        eprintln!(
+            "--resend-uncertain: {moved} uncertain message(s) will be sent again with their original Idempotency-Key"
+        );
+    }
+    let pending = store.messages_in_state(&[MessageState::Pending])?;
+    if pending.is_empty() {
+        let counts = store.summary()?.counts;
+        eprintln!(
+            "Nothing left to send: {} sent, {} failed, {} uncertain, {} skipped (journal {}).",
+            counts.sent,
+            counts.failed,
+            counts.uncertain,
+            counts.skipped,
+            state.display()
+        );
+        let code = if counts.failed + counts.uncertain > 0 {
+            exit_codes::SOME_FAILED
+        } else {
+            exit_codes::SUCCESS
+        };
+        return Ok(code);
+    }
+
+    let specs: Vec<_> = saved.accounts.iter().map(|a| a.to_spec()).collect();
+    let (backoff, timeout) = retry_policy(&saved, &args.delivery)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let target = connect(&specs, saved.endpoint.as_deref(), &args.delivery, timeout).await?;
+        let pacing = Pacing {
+            accounts: &rules,
+            windows: &windows,
+            timezone: saved.zone(),
+            jitter: saved.jitter,
+            seed: saved.seed_bytes(),
+        };
+        let work = replan(&pending, &pacing, &history, &target.tokens, Utc::now())?;
+        eprintln!(
+            "resuming: {} message(s) pending (journal {})",
+            pending.len(),
+            state.display()
+        );
+        let journal = JournalHandle::spawn(store)?;
+        let settings = ExecSettings {
+            windows: windows.clone(),
+            timezone: saved.zone(),
+            backoff,
+        };
+        let recorder = Arc::new(JournalRecorder::new(journal.clone()));
+        let hint = format!("outreach resume --state {}", state.display());
+        let code = run_work(&args.delivery, target, work, recorder, settings, &hint).await?;
+        journal
+            .close()
+            .await
+            .context("cannot finish writing the journal")?;
+        Ok(campaign_exit_code(code, &state))
+    })
+}

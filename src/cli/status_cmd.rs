@@ -1,0 +1,451 @@
+//! `outreach status` and `outreach report`: read a journal without disturbing
+//! a sender that may be writing it.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::{DateTime, TimeDelta, Utc};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use crate::exit_codes;
+use crate::journal::{CampaignStore, SqliteStore, StatusSummary};
+use crate::options::system_timezone;
+use crate::output::html;
+use crate::output::text::{excerpt, human_duration, local_time, pad};
+use crate::state::paths::{SUFFIX, find_state};
+use crate::state::saved::SavedOptions;
+
+/// `outreach status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The campaign journal [default: the one *.outreach.db in the current directory].
+    #[arg(
+        long,
+        value_name = "PATH",
+        long_help = "The campaign journal [default: the one *.outreach.db in the current directory].\n\nExample: outreach status --state campaigns/q4.outreach.db"
+    )]
+    pub state: Option<PathBuf>,
+    /// Print JSON (total, pending, in_flight, sent, failed, uncertain, skipped, accounts, eta).
+    #[arg(
+        long,
+        conflicts_with = "watch",
+        long_help = "Print JSON (total, pending, in_flight, sent, failed, uncertain, skipped, accounts, eta).\n\nExample: outreach status --json | jq '.sent, .pending'"
+    )]
+    pub json: bool,
+    /// Refresh every few seconds while another process sends, until it ends or Ctrl-C.
+    #[arg(
+        long,
+        long_help = "Refresh the view every --interval while another `outreach send` or `resume` works on the campaign; stops when nothing is left to send, when no sender holds the journal any more, or on Ctrl-C. Reading never blocks the sender.\n\nExample: outreach status --watch --state recipients.outreach.db"
+    )]
+    pub watch: bool,
+    /// How often --watch refreshes.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "2s",
+        requires = "watch",
+        long_help = "How often --watch refreshes.\n\nExample: outreach status --watch --interval 10s"
+    )]
+    pub interval: String,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One CSV row per recipient.
+    Csv,
+    /// JSON Lines, one object per recipient.
+    Json,
+    /// One self-contained page: summary, failure reasons, per-account
+    /// timelines (planned vs sent, 429s, pauses, quota), failed recipients.
+    Html,
+}
+
+/// `outreach report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The campaign journal [default: the one *.outreach.db in the current directory].
+    #[arg(
+        long,
+        value_name = "PATH",
+        long_help = "The campaign journal [default: the one *.outreach.db in the current directory].\n\nExample: outreach status --state campaigns/q4.outreach.db"
+    )]
+    pub state: Option<PathBuf>,
+    /// Output format.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "csv",
+        long_help = "Output format: csv or json (JSON Lines), one row per recipient; or html, one self-contained page with a summary, failure reasons, per-account timelines (planned vs sent, 429s, retries, pauses, quota) and the failed recipients, written beside the journal unless --output.\n\nExample: outreach report --format json | jq -c 'select(.state == \"failed\")'"
+    )]
+    pub format: ReportFormat,
+    /// Write the report to FILE; `-` is standard output [default: standard output
+    /// for csv and json; for html, <journal name>.report.html beside the journal].
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        long_help = "Write the report to FILE; `-` is standard output.\n\n\
+                     Default: standard output for csv and json. For html, a file beside \
+                     the journal: recipients.outreach.db -> recipients.report.html.\n\n\
+                     Example: outreach report --format html --output /tmp/campaign.html"
+    )]
+    pub output: Option<PathBuf>,
+}
+
+/// Where `report --format html` writes without `--output`: beside the
+/// journal, `recipients.outreach.db` -> `recipients.report.html`.
+pub fn default_html_path(journal: &Path) -> PathBuf {
+    let name = journal
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().to_string());
+    let stem = name
+        .strip_suffix(SUFFIX)
+        .or_else(|| journal.file_stem().and_then(|s| s.to_str()))
+        .unwrap_or("campaign");
+    journal.with_file_name(format!("{stem}.report.html"))
+}
+
+fn open(state: &Option<PathBuf>) -> anyhow::Result<(PathBuf, SqliteStore)> {
+    let path = match state {
+        Some(path) => path.clone(),
+        None => find_state(&std::env::current_dir()?)?,
+    };
+    let store = SqliteStore::open_read_only(&path)
+        .map_err(|error| crate::state::paths::explain_open_error(error, &path))?;
+    Ok((path, store))
+}
+
+/// When each account is expected to finish, from its pending count and pace.
+fn eta(
+    summary: &StatusSummary,
+    saved: Option<&SavedOptions>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let saved = saved?;
+    summary
+        .accounts
+        .iter()
+        .filter(|account| account.counts.pending + account.counts.in_flight > 0)
+        .filter_map(|account| {
+            let rate = saved
+                .accounts
+                .iter()
+                .find(|a| a.name == account.account)?
+                .rate;
+            let interval = TimeDelta::from_std(rate.interval()).ok()?;
+            let start = account.next_planned.unwrap_or(now).max(now);
+            let left = (account.counts.pending + account.counts.in_flight).saturating_sub(1);
+            Some(start + interval * i32::try_from(left).unwrap_or(i32::MAX))
+        })
+        .max()
+}
+
+pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
+    if args.watch {
+        return watch(&args);
+    }
+    let (path, store) = open(&args.state)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    write_status(&mut out, &path, &store, args.json)?;
+    out.flush()?;
+    Ok(exit_codes::SUCCESS)
+}
+
+/// Whether a sender holds the journal's lock right now.
+fn sender_running(path: &std::path::Path) -> bool {
+    // Taking the lock for an instant is the only portable test; a sender
+    // starting in that instant gets a clear "locked" error and can retry.
+    crate::journal::JournalLock::acquire(path).is_err()
+}
+
+fn watch(args: &StatusArgs) -> anyhow::Result<i32> {
+    let every = humantime::parse_duration(&args.interval)
+        .with_context(|| {
+            format!(
+                "--interval: invalid duration `{}`; examples: `2s`, `500ms`",
+                args.interval
+            )
+        })?
+        .max(std::time::Duration::from_millis(200));
+    let terminal = io::IsTerminal::is_terminal(&io::stdout());
+    loop {
+        let (path, store) = open(&args.state)?;
+        let mut screen = Vec::new();
+        let counts = write_status(&mut screen, &path, &store, false)?;
+        drop(store);
+        let running = sender_running(&path);
+        let mut out = io::stdout().lock();
+        if terminal {
+            out.write_all(b"\x1b[2J\x1b[H")?;
+        }
+        out.write_all(&screen)?;
+        let done = counts.pending + counts.in_flight == 0;
+        if done || !running {
+            let why = if done {
+                "nothing left to send"
+            } else {
+                "no sender is working on this campaign"
+            };
+            writeln!(out, "\n(watch ended: {why})")?;
+            out.flush()?;
+            return Ok(exit_codes::SUCCESS);
+        }
+        writeln!(
+            out,
+            "\n(refreshing every {}; Ctrl-C to stop watching — the sender goes on)",
+            humantime::format_duration(every)
+        )?;
+        out.flush()?;
+        std::thread::sleep(every);
+    }
+}
+
+/// Write the status view of one journal; returns its counts.
+fn write_status(
+    out: &mut dyn Write,
+    path: &std::path::Path,
+    store: &SqliteStore,
+    as_json: bool,
+) -> anyhow::Result<crate::journal::StateCounts> {
+    let meta = store.campaign()?;
+    let saved: Option<SavedOptions> = meta
+        .as_ref()
+        .and_then(|m| serde_json::from_str(&m.options_json).ok());
+    let summary = store.summary()?;
+    let now = Utc::now();
+    let eta = eta(&summary, saved.as_ref(), now);
+    let next = summary.accounts.iter().filter_map(|a| a.next_planned).min();
+    if as_json {
+        let counts = &summary.counts;
+        let value = json!({
+            "journal": path.display().to_string(),
+            "campaign_id": meta.as_ref().map(|m| m.campaign_id.clone()),
+            "csv": meta.as_ref().map(|m| m.csv_path.clone()),
+            "total": counts.total,
+            "pending": counts.pending,
+            "in_flight": counts.in_flight,
+            "sent": counts.sent,
+            "failed": counts.failed,
+            "uncertain": counts.uncertain,
+            "skipped": counts.skipped,
+            "next_send": next,
+            "eta": eta,
+            "accounts": summary.accounts,
+        });
+        serde_json::to_writer_pretty(&mut *out, &value)?;
+        writeln!(out)?;
+        return Ok(summary.counts);
+    }
+    let zone = saved
+        .as_ref()
+        .map_or_else(system_timezone, SavedOptions::zone);
+    let counts = &summary.counts;
+    if let Some(meta) = &meta {
+        writeln!(out, "Campaign {} for {}", meta.campaign_id, meta.csv_path)?;
+        writeln!(out, "  started   {}", local_time(meta.created_at, &zone))?;
+    }
+    writeln!(out, "  journal   {}", path.display())?;
+    writeln!(
+        out,
+        "  messages  {} total: {} sent, {} pending, {} in flight, {} failed, {} uncertain, {} skipped",
+        counts.total,
+        counts.sent,
+        counts.pending,
+        counts.in_flight,
+        counts.failed,
+        counts.uncertain,
+        counts.skipped
+    )?;
+    if let Some(next) = next.filter(|_| counts.pending > 0) {
+        writeln!(out, "  next send {}", local_time(next.max(now), &zone))?;
+    }
+    if let Some(eta) = eta {
+        writeln!(
+            out,
+            "  ETA       {} (in {})",
+            local_time(eta, &zone),
+            human_duration(eta - now)
+        )?;
+    }
+    writeln!(out)?;
+    let header = [
+        "account",
+        "sent",
+        "pending",
+        "failed",
+        "uncertain",
+        "429s",
+        "quota",
+        "last error",
+    ];
+    let rows: Vec<[String; 8]> = summary
+        .accounts
+        .iter()
+        .map(|account| {
+            let quota = account.rate_limit.map_or_else(String::new, |quota| {
+                let remaining = quota.remaining.map_or("?".to_string(), |r| r.to_string());
+                let limit = quota.limit.map_or(String::new(), |l| format!("/{l}"));
+                let reset = quota.reset_at.map_or(String::new(), |reset| {
+                    format!(", resets {}", reset.with_timezone(&zone).format("%H:%M:%S"))
+                });
+                format!("{remaining}{limit} left{reset}")
+            });
+            [
+                account.account.clone(),
+                account.counts.sent.to_string(),
+                (account.counts.pending + account.counts.in_flight).to_string(),
+                account.counts.failed.to_string(),
+                account.counts.uncertain.to_string(),
+                account.throttled.to_string(),
+                quota,
+                account
+                    .last_error
+                    .as_deref()
+                    .map(|e| excerpt(e, 50))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| pad(cell, width))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in &rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    if counts.uncertain > 0 {
+        writeln!(
+            out,
+            "\n{} message(s) are uncertain: their request may have arrived. See `outreach report`; \
+             `outreach resume --resend-uncertain` sends them again with the same Idempotency-Key.",
+            counts.uncertain
+        )?;
+    }
+    Ok(summary.counts)
+}
+
+pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
+    let (path, store) = open(&args.state)?;
+    let output = match (&args.output, args.format) {
+        (Some(file), _) if file.as_os_str() == "-" => None,
+        (Some(file), _) => Some(file.clone()),
+        (None, ReportFormat::Html) => Some(default_html_path(&path)),
+        (None, _) => None,
+    };
+    if args.format == ReportFormat::Html {
+        let meta = store.campaign()?;
+        let zone = meta
+            .as_ref()
+            .and_then(|m| serde_json::from_str::<SavedOptions>(&m.options_json).ok())
+            .map_or_else(system_timezone, |saved| saved.zone());
+        let settings = html::Settings::new(zone, Utc::now());
+        let page = html::render(&html::gather(&store, &settings)?, &settings);
+        return match output {
+            Some(file) => {
+                std::fs::write(&file, &page)
+                    .with_context(|| format!("cannot write the report to {}", file.display()))?;
+                eprintln!(
+                    "Wrote {} ({} KB); open it in a browser.",
+                    file.display(),
+                    page.len().div_ceil(1024)
+                );
+                Ok(exit_codes::SUCCESS)
+            }
+            None => {
+                let mut out = io::stdout().lock();
+                match out.write_all(page.as_bytes()).and_then(|()| out.flush()) {
+                    Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
+                    other => other.context("cannot write the report")?,
+                }
+                Ok(exit_codes::SUCCESS)
+            }
+        };
+    }
+    match output {
+        Some(file) => {
+            let created =
+                File::create(&file).with_context(|| format!("cannot create {}", file.display()))?;
+            write_rows(
+                &store,
+                args.format,
+                BufWriter::with_capacity(1 << 16, created),
+            )
+            .with_context(|| format!("cannot write the report to {}", file.display()))
+        }
+        None => write_rows(
+            &store,
+            args.format,
+            BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+        ),
+    }
+}
+
+/// The csv and json reports: one row per message, streamed. (Html is
+/// rendered whole by `run_report` and never comes here.)
+fn write_rows(
+    store: &SqliteStore,
+    format: ReportFormat,
+    mut out: impl Write,
+) -> anyhow::Result<i32> {
+    let result = match format {
+        ReportFormat::Json | ReportFormat::Html => store.report_rows(&mut |row| {
+            serde_json::to_writer(&mut out, &row).map_err(crate::journal::JournalError::sink)?;
+            out.write_all(b"\n")
+                .map_err(crate::journal::JournalError::sink)?;
+            Ok(())
+        }),
+        ReportFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(&mut out);
+            let result = store.report_rows(&mut |row| {
+                writer
+                    .serialize(&row)
+                    .map_err(crate::journal::JournalError::sink)
+            });
+            writer.flush().context("cannot write the report")?;
+            result
+        }
+    };
+    match result {
+        Err(error) if error.to_string().contains("Broken pipe") => return Ok(exit_codes::SUCCESS),
+        other => other?,
+    }
+    match out.flush() {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
+        other => other.context("cannot write the report")?,
+    }
+    Ok(exit_codes::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_html_report_sits_beside_the_journal() {
+        assert_eq!(
+            default_html_path(Path::new("data/recipients.outreach.db")),
+            Path::new("data/recipients.report.html")
+        );
+        assert_eq!(
+            default_html_path(Path::new("/tmp/c.journal")),
+            Path::new("/tmp/c.report.html")
+        );
+    }
+}

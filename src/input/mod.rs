@@ -1,0 +1,12 @@
+//! Campaign input: the recipients CSV and the message templates.
+//!
+//! Both are read and validated completely before anything is planned or sent,
+//! so a bad row can never stop a campaign halfway.
+
+pub mod problems;
+pub mod recipients;
+pub mod template;
+
+pub use problems::{Problem, Problems};
+pub use recipients::{Columns, CsvError, RecipientTable, Row};
+pub use template::{RenderError, Rendered, TemplateError, TemplateId, TemplateSet};

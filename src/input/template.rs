@@ -1,0 +1,425 @@
+//! Message templates: files with an optional `Subject:` line, rendered with
+//! minijinja against one CSV row.
+//!
+//! Rendering uses `UndefinedBehavior::SemiStrict`: printing a variable the row
+//! does not have is an error (a message that says "Hi ," must never be sent),
+//! while `{% if company %}` and `{{ x | default("there") }}` still work, so
+//! templates can handle optional columns on purpose. A blank cell counts as
+//! missing.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use csv::StringRecord;
+use minijinja::value::{Enumerator, Object, Value};
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
+
+/// A template that could not be loaded or compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read template {path} (looked for {absolute}): {source}; check the path")]
+    Read {
+        path: PathBuf,
+        absolute: String,
+        source: std::io::Error,
+    },
+    #[error("template {name} has a syntax error: {detail}")]
+    Syntax { name: String, detail: String },
+}
+
+/// Subject and body after rendering for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: Option<String>,
+    pub body: String,
+}
+
+/// Index of a loaded template in a [`TemplateSet`].
+pub type TemplateId = usize;
+
+/// Split a template file into its optional subject line and body.
+///
+/// The first line may be `Subject: ...`, followed by a blank line; everything
+/// after that (or the whole text, without a subject line) is the body.
+pub fn split_subject(text: &str) -> (Option<&str>, &str) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
+    let first = first.trim_end_matches('\r');
+    match first.split_once(':') {
+        Some((key, subject)) if key.trim().eq_ignore_ascii_case("subject") => {
+            let rest = rest
+                .strip_prefix("\r\n")
+                .or_else(|| rest.strip_prefix('\n'))
+                .unwrap_or(rest);
+            (Some(subject.trim()), rest.trim_end())
+        }
+        _ => (None, text.trim_end()),
+    }
+}
+
+struct Loaded {
+    name: String,
+    has_subject: bool,
+    variables: HashSet<String>,
+}
+
+/// All templates of a campaign, compiled once.
+pub struct TemplateSet {
+    env: Environment<'static>,
+    loaded: Vec<Loaded>,
+    by_key: HashMap<String, TemplateId>,
+    files: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for TemplateSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.loaded.iter().map(|t| t.name.as_str()).collect();
+        f.debug_struct("TemplateSet")
+            .field("templates", &names)
+            .finish()
+    }
+}
+
+impl Default for TemplateSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Why one message could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error(
+        "template {template} uses `{variable}` but this row has no value for it; fill the cell, \
+         or give the template a default: {{{{ {variable} | default(\"...\") }}}}"
+    )]
+    MissingVariable { template: String, variable: String },
+    #[error("template {template} failed: {detail}")]
+    Other { template: String, detail: String },
+}
+
+#[derive(Debug)]
+struct RowObject {
+    variables: Arc<HashMap<String, usize>>,
+    record: StringRecord,
+}
+
+impl Object for RowObject {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let index = *self.variables.get(key.as_str()?)?;
+        let value = self.record.get(index)?.trim();
+        (!value.is_empty()).then(|| Value::from(value))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let keys: Vec<Value> = self
+            .variables
+            .iter()
+            .filter(|(_, index)| {
+                self.record
+                    .get(**index)
+                    .is_some_and(|v| !v.trim().is_empty())
+            })
+            .map(|(name, _)| Value::from(name.as_str()))
+            .collect();
+        Enumerator::Values(keys)
+    }
+}
+
+/// The variables of one row, as templates see them.
+pub fn row_context(variables: &Arc<HashMap<String, usize>>, record: &StringRecord) -> Value {
+    Value::from_object(RowObject {
+        variables: Arc::clone(variables),
+        record: record.clone(),
+    })
+}
+
+fn subject_key(id: TemplateId) -> String {
+    format!("{id}#subject")
+}
+
+fn body_key(id: TemplateId) -> String {
+    format!("{id}#body")
+}
+
+impl TemplateSet {
+    pub fn new() -> TemplateSet {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        TemplateSet {
+            env,
+            loaded: Vec::new(),
+            by_key: HashMap::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// Load a template file once; later loads of the same path or name return the same id.
+    pub fn load_file(&mut self, path: &Path) -> Result<TemplateId, TemplateError> {
+        let key = path.to_string_lossy().to_string();
+        if let Some(id) = self.by_key.get(&key) {
+            return Ok(*id);
+        }
+        let text = fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.to_path_buf(),
+            absolute: std::path::absolute(path)
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+                .to_string(),
+            source,
+        })?;
+        let id = self.add(&path.display().to_string(), &text)?;
+        self.by_key.insert(key, id);
+        self.files.push(path.to_path_buf());
+        Ok(id)
+    }
+
+    /// Register a name (from the config) for an already loaded template.
+    pub fn alias(&mut self, name: &str, id: TemplateId) {
+        self.by_key.insert(format!("name:{name}"), id);
+    }
+
+    /// A template by config name.
+    pub fn by_name(&self, name: &str) -> Option<TemplateId> {
+        self.by_key.get(&format!("name:{name}")).copied()
+    }
+
+    /// A template already loaded from this path.
+    pub fn by_path(&self, path: &Path) -> Option<TemplateId> {
+        self.by_key.get(path.to_string_lossy().as_ref()).copied()
+    }
+
+    /// Compile a template from text; `name` is used in messages.
+    pub fn add(&mut self, name: &str, text: &str) -> Result<TemplateId, TemplateError> {
+        let id = self.loaded.len();
+        let (subject, body) = split_subject(text);
+        let syntax = |error: minijinja::Error| TemplateError::Syntax {
+            name: name.to_string(),
+            detail: error.to_string(),
+        };
+        let mut variables = HashSet::new();
+        if let Some(subject) = subject {
+            self.env
+                .add_template_owned(subject_key(id), subject.to_string())
+                .map_err(syntax)?;
+            let template = self.env.get_template(&subject_key(id)).map_err(syntax)?;
+            variables.extend(template.undeclared_variables(false));
+        }
+        self.env
+            .add_template_owned(body_key(id), body.to_string())
+            .map_err(syntax)?;
+        let template = self.env.get_template(&body_key(id)).map_err(syntax)?;
+        variables.extend(template.undeclared_variables(false));
+        self.loaded.push(Loaded {
+            name: name.to_string(),
+            has_subject: subject.is_some(),
+            variables,
+        });
+        Ok(id)
+    }
+
+    /// Every template file loaded, in load order.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    pub fn name(&self, id: TemplateId) -> &str {
+        &self.loaded[id].name
+    }
+
+    pub fn len(&self) -> usize {
+        self.loaded.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.loaded.is_empty()
+    }
+
+    /// Render template `id` for one row.
+    pub fn render(&self, id: TemplateId, context: &Value) -> Result<Rendered, RenderError> {
+        let loaded = &self.loaded[id];
+        let explain =
+            |error: minijinja::Error| explain(&loaded.name, &loaded.variables, context, error);
+        let subject = if loaded.has_subject {
+            let template = self.env.get_template(&subject_key(id)).map_err(explain)?;
+            Some(template.render(context).map_err(explain)?)
+        } else {
+            None
+        };
+        let template = self.env.get_template(&body_key(id)).map_err(explain)?;
+        let body = template.render(context).map_err(explain)?;
+        Ok(Rendered { subject, body })
+    }
+
+    /// Render `subject`/`body` columns used as templates for their own row.
+    pub fn render_inline(
+        &self,
+        name: &str,
+        subject: Option<&str>,
+        body: &str,
+        context: &Value,
+    ) -> Result<Rendered, RenderError> {
+        let render_one = |source: &str| -> Result<String, RenderError> {
+            let template =
+                self.env
+                    .template_from_str(source)
+                    .map_err(|error| RenderError::Other {
+                        template: name.to_string(),
+                        detail: error.to_string(),
+                    })?;
+            let variables = template.undeclared_variables(false);
+            template
+                .render(context)
+                .map_err(|error| explain(name, &variables, context, error))
+        };
+        Ok(Rendered {
+            subject: subject.map(render_one).transpose()?,
+            body: render_one(body)?,
+        })
+    }
+}
+
+fn explain(
+    template: &str,
+    variables: &HashSet<String>,
+    context: &Value,
+    error: minijinja::Error,
+) -> RenderError {
+    if error.kind() == ErrorKind::UndefinedError {
+        let mut missing: Vec<&String> = variables
+            .iter()
+            .filter(|name| {
+                context
+                    .get_attr(name)
+                    .is_ok_and(|value| value.is_undefined())
+            })
+            .collect();
+        missing.sort();
+        if let Some(variable) = missing.first() {
+            return RenderError::MissingVariable {
+                template: template.to_string(),
+                variable: variable.to_string(),
+            };
+        }
+    }
+    RenderError::Other {
+        template: template.to_string(),
+        detail: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(pairs: &[(&str, &str)]) -> Value {
+        let variables: HashMap<String, usize> = pairs
+            .iter()
+            .enumerate()
+            .map(|(index, (name, _))| (name.to_string(), index))
+            .collect();
+        let record = StringRecord::from(pairs.iter().map(|(_, value)| *value).collect::<Vec<_>>());
+        row_context(&Arc::new(variables), &record)
+    }
+
+    #[test]
+    fn subject_line_is_optional() {
+        assert_eq!(
+            split_subject("Subject: Hi {{ x }}\n\nBody\n"),
+            (Some("Hi {{ x }}"), "Body")
+        );
+        assert_eq!(
+            split_subject("subject:Hi\r\n\r\nBody\r\n"),
+            (Some("Hi"), "Body")
+        );
+        assert_eq!(
+            split_subject("Just a body\nline two\n"),
+            (None, "Just a body\nline two")
+        );
+        assert_eq!(
+            split_subject("Re: not a subject"),
+            (None, "Re: not a subject")
+        );
+    }
+
+    #[test]
+    fn renders_placeholders_filters_and_conditionals() {
+        let mut set = TemplateSet::new();
+        let id = set
+            .add(
+                "intro.txt",
+                "Subject: Hello {{ first_name | title }}\n\nHi {{ first_name }}{% if company %} at {{ company }}{% endif %}, <b>&</b>",
+            )
+            .unwrap();
+        let rendered = set
+            .render(id, &context(&[("first_name", "zoë"), ("company", "")]))
+            .unwrap();
+        assert_eq!(rendered.subject.as_deref(), Some("Hello Zoë"));
+        assert_eq!(rendered.body, "Hi zoë, <b>&</b>");
+        let rendered = set
+            .render(
+                id,
+                &context(&[("first_name", "Ann"), ("company", "Acme, Inc.")]),
+            )
+            .unwrap();
+        assert_eq!(rendered.body, "Hi Ann at Acme, Inc., <b>&</b>");
+    }
+
+    #[test]
+    fn missing_variable_is_named_unless_defaulted() {
+        let mut set = TemplateSet::new();
+        let strict = set
+            .add("intro.txt", "Hi {{ first_name }} from {{ city }}")
+            .unwrap();
+        let error = set
+            .render(strict, &context(&[("first_name", "Ann"), ("city", " ")]))
+            .unwrap_err();
+        assert_eq!(
+            error,
+            RenderError::MissingVariable {
+                template: "intro.txt".into(),
+                variable: "city".into()
+            }
+        );
+        assert!(error.to_string().contains("default(\"...\")"));
+        let lenient = set
+            .add("d.txt", "Hi {{ first_name | default(\"there\") }}")
+            .unwrap();
+        assert_eq!(set.render(lenient, &context(&[])).unwrap().body, "Hi there");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_template() {
+        let error = TemplateSet::new()
+            .add("bad.txt", "Hi {{ name")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("template bad.txt has a syntax error"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn inline_columns_render_as_templates() {
+        let set = TemplateSet::new();
+        let ctx = context(&[("name", "Ann")]);
+        let rendered = set
+            .render_inline(
+                "the body column",
+                Some("Hi {{ name }}"),
+                "Dear {{ name }}",
+                &ctx,
+            )
+            .unwrap();
+        assert_eq!(rendered.subject.as_deref(), Some("Hi Ann"));
+        assert_eq!(rendered.body, "Dear Ann");
+        let error = set
+            .render_inline("the body column", None, "{{ nope }}", &ctx)
+            .unwrap_err();
+        assert!(matches!(error, RenderError::MissingVariable { .. }));
+    }
+}

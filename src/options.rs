@@ -1,0 +1,270 @@
+//! Campaign options: flags and `outreach.toml` merged into one typed,
+//! validated value.
+//!
+//! The CLI only collects raw strings ([`CampaignFlags`]); everything that can
+//! be wrong is checked here, where each error can name the flag or config key
+//! that fixes it. Flags win over the config file.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::config::{self, ConfigError, JitterPercent, LoadedConfig};
+use crate::rate::{Rate, RateError};
+use crate::window::{SendWindow, WindowSet};
+
+/// The environment variable holding the token of accounts that name none.
+pub const DEFAULT_TOKEN_ENV: &str = "OUTREACH_TOKEN";
+/// The account used when neither the config nor the CSV names one.
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+/// The campaign flags as typed on the command line, not yet validated.
+/// Saved in the journal, so `resume --allow-changes` can reload the CSV the
+/// same way.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CampaignFlags {
+    pub csv: PathBuf,
+    pub config: Option<PathBuf>,
+    pub recipient_column: Option<String>,
+    pub template: Option<PathBuf>,
+    pub rate: Option<String>,
+    pub windows: Vec<String>,
+    pub timezone: Option<String>,
+    pub daily_cap: Option<u32>,
+    pub jitter: Option<String>,
+    pub start: Option<String>,
+    pub max_length: Option<usize>,
+}
+
+/// An option value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum OptionsError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{origin}: {source}")]
+    Rate { origin: String, source: RateError },
+    #[error(
+        "{origin}: unknown time zone `{input}`; use an IANA name such as `Europe/Berlin`, `America/New_York` or `UTC`"
+    )]
+    TimeZone { origin: String, input: String },
+    #[error("{origin}: {detail}")]
+    Window { origin: String, detail: String },
+    #[error(
+        "--start: invalid date `{input}`; expected RFC 3339 such as `2026-12-01T09:00:00Z` or `2026-12-01T09:00:00+01:00`, or `now`"
+    )]
+    Start { input: String },
+    #[error("{origin}: {detail}")]
+    Jitter { origin: String, detail: String },
+    #[error("{origin}: the daily cap must be at least 1")]
+    DailyCap { origin: String },
+    #[error("--max-length must be at least 1")]
+    MaxLength,
+}
+
+/// One sender account with its pacing and the variable holding its token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountSpec {
+    pub name: String,
+    pub rate: Rate,
+    pub daily_cap: Option<u32>,
+    pub token_env: String,
+}
+
+/// Everything a campaign needs besides its CSV rows, validated.
+#[derive(Debug, Clone)]
+pub struct CampaignSpec {
+    pub csv: PathBuf,
+    pub config: LoadedConfig,
+    pub recipient_column: String,
+    /// The default template file, already resolved against its base folder.
+    pub template: Option<PathBuf>,
+    pub rate: Rate,
+    /// Accounts from the config (may be empty: the CSV or the default fills in).
+    pub accounts: Vec<AccountSpec>,
+    pub windows: WindowSet,
+    pub timezone: Tz,
+    pub daily_cap: Option<u32>,
+    /// Fraction of the interval, 0..=1.
+    pub jitter: f64,
+    pub start: DateTime<Utc>,
+    pub max_length: Option<usize>,
+    pub endpoint: Option<String>,
+}
+
+/// The machine's time zone: `TZ` if it names a zone, else the system setting, else UTC.
+pub fn system_timezone() -> Tz {
+    std::env::var("TZ")
+        .ok()
+        .and_then(|name| name.trim_start_matches(':').parse().ok())
+        .or_else(|| iana_time_zone::get_timezone().ok()?.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
+}
+
+fn origin(flag_given: bool, flag: &str, key: &str, config: &LoadedConfig) -> String {
+    if flag_given {
+        flag.to_string()
+    } else {
+        let path = config
+            .path
+            .as_deref()
+            .unwrap_or(Path::new(config::FILE_NAME));
+        format!("`{key}` in {}", path.display())
+    }
+}
+
+fn parse_timezone(input: &str, origin: String) -> Result<Tz, OptionsError> {
+    input.trim().parse().map_err(|_| OptionsError::TimeZone {
+        origin,
+        input: input.to_string(),
+    })
+}
+
+/// Merge `flags` with the config found for them. `now` is the default start.
+pub fn resolve(
+    flags: &CampaignFlags,
+    now: DateTime<Utc>,
+    cwd: &Path,
+    system_zone: Tz,
+) -> Result<CampaignSpec, OptionsError> {
+    let loaded = config::load(flags.config.as_deref(), &flags.csv, cwd)?;
+    let file = &loaded.config;
+    let base = loaded.base_dir();
+
+    let rate = match (&flags.rate, &file.rate) {
+        (Some(text), _) => text.parse().map_err(|source| OptionsError::Rate {
+            origin: "--rate".into(),
+            source,
+        })?,
+        (None, Some(rate)) => *rate,
+        (None, None) => Rate::DEFAULT,
+    };
+
+    let timezone = match (&flags.timezone, &file.timezone) {
+        (Some(text), _) => parse_timezone(text, "--timezone".into())?,
+        (None, Some(text)) => parse_timezone(text, origin(false, "", "timezone", &loaded))?,
+        (None, None) => system_zone,
+    };
+
+    let (window_texts, from_flag) = if flags.windows.is_empty() {
+        (file.windows.clone(), false)
+    } else {
+        (flags.windows.clone(), true)
+    };
+    let windows = window_texts
+        .iter()
+        .map(|text| text.parse::<SendWindow>())
+        .collect::<Result<Vec<_>, _>>()
+        .map(WindowSet::new)
+        .map_err(|error| OptionsError::Window {
+            origin: origin(from_flag, "--window", "windows", &loaded),
+            detail: error.to_string(),
+        })?;
+
+    let daily_cap = flags.daily_cap.or(file.daily_cap);
+    if daily_cap == Some(0) {
+        return Err(OptionsError::DailyCap {
+            origin: origin(
+                flags.daily_cap.is_some(),
+                "--daily-cap",
+                "daily_cap",
+                &loaded,
+            ),
+        });
+    }
+
+    let jitter = match (&flags.jitter, file.jitter) {
+        (Some(text), _) => {
+            text.parse::<JitterPercent>()
+                .map_err(|detail| OptionsError::Jitter {
+                    origin: "--jitter".into(),
+                    detail,
+                })?
+                .0
+        }
+        (None, Some(JitterPercent(value))) => value,
+        (None, None) => 0.0,
+    } / 100.0;
+
+    let start = match flags.start.as_deref().map(str::trim) {
+        None | Some("now") => now,
+        Some(text) => DateTime::parse_from_rfc3339(text)
+            .map_err(|_| OptionsError::Start {
+                input: text.to_string(),
+            })?
+            .with_timezone(&Utc),
+    };
+
+    let max_length = flags.max_length.or(file.max_length);
+    if max_length == Some(0) {
+        return Err(OptionsError::MaxLength);
+    }
+
+    let template = flags
+        .template
+        .clone()
+        .or_else(|| file.template.as_ref().map(|t| base.join(t)));
+
+    let mut accounts = Vec::new();
+    for account in &file.accounts {
+        if account.daily_cap == Some(0) {
+            return Err(OptionsError::DailyCap {
+                origin: origin(
+                    false,
+                    "",
+                    &format!("accounts.{}.daily_cap", account.name),
+                    &loaded,
+                ),
+            });
+        }
+        accounts.push(AccountSpec {
+            name: account.name.clone(),
+            rate: if flags.rate.is_some() {
+                rate
+            } else {
+                account.rate.unwrap_or(rate)
+            },
+            daily_cap: if flags.daily_cap.is_some() {
+                daily_cap
+            } else {
+                account.daily_cap.or(daily_cap)
+            },
+            token_env: account
+                .token_env
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_string()),
+        });
+    }
+
+    Ok(CampaignSpec {
+        csv: flags.csv.clone(),
+        recipient_column: flags
+            .recipient_column
+            .clone()
+            .or_else(|| file.recipient_column.clone())
+            .unwrap_or_else(|| crate::input::recipients::columns::RECIPIENT.to_string()),
+        template,
+        rate,
+        accounts,
+        windows,
+        timezone,
+        daily_cap,
+        jitter,
+        start,
+        max_length,
+        endpoint: file.endpoint.clone(),
+        config: loaded,
+    })
+}
+
+impl CampaignSpec {
+    /// An account for a name the CSV uses but the config does not list.
+    pub fn account_for(&self, name: &str) -> AccountSpec {
+        AccountSpec {
+            name: name.to_string(),
+            rate: self.rate,
+            daily_cap: self.daily_cap,
+            token_env: DEFAULT_TOKEN_ENV.to_string(),
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The messaging API as the executor sees it: one request, one response.
+//!
+//! [`MessageApi`] is the seam: the real implementation posts JSON with
+//! reqwest; tests can put anything behind it. Tokens live in [`Token`], whose
+//! `Debug` is redacted so no log line or panic message can leak one.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use serde::Serialize;
+
+/// A bearer token. Never printed: `Debug` and `Display` show `[redacted]`.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(secret: String) -> Token {
+        Token(secret)
+    }
+
+    fn header(&self) -> Option<HeaderValue> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0)).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+/// An account's token and where it came from (for messages; never the value).
+#[derive(Debug, Clone)]
+pub struct AccountToken {
+    pub token: Token,
+    /// e.g. `$OUTREACH_TOKEN_ALICE` or `the embedded sandbox`.
+    pub source: String,
+}
+
+/// The JSON body of `POST /v2/messages`, as in the rate-limit article.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MessagePayload {
+    pub recipients: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub body: String,
+}
+
+/// One request to send.
+#[derive(Debug, Clone)]
+pub struct OutgoingMessage {
+    pub payload: MessagePayload,
+    pub idempotency_key: String,
+}
+
+/// What came back.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// The start of the body, for failure reasons.
+    pub body_excerpt: String,
+    /// The message id from a JSON `{"id": ...}` body, if any.
+    pub message_id: Option<String>,
+}
+
+/// The request did not produce a response.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("could not connect: {0}")]
+    Connect(String),
+    /// Sent, but the connection failed before a response: the server may have
+    /// accepted the message.
+    #[error("connection lost before a response: {0}")]
+    Interrupted(String),
+    #[error("token for this account is not a valid header value")]
+    BadToken,
+}
+
+impl TransportError {
+    /// Whether the server may have received and accepted the message.
+    pub fn maybe_delivered(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Timeout(_) | TransportError::Interrupted(_)
+        )
+    }
+}
+
+/// A boxed future, so the trait stays object-safe.
+pub type ApiFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ApiResponse, TransportError>> + Send + 'a>>;
+
+/// Sends one message.
+pub trait MessageApi: Send + Sync {
+    fn send<'a>(&'a self, token: &'a Token, message: &'a OutgoingMessage) -> ApiFuture<'a>;
+}
+
+/// The real API over HTTP(S), with rustls.
+#[derive(Debug, Clone)]
+pub struct HttpApi {
+    client: reqwest::Client,
+    endpoint: String,
+    timeout: Duration,
+}
+
+/// `outreach/0.1.0`.
+pub const USER_AGENT: &str = concat!("outreach/", env!("CARGO_PKG_VERSION"));
+
+/// How many bytes of an error body are kept as the failure reason.
+const EXCERPT_BYTES: usize = 300;
+
+impl HttpApi {
+    pub fn new(endpoint: &str, timeout: Duration) -> anyhow::Result<HttpApi> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(4)
+            .build()?;
+        Ok(HttpApi {
+            client,
+            endpoint: endpoint.to_string(),
+            timeout,
+        })
+    }
+
+    async fn post(
+        &self,
+        token: &Token,
+        message: &OutgoingMessage,
+    ) -> Result<ApiResponse, TransportError> {
+        let authorization = token.header().ok_or(TransportError::BadToken)?;
+        let response = self
+            .client
+            .post(&self.endpoint)
+            .header(AUTHORIZATION, authorization)
+            .header(CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", &message.idempotency_key)
+            .json(&message.payload)
+            .send()
+            .await
+            .map_err(|error| self.classify(error))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| self.classify(error))?;
+        let message_id = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|json| match json.get("id")? {
+                serde_json::Value::String(id) => Some(id.clone()),
+                other => Some(other.to_string()),
+            });
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]);
+        Ok(ApiResponse {
+            status,
+            headers,
+            body_excerpt: text.trim().to_string(),
+            message_id,
+        })
+    }
+
+    fn classify(&self, error: reqwest::Error) -> TransportError {
+        // Never include the URL's query or any header: only the error kind.
+        let error = error.without_url();
+        if error.is_timeout() {
+            TransportError::Timeout(self.timeout)
+        } else if error.is_connect() {
+            TransportError::Connect(root_cause(&error))
+        } else {
+            TransportError::Interrupted(root_cause(&error))
+        }
+    }
+}
+
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+impl MessageApi for HttpApi {
+    fn send<'a>(&'a self, token: &'a Token, message: &'a OutgoingMessage) -> ApiFuture<'a> {
+        Box::pin(self.post(token, message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_never_printed() {
+        let token = Token::new("s3cret".into());
+        assert_eq!(format!("{token:?}"), "Token([redacted])");
+        assert!(token.header().unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn payload_matches_the_article() {
+        let payload = MessagePayload {
+            recipients: vec!["urn:li:person:12345".into()],
+            subject: Some("Hello!".into()),
+            body: "This is a test message.".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&payload).unwrap(),
+            r#"{"recipients":["urn:li:person:12345"],"subject":"Hello!","body":"This is a test message."}"#
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! Runs a planned campaign: one task per account, side by side, sharing one
+//! stop signal.
+//!
+//! Stopping is cooperative: Ctrl-C or a fatal error sets the stop flag; each
+//! account finishes the request it has in flight, starts no new one, and
+//! reports what is left. Nothing here reads the wall clock directly; all time
+//! comes from [`Clock`], which follows tokio's (pausable) clock.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tokio::sync::watch;
+
+use super::account::{AccountReport, AccountWork, run_account};
+use super::api::MessageApi;
+use super::clock::Clock;
+use super::events::{Event, EventKind, EventSink};
+use super::recorder::Recorder;
+use crate::throttle::BackoffPolicy;
+use crate::window::WindowSet;
+
+/// Settings shared by every account of a run.
+#[derive(Debug, Clone)]
+pub struct ExecSettings {
+    pub windows: WindowSet,
+    pub timezone: Tz,
+    pub backoff: BackoffPolicy,
+}
+
+/// What every account task shares.
+pub struct RunContext {
+    pub api: Arc<dyn MessageApi>,
+    pub clock: Clock,
+    pub recorder: Arc<dyn Recorder>,
+    pub events: Arc<dyn EventSink>,
+    pub settings: ExecSettings,
+    stop: watch::Sender<bool>,
+    fatal: Mutex<Option<String>>,
+}
+
+/// Asks a running campaign to stop (Ctrl-C).
+#[derive(Clone)]
+pub struct StopHandle {
+    stop: watch::Sender<bool>,
+}
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+}
+
+impl RunContext {
+    pub fn new(
+        api: Arc<dyn MessageApi>,
+        clock: Clock,
+        recorder: Arc<dyn Recorder>,
+        events: Arc<dyn EventSink>,
+        settings: ExecSettings,
+    ) -> (Arc<RunContext>, StopHandle) {
+        let (stop, _) = watch::channel(false);
+        let handle = StopHandle { stop: stop.clone() };
+        let context = RunContext {
+            api,
+            clock,
+            recorder,
+            events,
+            settings,
+            stop,
+            fatal: Mutex::new(None),
+        };
+        (Arc::new(context), handle)
+    }
+
+    pub fn emit(&self, kind: EventKind) {
+        self.events.emit(&Event {
+            ts: self.clock.now(),
+            kind,
+        });
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Sleep until `at`; false if the run is stopping (at once or meanwhile).
+    pub async fn sleep_until(&self, at: DateTime<Utc>) -> bool {
+        let mut stop = self.stop.subscribe();
+        if *stop.borrow_and_update() {
+            return false;
+        }
+        tokio::select! {
+            () = self.clock.sleep_until(at) => !self.is_stopping(),
+            _ = stop.wait_for(|stopping| *stopping) => false,
+        }
+    }
+
+    /// Stop the whole run because of `reason` (the first reason wins).
+    pub fn fail_run(&self, reason: String) {
+        self.fatal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(reason);
+        self.stop.send_replace(true);
+    }
+
+    pub fn fatal_reason(&self) -> Option<String> {
+        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub accounts: Vec<AccountReport>,
+    pub started: DateTime<Utc>,
+    pub finished: DateTime<Utc>,
+    pub planned_end: Option<DateTime<Utc>>,
+    /// Stopped by the user before the end.
+    pub interrupted: bool,
+    /// Stopped by an error (API down, journal failing).
+    pub fatal: Option<String>,
+}
+
+impl RunReport {
+    pub fn sent(&self) -> usize {
+        self.accounts.iter().map(|a| a.sent).sum()
+    }
+    pub fn failed(&self) -> usize {
+        self.accounts.iter().map(|a| a.failed.len()).sum()
+    }
+    pub fn uncertain(&self) -> usize {
+        self.accounts.iter().map(|a| a.uncertain.len()).sum()
+    }
+    pub fn pending(&self) -> usize {
+        self.accounts.iter().map(|a| a.pending).sum()
+    }
+    pub fn stopped_accounts(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.accounts
+            .iter()
+            .filter_map(|a| Some((a.name.as_str(), a.stopped.as_deref()?)))
+    }
+}
+
+/// Send every account's jobs; returns when all accounts are done or stopped.
+pub async fn execute(context: Arc<RunContext>, work: Vec<AccountWork>) -> RunReport {
+    let started = context.clock.now();
+    let planned_end = work
+        .iter()
+        .filter_map(|w| w.jobs.last().map(|j| j.planned_at))
+        .max();
+    context.emit(EventKind::Started {
+        total: work.iter().map(|w| w.jobs.len()).sum(),
+        accounts: work.iter().map(|w| w.rules.name.clone()).collect(),
+        planned_end,
+    });
+    for account in &work {
+        for job in &account.jobs {
+            context.emit(EventKind::Planned {
+                seq: job.seq,
+                account: account.rules.name.clone(),
+                recipient: job.recipient.clone(),
+                at: job.planned_at,
+            });
+        }
+    }
+    let tasks: Vec<_> = work
+        .into_iter()
+        .map(|account| tokio::spawn(run_account(Arc::clone(&context), account)))
+        .collect();
+    let mut accounts = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        match task.await {
+            Ok(report) => accounts.push(report),
+            Err(error) => context.fail_run(format!("an account task crashed: {error}")),
+        }
+    }
+    if let Err(error) = context.recorder.flush().await {
+        context.fail_run(format!("cannot write the journal: {error:#}"));
+    }
+    let fatal = context.fatal_reason();
+    let report = RunReport {
+        interrupted: context.is_stopping() && fatal.is_none(),
+        fatal,
+        accounts,
+        started,
+        finished: context.clock.now(),
+        planned_end,
+    };
+    context.emit(EventKind::Finished {
+        sent: report.sent(),
+        failed: report.failed(),
+        uncertain: report.uncertain(),
+        pending: report.pending(),
+        interrupted: report.interrupted,
+    });
+    context.events.finish();
+    report
+}

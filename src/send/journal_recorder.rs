@@ -1,0 +1,81 @@
+//! The journal behind the executor's [`Recorder`] seam.
+//!
+//! `before_send` waits for the group commit that makes the message durably
+//! `in_flight`; attempts and outcomes ride along in the next commit.
+
+use chrono::{DateTime, Utc};
+
+use super::recorder::{AttemptInfo, RecordFuture, Recorder, SendOutcome};
+use crate::journal::{
+    AttemptRecord, JournalError, JournalHandle, JournalUpdate, MessageState, Outcome,
+    RateLimitSnapshot,
+};
+
+/// Records every state change in the campaign journal.
+#[derive(Clone, Debug)]
+pub struct JournalRecorder {
+    handle: JournalHandle,
+}
+
+impl JournalRecorder {
+    pub fn new(handle: JournalHandle) -> JournalRecorder {
+        JournalRecorder { handle }
+    }
+
+    pub fn handle(&self) -> &JournalHandle {
+        &self.handle
+    }
+}
+
+fn clamp(value: Option<u64>) -> Option<u32> {
+    value.map(|v| u32::try_from(v).unwrap_or(u32::MAX))
+}
+
+impl Recorder for JournalRecorder {
+    fn before_send(&self, seq: u64, at: DateTime<Utc>) -> RecordFuture<'_> {
+        Box::pin(async move {
+            match self.handle.begin_send(seq, at).await {
+                Ok(()) => Ok(()),
+                // A retry of a message whose first request may have arrived:
+                // it is still in flight, durably, from its first claim.
+                Err(JournalError::NotClaimable {
+                    state: Some(MessageState::InFlight),
+                    ..
+                }) => Ok(()),
+                Err(error) => Err(error.into()),
+            }
+        })
+    }
+
+    fn attempt(&self, attempt: AttemptInfo) {
+        let snapshot = RateLimitSnapshot {
+            limit: clamp(attempt.limit),
+            remaining: clamp(attempt.remaining),
+            reset_at: attempt.reset_at,
+        };
+        self.handle.record(JournalUpdate::Attempt(AttemptRecord {
+            seq: attempt.seq,
+            at: attempt.at,
+            status: attempt.status,
+            rate_limit: (!snapshot.is_empty()).then_some(snapshot),
+            error: attempt.error,
+        }));
+    }
+
+    fn outcome(&self, seq: u64, outcome: SendOutcome) {
+        let outcome = match outcome {
+            SendOutcome::Sent { at, message_id } => Outcome::Sent {
+                at,
+                api_message_id: message_id,
+            },
+            SendOutcome::Failed { reason, status } => Outcome::Failed { reason, status },
+            SendOutcome::BackToPending => Outcome::BackToPending,
+            SendOutcome::Uncertain { reason } => Outcome::Uncertain { reason },
+        };
+        self.handle.record(JournalUpdate::Outcome { seq, outcome });
+    }
+
+    fn flush(&self) -> RecordFuture<'_> {
+        Box::pin(async move { self.handle.flush().await.map_err(anyhow::Error::from) })
+    }
+}

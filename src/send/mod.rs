@@ -1,0 +1,21 @@
+//! Sending a campaign: the executor and everything it talks to.
+//!
+//! Architecture:
+//! - [`executor`]: spawns one task per account, owns the stop signal.
+//! - [`account`]: one account's loop: slot, send, read headers, decide.
+//! - [`api`]: the [`api::MessageApi`] seam and its reqwest implementation.
+//! - [`recorder`]: the seam where the journal records every state change.
+//! - [`events`]: typed events for progress, logs and `--events` files.
+//! - [`budget`]: stop when the API is clearly down.
+//! - [`clock`]: wall time that follows tokio's pausable clock.
+
+pub mod account;
+pub mod api;
+pub mod budget;
+pub mod clock;
+pub mod events;
+pub mod executor;
+pub mod journal_recorder;
+pub mod progress;
+pub mod recorder;
+pub mod summary;

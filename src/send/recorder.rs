@@ -1,0 +1,72 @@
+//! The seam where each state change of a message is recorded.
+//!
+//! The executor calls a [`Recorder`] before every request and after every
+//! response. The journal implements it durably (`before_send` resolves only
+//! once "in flight" is on disk), so no crash can make a message look unsent.
+//! Without a journal, [`NoRecorder`] keeps nothing.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+
+/// One request and what came of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptInfo {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub status: Option<u16>,
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    pub reset_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+/// Where a message stands after a response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendOutcome {
+    Sent {
+        at: DateTime<Utc>,
+        message_id: Option<String>,
+    },
+    Failed {
+        reason: String,
+        status: Option<u16>,
+    },
+    /// The server proved it did not take the message (429, 401, 503...).
+    BackToPending,
+    /// It may have arrived; never re-sent without the user asking.
+    Uncertain {
+        reason: String,
+    },
+}
+
+pub type RecordFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
+
+/// Records message state changes.
+pub trait Recorder: Send + Sync {
+    /// Durably mark `seq` in flight; the request leaves only after this resolves.
+    fn before_send(&self, seq: u64, at: DateTime<Utc>) -> RecordFuture<'_>;
+    fn attempt(&self, attempt: AttemptInfo);
+    fn outcome(&self, seq: u64, outcome: SendOutcome);
+    /// Make everything recorded so far durable.
+    fn flush(&self) -> RecordFuture<'_>;
+}
+
+/// Records nothing (used by tests of the executor alone).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoRecorder;
+
+impl Recorder for NoRecorder {
+    fn before_send(&self, _seq: u64, _at: DateTime<Utc>) -> RecordFuture<'_> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn attempt(&self, _attempt: AttemptInfo) {}
+
+    fn outcome(&self, _seq: u64, _outcome: SendOutcome) {}
+
+    fn flush(&self) -> RecordFuture<'_> {
+        Box::pin(async { Ok(()) })
+    }
+}

@@ -1,0 +1,141 @@
+//! The options a campaign was started with, saved as JSON in the journal.
+//!
+//! `resume` runs from these alone: the same accounts, rates, windows and
+//! endpoint, unless a resume flag changes the pacing. Token *names* (the
+//! environment variables) are saved; token values never are.
+
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::options::{AccountSpec, CampaignFlags};
+use crate::rate::Rate;
+use crate::throttle::BackoffPolicy;
+use crate::window::WindowSet;
+
+/// One account as saved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedAccount {
+    pub name: String,
+    pub rate: Rate,
+    pub daily_cap: Option<u32>,
+    pub token_env: String,
+}
+
+/// Retry settings as saved, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedRetry {
+    pub base_ms: u64,
+    pub cap_ms: u64,
+    pub attempts: u32,
+    pub timeout_ms: u64,
+}
+
+/// Everything `resume` needs besides the messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedOptions {
+    /// The flags as given (paths made absolute), to reload the CSV.
+    pub flags: CampaignFlags,
+    pub accounts: Vec<SavedAccount>,
+    pub windows: WindowSet,
+    pub timezone: String,
+    pub jitter: f64,
+    /// Hex seed of the jitter.
+    pub seed: String,
+    pub endpoint: Option<String>,
+    pub retry: SavedRetry,
+}
+
+impl SavedAccount {
+    pub fn from_spec(spec: &AccountSpec) -> SavedAccount {
+        SavedAccount {
+            name: spec.name.clone(),
+            rate: spec.rate,
+            daily_cap: spec.daily_cap,
+            token_env: spec.token_env.clone(),
+        }
+    }
+
+    pub fn to_spec(&self) -> AccountSpec {
+        AccountSpec {
+            name: self.name.clone(),
+            rate: self.rate,
+            daily_cap: self.daily_cap,
+            token_env: self.token_env.clone(),
+        }
+    }
+}
+
+impl SavedRetry {
+    pub fn new(policy: &BackoffPolicy, timeout: Duration) -> SavedRetry {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        SavedRetry {
+            base_ms: millis(policy.base),
+            cap_ms: millis(policy.cap),
+            attempts: policy.max_attempts,
+            timeout_ms: millis(timeout),
+        }
+    }
+
+    pub fn policy(&self) -> BackoffPolicy {
+        BackoffPolicy {
+            base: Duration::from_millis(self.base_ms),
+            cap: Duration::from_millis(self.cap_ms),
+            max_attempts: self.attempts,
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+impl SavedOptions {
+    /// The zone of windows and caps; UTC if the saved name is unknown to this build.
+    pub fn zone(&self) -> Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The jitter seed as bytes.
+    pub fn seed_bytes(&self) -> [u8; 32] {
+        let mut seed = [0u8; 32];
+        if let Ok(hash) = blake3::Hash::from_hex(&self.seed) {
+            seed = *hash.as_bytes();
+        }
+        seed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_json() {
+        let saved = SavedOptions {
+            flags: CampaignFlags {
+                csv: "/data/r.csv".into(),
+                rate: Some("20/h".into()),
+                ..CampaignFlags::default()
+            },
+            accounts: vec![SavedAccount {
+                name: "alice".into(),
+                rate: "20/h".parse().unwrap(),
+                daily_cap: Some(100),
+                token_env: "ALICE_TOKEN".into(),
+            }],
+            windows: "mon-fri 09:00-17:00".parse().unwrap(),
+            timezone: "Europe/Berlin".into(),
+            jitter: 0.3,
+            seed: blake3::hash(b"x").to_hex().to_string(),
+            endpoint: Some("sandbox".into()),
+            retry: SavedRetry::new(&BackoffPolicy::default(), Duration::from_secs(30)),
+        };
+        let json = serde_json::to_string(&saved).unwrap();
+        assert!(!json.contains("token\":"), "no token values: {json}");
+        assert_eq!(serde_json::from_str::<SavedOptions>(&json).unwrap(), saved);
+        assert_eq!(saved.zone(), chrono_tz::Europe::Berlin);
+        assert_eq!(saved.seed_bytes(), *blake3::hash(b"x").as_bytes());
+    }
+}

@@ -1,0 +1,420 @@
+//! The text form of send windows, shared by the command line and the config.
+//!
+//! `[DAYS] START-END`, where DAYS is a `,`-separated list of days (`mon`,
+//! `monday`, any case), wrapping ranges (`fri-mon`) and the words `daily`,
+//! `everyday`, `weekdays` and `weekends`; omitted DAYS means every day.
+//! START and END are `HH:MM` (or a bare hour, `9`); END may be `24:00`, and
+//! an END before START crosses midnight. DAYS alone means the whole day. A
+//! set of windows joins them with `;`, and `always` is the empty set.
+//! Display prints the canonical form, which parses back to the same value.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{ALL_DAYS, DAY_MINUTES, SendWindow, WEEK, WindowSet, day_bit};
+use chrono::Weekday;
+
+/// Why a window was not understood; the message quotes the input and lists
+/// the accepted forms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid send window `{input}`: {reason}; expected [DAYS] HH:MM-HH:MM such as \
+     `mon-fri 09:00-17:00`, `sat,sun 10:00-14:00`, `mon,wed-fri 08:30-12:00`, \
+     `daily 22:00-02:00` or `09:00-17:00` (DAYS: `mon`..`sun` or full names, ranges like \
+     `fri-mon`, lists joined by `,`, or `daily`, `everyday`, `weekdays`, `weekends`; an end \
+     before the start crosses midnight, `24:00` ends at midnight; join windows with `;`)"
+)]
+pub struct WindowError {
+    pub input: String,
+    pub reason: String,
+}
+
+impl FromStr for SendWindow {
+    type Err = WindowError;
+
+    fn from_str(input: &str) -> Result<SendWindow, WindowError> {
+        let error = |reason: String| WindowError {
+            input: input.to_string(),
+            reason,
+        };
+        let text = input.trim();
+        if text.is_empty() {
+            return Err(error("it is empty".to_string()));
+        }
+        // Day names have no digits, so the times start at the first digit.
+        let split = text
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (days, times) = text.split_at(split);
+        let days = parse_days(days.trim()).map_err(error)?;
+        let (start, end) = if times.is_empty() {
+            (0, DAY_MINUTES)
+        } else {
+            parse_times(times).map_err(error)?
+        };
+        Ok(SendWindow { days, start, end })
+    }
+}
+
+fn parse_days(text: &str) -> Result<u8, String> {
+    if text.is_empty() {
+        return Ok(ALL_DAYS);
+    }
+    let lower = text.to_ascii_lowercase();
+    let mut days = 0;
+    for item in lower.split(',').map(str::trim) {
+        days |= match item {
+            "" => return Err(format!("the day list `{text}` has an empty item")),
+            "daily" | "everyday" | "every day" => ALL_DAYS,
+            "weekdays" => 0b001_1111,
+            "weekends" | "weekend" => 0b110_0000,
+            _ => match item.split_once('-') {
+                Some((first, last)) => day_range(parse_day(first.trim())?, parse_day(last.trim())?),
+                None => day_bit(parse_day(item)?),
+            },
+        };
+    }
+    Ok(days)
+}
+
+fn parse_day(name: &str) -> Result<Weekday, String> {
+    Ok(match name {
+        "mon" | "monday" => Weekday::Mon,
+        "tue" | "tues" | "tuesday" => Weekday::Tue,
+        "wed" | "weds" | "wednesday" => Weekday::Wed,
+        "thu" | "thur" | "thurs" | "thursday" => Weekday::Thu,
+        "fri" | "friday" => Weekday::Fri,
+        "sat" | "saturday" => Weekday::Sat,
+        "sun" | "sunday" => Weekday::Sun,
+        "" => return Err("a day range is missing a day".to_string()),
+        _ => return Err(format!("unknown day `{name}`")),
+    })
+}
+
+/// The days from `first` to `last` inclusive, wrapping past Sunday.
+fn day_range(first: Weekday, last: Weekday) -> u8 {
+    let mut days = day_bit(first);
+    let mut day = first;
+    while day != last {
+        day = day.succ();
+        days |= day_bit(day);
+    }
+    days
+}
+
+fn parse_times(text: &str) -> Result<(u16, u16), String> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let (start, end) = compact
+        .split_once('-')
+        .ok_or_else(|| format!("`{compact}` is not a START-END time range"))?;
+    let start = parse_clock(start)?;
+    let end = parse_clock(end)?;
+    if start == DAY_MINUTES {
+        return Err("a window cannot start at 24:00; use 00:00".to_string());
+    }
+    if start == end {
+        return Err("the start and end are equal; use 00:00-24:00 for a whole day".to_string());
+    }
+    Ok((start, end))
+}
+
+/// `HH:MM`, `H:MM` or a bare hour, as minutes after midnight (`24:00` allowed).
+fn parse_clock(text: &str) -> Result<u16, String> {
+    let bad = || format!("`{text}` is not a time of day like 09:00 or 24:00");
+    let (hours, minutes) = text.split_once(':').unwrap_or((text, "00"));
+    let digits = |part: &str, widths: &[usize]| {
+        widths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !digits(hours, &[1, 2]) || !digits(minutes, &[2]) {
+        return Err(bad());
+    }
+    let hours: u16 = hours.parse().map_err(|_| bad())?;
+    let minutes: u16 = minutes.parse().map_err(|_| bad())?;
+    if minutes >= 60 || hours > 24 || (hours == 24 && minutes != 0) {
+        return Err(bad());
+    }
+    Ok(hours * 60 + minutes)
+}
+
+impl fmt::Display for SendWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_days(f, self.days)?;
+        write!(f, " {}-{}", Clock(self.start), Clock(self.end))
+    }
+}
+
+/// Days as `daily` or as runs in week order, a run wrapping past Sunday
+/// when it continues on Monday (`fri-mon`); runs of two print as a list.
+fn write_days(f: &mut fmt::Formatter<'_>, days: u8) -> fmt::Result {
+    if days == ALL_DAYS {
+        return f.write_str("daily");
+    }
+    let has = |index: usize| days & (1 << (index % 7)) != 0;
+    let mut first = true;
+    for start in 0..7 {
+        // A run starts on a day whose previous day is not in the set.
+        if !has(start) || has(start + 6) {
+            continue;
+        }
+        let mut length = 1;
+        while length < 7 && has(start + length) {
+            length += 1;
+        }
+        let name = |offset: usize| day_name(WEEK[(start + offset) % 7]);
+        if !first {
+            f.write_str(",")?;
+        }
+        first = false;
+        match length {
+            1 => f.write_str(name(0))?,
+            2 => write!(f, "{},{}", name(0), name(1))?,
+            _ => write!(f, "{}-{}", name(0), name(length - 1))?,
+        }
+    }
+    Ok(())
+}
+
+fn day_name(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "mon",
+        Weekday::Tue => "tue",
+        Weekday::Wed => "wed",
+        Weekday::Thu => "thu",
+        Weekday::Fri => "fri",
+        Weekday::Sat => "sat",
+        Weekday::Sun => "sun",
+    }
+}
+
+struct Clock(u16);
+
+impl fmt::Display for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+
+impl FromStr for WindowSet {
+    type Err = WindowError;
+
+    /// `;`-separated windows, or `always` for the empty set.
+    fn from_str(input: &str) -> Result<WindowSet, WindowError> {
+        let text = input.trim();
+        if text.eq_ignore_ascii_case("always") {
+            return Ok(WindowSet::always());
+        }
+        let windows = text
+            .split(';')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<SendWindow>, _>>()?;
+        if windows.is_empty() {
+            return Err(WindowError {
+                input: input.to_string(),
+                reason: "it is empty (write `always` for no restriction)".to_string(),
+            });
+        }
+        Ok(WindowSet::new(windows))
+    }
+}
+
+impl fmt::Display for WindowSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.windows.is_empty() {
+            return f.write_str("always");
+        }
+        for (index, window) in self.windows.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{window}")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for SendWindow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SendWindow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<SendWindow, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(text: &str) -> SendWindow {
+        text.parse().unwrap()
+    }
+
+    fn days(window: &SendWindow) -> Vec<Weekday> {
+        window.days().collect()
+    }
+
+    fn reason(text: &str) -> String {
+        text.parse::<SendWindow>().unwrap_err().reason
+    }
+
+    use Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
+
+    #[test]
+    fn day_lists_and_ranges() {
+        assert_eq!(
+            days(&window("mon-fri 09:00-17:00")),
+            [Mon, Tue, Wed, Thu, Fri]
+        );
+        assert_eq!(days(&window("sat,sun 10:00-14:00")), [Sat, Sun]);
+        assert_eq!(
+            days(&window("mon,wed-fri 08:30-12:00")),
+            [Mon, Wed, Thu, Fri]
+        );
+        assert_eq!(days(&window("fri-mon 10:00-11:00")), [Mon, Fri, Sat, Sun]);
+        assert_eq!(days(&window("Monday, WEDNESDAY 10:00-11:00")), [Mon, Wed]);
+        assert_eq!(days(&window("tues,thurs 10:00-11:00")), [Tue, Thu]);
+        assert_eq!(days(&window("wed-wed 10:00-11:00")), [Wed]);
+        assert_eq!(
+            days(&window("weekdays 10:00-11:00")),
+            [Mon, Tue, Wed, Thu, Fri]
+        );
+        assert_eq!(days(&window("weekends 10:00-11:00")), [Sat, Sun]);
+    }
+
+    #[test]
+    fn every_day_forms() {
+        let every_day = [Mon, Tue, Wed, Thu, Fri, Sat, Sun];
+        for text in [
+            "09:00-17:00",
+            "daily 09:00-17:00",
+            "everyday 09:00-17:00",
+            "Every Day 9-17",
+        ] {
+            let parsed = window(text);
+            assert_eq!(days(&parsed), every_day, "{text}");
+            assert_eq!(
+                (parsed.start_minute(), parsed.end_minute()),
+                (540, 1020),
+                "{text}"
+            );
+        }
+        // Days alone mean the whole day.
+        let whole = window("daily");
+        assert_eq!((whole.start_minute(), whole.end_minute()), (0, 1440));
+        assert_eq!(window("sat,sun").to_string(), "sat,sun 00:00-24:00");
+    }
+
+    #[test]
+    fn times() {
+        let parsed = window("mon 22:00-02:00");
+        assert_eq!((parsed.start_minute(), parsed.end_minute()), (1320, 120));
+        assert!(parsed.crosses_midnight());
+        assert!(!window("mon 08:30-24:00").crosses_midnight());
+        assert_eq!(window("mon 08:30-24:00").end_minute(), 1440);
+        assert_eq!(window("mon 8:05 - 9:00").start_minute(), 485);
+        assert_eq!(
+            window("  daily   00:00-24:00  ").to_string(),
+            "daily 00:00-24:00"
+        );
+    }
+
+    #[test]
+    fn display_is_canonical() {
+        let cases = [
+            ("Monday-Friday 9:00-17:00", "mon-fri 09:00-17:00"),
+            ("sun,sat 10:00-14:00", "sat,sun 10:00-14:00"),
+            ("mon,wed-fri 08:30-12:00", "mon,wed-fri 08:30-12:00"),
+            ("fri-mon 22:00-02:00", "fri-mon 22:00-02:00"),
+            ("sun,mon,wed 10:00-11:00", "wed,sun,mon 10:00-11:00"),
+            ("mon-sun 10:00-11:00", "daily 10:00-11:00"),
+            ("weekdays 10:00-11:00", "mon-fri 10:00-11:00"),
+            ("22:00-00:00", "daily 22:00-00:00"),
+        ];
+        for (input, shown) in cases {
+            assert_eq!(window(input).to_string(), shown, "{input}");
+            assert_eq!(window(shown), window(input), "{input}");
+        }
+    }
+
+    #[test]
+    fn window_sets() {
+        let set: WindowSet = "mon-fri 09:00-12:00; mon-fri 13:00-17:00;".parse().unwrap();
+        assert_eq!(set.windows().len(), 2);
+        assert_eq!(set.to_string(), "mon-fri 09:00-12:00; mon-fri 13:00-17:00");
+        assert_eq!("ALWAYS".parse::<WindowSet>().unwrap(), WindowSet::always());
+        assert_eq!(WindowSet::always().to_string(), "always");
+        let error = " ; ".parse::<WindowSet>().unwrap_err();
+        assert!(error.reason.contains("always"), "{error}");
+        let error = "mon 09:00-17:00; tomorrow 10:00-11:00"
+            .parse::<WindowSet>()
+            .unwrap_err();
+        assert_eq!(error.input, "tomorrow 10:00-11:00");
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert_eq!(reason(""), "it is empty");
+        assert_eq!(reason("mnday 09:00-17:00"), "unknown day `mnday`");
+        assert_eq!(reason("mon- 09:00-17:00"), "a day range is missing a day");
+        assert_eq!(
+            reason("mon,,tue 09:00-17:00"),
+            "the day list `mon,,tue` has an empty item"
+        );
+        assert_eq!(reason("mon 09:00"), "`09:00` is not a START-END time range");
+        assert_eq!(
+            reason("mon 09:00-09:00"),
+            "the start and end are equal; use 00:00-24:00 for a whole day"
+        );
+        assert_eq!(
+            reason("mon 24:00-02:00"),
+            "a window cannot start at 24:00; use 00:00"
+        );
+        for bad in [
+            "25:00", "24:30", "09:60", "9:5", "0900", "123:00", "09:00:00", "x",
+        ] {
+            assert_eq!(
+                reason(&format!("mon 08:00-{bad}")),
+                format!("`{bad}` is not a time of day like 09:00 or 24:00"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_message_quotes_input_and_shows_examples() {
+        let message = "mon-fry 09:00-17:00"
+            .parse::<SendWindow>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("invalid send window `mon-fry 09:00-17:00`: unknown day `fry`; ")
+        );
+        for example in [
+            "`mon-fri 09:00-17:00`",
+            "`sat,sun 10:00-14:00`",
+            "`daily 22:00-02:00`",
+            "`24:00`",
+        ] {
+            assert!(message.contains(example), "{message}");
+        }
+    }
+
+    #[test]
+    fn serde_uses_the_text_form() {
+        let set: WindowSet = "mon-fri 09:00-17:00; sat 10:00-12:00".parse().unwrap();
+        let json = serde_json::to_string(&set).unwrap();
+        assert_eq!(json, r#"["mon-fri 09:00-17:00","sat 10:00-12:00"]"#);
+        assert_eq!(serde_json::from_str::<WindowSet>(&json).unwrap(), set);
+        let error = serde_json::from_str::<WindowSet>(r#"["mon 9-9"]"#).unwrap_err();
+        assert!(
+            error.to_string().contains("invalid send window `mon 9-9`"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! `status --json` and `report --format csv` read back every state a
+//! campaign can be in, with exact counts and one row per recipient.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::harness::{GATE, STATE, Workdir, counts, roomy_config, start};
+
+const REPORT_HEADER: &str = "seq,line,recipient,account,state,attempts,last_status,planned_at,sent_at,api_message_id,failure_reason";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_json_and_the_csv_report_show_every_state() {
+    let _gate = GATE.read().await;
+    let work = Workdir::new();
+    // r06's body renders empty: 400.
+    work.write(
+        "message.txt",
+        "Subject: Hello\n\n{{ note | default(\"\") }}\n",
+    );
+    let recipients: Vec<String> = (1..=6).map(|i| format!("r{i:02}@example.test")).collect();
+    let rows: Vec<String> = recipients
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("{id},{}", if i == 5 { "" } else { "a note" }))
+        .collect();
+    work.csv("recipient,note", &rows);
+
+    // Run 1: sent, then Ctrl-C with the rest pending.
+    let first_api = start(roomy_config()).await;
+    let running = work
+        .send(&first_api.url())
+        .opt("--rate", "4/s")
+        .opt("--retry-attempts", "1")
+        .spawn();
+    assert!(
+        running
+            .wait_for_events("sent", 2, Duration::from_secs(10))
+            .await
+    );
+    running.signal("INT");
+    let first = running.wait().await;
+    first.expect_code(130);
+    let sent = first.events("sent").len() as u64;
+    assert!((2..=3).contains(&sent), "{first}");
+
+    let status = work.status();
+    assert_eq!(
+        counts(&status),
+        [6, 6 - sent, 0, sent, 0, 0, 0],
+        "total, pending, in_flight, sent, failed, uncertain, skipped: {status}"
+    );
+    let journal = work.state().display().to_string();
+    assert!(
+        status["journal"] == STATE || status["journal"] == journal.as_str(),
+        "{status}"
+    );
+    assert_eq!(
+        status["csv"],
+        work.path().join("data.csv").display().to_string()
+    );
+    assert!(
+        status["campaign_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 16)
+    );
+    let accounts = status["accounts"].as_array().expect("accounts");
+    assert_eq!(accounts.len(), 1, "{status}");
+    assert_eq!(accounts[0]["account"], "default");
+    assert_eq!(accounts[0]["counts"]["sent"], sent);
+    assert!(
+        status["next_send"].is_string() && status["eta"].is_string(),
+        "{status}"
+    );
+
+    // Run 2, on an API that loses every response: the rest are uncertain,
+    // except r06, which it refuses (400).
+    let mut config = roomy_config();
+    config.drop_rate = 1.0;
+    let second_api = start(config).await;
+    let second = work
+        .resume()
+        .opt("--endpoint", &second_api.url())
+        .run()
+        .await;
+    second.expect_code(3);
+    let status = work.status();
+    assert_eq!(
+        counts(&status),
+        [6, 0, 0, sent, 1, 5 - sent, 0],
+        "total, pending, in_flight, sent, failed, uncertain, skipped: {status}"
+    );
+    assert_eq!(status["next_send"], Value::Null, "{status}");
+
+    let out = work
+        .cmd(&["report", "--format", "csv", "--state", STATE])
+        .run_blocking();
+    out.expect_code(0);
+    let mut reader = csv::Reader::from_reader(out.stdout.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(header.join(","), REPORT_HEADER);
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(records.len(), 6, "{}", out.stdout);
+    let first_ids: Vec<String> = first_api.messages().into_iter().map(|m| m.id).collect();
+    for (i, record) in records.iter().enumerate() {
+        let field = |name: &str| {
+            let column = header.iter().position(|h| h == name).expect("column");
+            record[column].to_string()
+        };
+        assert_eq!(field("seq"), i.to_string());
+        assert_eq!(field("line"), (i + 2).to_string());
+        assert_eq!(field("recipient"), recipients[i]);
+        assert_eq!(field("account"), "default");
+        assert_eq!(field("attempts"), "1", "{record:?}");
+        assert!(!field("planned_at").is_empty());
+        let (state, status) = if (i as u64) < sent {
+            ("sent", "201")
+        } else if i == 5 {
+            ("failed", "400")
+        } else {
+            ("uncertain", "")
+        };
+        assert_eq!(
+            (field("state").as_str(), field("last_status").as_str()),
+            (state, status)
+        );
+        if state == "sent" {
+            assert!(!field("sent_at").is_empty());
+            assert_eq!(field("api_message_id"), first_ids[i]);
+            assert_eq!(field("failure_reason"), "");
+        } else {
+            assert_eq!(
+                (field("sent_at"), field("api_message_id")),
+                (String::new(), String::new())
+            );
+        }
+        if state == "failed" {
+            assert!(
+                field("failure_reason").starts_with("400 Bad Request: "),
+                "{record:?}"
+            );
+        }
+        if state == "uncertain" {
+            assert!(
+                field("failure_reason").contains("(after 1 attempt)"),
+                "{record:?}"
+            );
+        }
+    }
+    first_api.shutdown().await;
+    second_api.shutdown().await;
+}
