@@ -151,6 +151,11 @@ fn try_status(work: &Workdir) -> Option<[u64; 7]> {
 
 fn classify(work: &Workdir, arrived_before: usize, arrived_after: usize) -> Moment {
     if !work.state().exists() {
+        // The journal is built in `<state>.creating` and renamed into place
+        // with its whole campaign.
+        if building(work).exists() {
+            return Moment::DuringCreation;
+        }
         return Moment::BeforeJournal;
     }
     match try_status(work) {
@@ -160,6 +165,11 @@ fn classify(work: &Workdir, arrived_before: usize, arrived_after: usize) -> Mome
         Some(_) if arrived_after == arrived_before => Moment::BeforeFirstSend,
         Some(_) => Moment::BetweenSends,
     }
+}
+
+/// The file a new journal is built in before it is renamed to `state`.
+fn building(work: &Workdir) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{}.creating", work.state().display()))
 }
 
 /// What to run after a run that finished by itself, or why its exit is wrong.
@@ -204,8 +214,10 @@ fn drive(index: u64, sandbox: Arc<Sandbox>) -> Campaign {
             let how = aim(&mut rng, index, campaign.kills.is_empty(), next);
             let ready = match how {
                 Aim::JournalFile => {
-                    let state = work.state();
-                    running.wait_until(Duration::from_micros(200), move |_| state.exists())
+                    let (state, building) = (work.state(), building(work));
+                    running.wait_until(Duration::from_micros(200), move |_| {
+                        building.exists() || state.exists()
+                    })
                 }
                 Aim::AfterSpawn(delay) => {
                     std::thread::sleep(delay);
