@@ -112,7 +112,9 @@ impl fmt::Display for Rate {
             (60, 0) => "min".to_string(),
             (3600, 0) => "h".to_string(),
             (86_400, 0) => "day".to_string(),
-            _ => humantime::format_duration(self.period).to_string().replace(' ', ""),
+            _ => humantime::format_duration(self.period)
+                .to_string()
+                .replace(' ', ""),
         };
         write!(f, "{}/{}", self.count, unit)
     }
@@ -174,7 +176,11 @@ mod tests {
     fn display_round_trips() {
         for text in ["20/h", "10/s", "3/min", "500/day", "50/1h30m", "5/10s"] {
             let parsed = rate(text);
-            assert_eq!(parsed.to_string().parse::<Rate>().unwrap(), parsed, "{text}");
+            assert_eq!(
+                parsed.to_string().parse::<Rate>().unwrap(),
+                parsed,
+                "{text}"
+            );
         }
         assert_eq!(rate("20/hour").to_string(), "20/h");
     }
