@@ -384,6 +384,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
             windows: windows.clone(),
             timezone: saved.zone(),
             backoff,
+            claim_lead: crate::send::executor::CLAIM_LEAD,
         };
         let recorder = Arc::new(JournalRecorder::new(journal.clone()));
         let hint = format!("outreach resume --state {}", state.display());

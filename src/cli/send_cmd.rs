@@ -514,11 +514,25 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
         let mut store = SqliteStore::create(&state)?;
         store.create_campaign(&new.meta, &new.messages)?;
         let journal = JournalHandle::spawn(store)?;
-        let work = work_from_new(&campaign, &new.messages, &target.tokens);
+        let mut work = work_from_new(&campaign, &new.messages, &target.tokens);
+        // A campaign that starts "now" starts when sending can begin: storing
+        // a large plan takes a moment, and slots planned during it would all
+        // be late at once.
+        if args.campaign.start.is_none() {
+            let setup = chrono::Utc::now() - campaign.spec.start;
+            if setup > chrono::TimeDelta::zero() {
+                for account in &mut work {
+                    for job in &mut account.jobs {
+                        job.planned_at += setup;
+                    }
+                }
+            }
+        }
         let settings = ExecSettings {
             windows: campaign.spec.windows.clone(),
             timezone: campaign.spec.timezone,
             backoff,
+            claim_lead: crate::send::executor::CLAIM_LEAD,
         };
         let recorder = Arc::new(JournalRecorder::new(journal.clone()));
         let hint = format!("outreach resume --state {}", state.display());

@@ -78,6 +78,11 @@ struct AccountState<'a> {
     pause_until: Option<DateTime<Utc>>,
     /// Whether `account_paused` was emitted for the current pause.
     pause_announced: bool,
+    /// The current message is being retried while still in flight (its
+    /// last request may have arrived).
+    retrying_in_flight: bool,
+    /// How long before its slot a message is claimed in the journal.
+    claim_lead: TimeDelta,
     /// A spacing the headers asked for, valid until the quota resets.
     header_spacing: Option<(TimeDelta, DateTime<Utc>)>,
     last_request: Option<DateTime<Utc>>,
@@ -105,6 +110,11 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
         slots: AccountSlots::new(rules, now, &work.history),
         pause_until: None,
         pause_announced: false,
+        retrying_in_flight: false,
+        claim_lead: TimeDelta::from_std(
+            ctx.settings.claim_lead.min(work.rules.rate.interval() / 2),
+        )
+        .unwrap_or_default(),
         header_spacing: None,
         last_request: None,
         blind_throttles: 0,
@@ -117,6 +127,7 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
     let total = work.jobs.len();
     for (index, job) in work.jobs.iter().enumerate() {
         let mut attempt = 0u32;
+        state.retrying_in_flight = false;
         loop {
             if ctx.is_stopping() {
                 state.report.pending = total - index;
@@ -167,7 +178,36 @@ impl AccountState<'_> {
             account: self.name.clone(),
             at: slot,
         });
+        // Claim the message (durably in flight) a moment before its slot, so
+        // the commit's latency does not delay the request or pile up as drift.
+        let lead = self.claim_lead;
+        if !ctx.sleep_until(slot - lead).await {
+            return Step::Stopped;
+        }
+        // Recorded at the slot, when the request will leave: a resume after a
+        // crash counts this possible send against the rate from that moment.
+        let leaves_at = slot.max(ctx.clock.now());
+        if let Err(error) = ctx.recorder.before_send(job.seq, leaves_at).await {
+            ctx.fail_run(format!(
+                "cannot record the send in the journal: {error:#}; nothing more is sent"
+            ));
+            return Step::Stopped;
+        }
         if !ctx.sleep_until(slot).await {
+            // Claimed but never sent.
+            if self.retrying_in_flight {
+                let reason = "interrupted while waiting to retry a request that may have arrived"
+                    .to_string();
+                ctx.recorder.outcome(
+                    job.seq,
+                    SendOutcome::Uncertain {
+                        reason: reason.clone(),
+                    },
+                );
+                self.report.uncertain.push((job.seq, reason));
+                return Step::Next;
+            }
+            ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
             return Step::Stopped;
         }
         let now = ctx.clock.now();
@@ -178,15 +218,7 @@ impl AccountState<'_> {
                 account: self.name.clone(),
             });
         }
-        if let Err(error) = ctx.recorder.before_send(job.seq, now).await {
-            ctx.fail_run(format!(
-                "cannot record the send in the journal: {error:#}; nothing more is sent"
-            ));
-            return Step::Stopped;
-        }
-        // The request leaves now, after the durable commit: space the next
-        // slot from this moment, not from when the commit began.
-        let now = ctx.clock.now();
+        // Space the next slot from the moment the request really leaves.
         self.slots.correct_last(now);
         *attempt += 1;
         ctx.emit(EventKind::Sending {
@@ -436,6 +468,7 @@ impl AccountState<'_> {
             // so a crash meanwhile leaves it pending, not uncertain.
             ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
         }
+        self.retrying_in_flight = maybe_delivered;
         ctx.emit(EventKind::Retrying {
             seq: job.seq,
             account: self.name.clone(),

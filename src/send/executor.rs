@@ -26,7 +26,13 @@ pub struct ExecSettings {
     pub windows: WindowSet,
     pub timezone: Tz,
     pub backoff: BackoffPolicy,
+    /// How long before its slot a message is durably claimed, so the
+    /// journal's commit does not delay the request (at most half an interval).
+    pub claim_lead: std::time::Duration,
 }
+
+/// The default claim lead: well above a commit's latency on a healthy disk.
+pub const CLAIM_LEAD: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// What every account task shares.
 pub struct RunContext {
