@@ -38,7 +38,7 @@ cleanup() {
 trap cleanup EXIT
 
 # shellcheck disable=SC2086 # SANDBOX_FLAGS is a list of flags
-"$OUTREACH_BIN" sandbox --port 0 --quiet --limit 100000000/s --token bench=bench-token \
+"$OUTREACH_BIN" sandbox --port 0 --quiet --limit 1000000/s --token bench=bench-token \
     ${SANDBOX_FLAGS:-} >"$workdir/stdout" 2>"$workdir/stderr" &
 server_pid=$!
 
