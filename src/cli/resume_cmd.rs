@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use chrono::{TimeDelta, Utc};
 use clap::Args;
 
-use super::send_cmd::{DeliveryArgs, connect, run_work};
+use super::send_cmd::{DeliveryArgs, apply_retry_flags, connect, run_work};
 use crate::campaign::Campaign;
 use crate::exit_codes;
 use crate::journal::{
@@ -263,35 +263,6 @@ fn campaign_exit_code(run_code: i32, state: &std::path::Path) -> i32 {
     }
 }
 
-/// The saved retry policy with resume's own `--retry-*` / `--timeout` flags applied.
-fn retry_policy(
-    saved: &SavedOptions,
-    delivery: &DeliveryArgs,
-) -> anyhow::Result<(crate::throttle::BackoffPolicy, std::time::Duration)> {
-    let saved_policy = saved.retry.policy();
-    let parse = |flag: &str,
-                 value: &Option<String>,
-                 fallback: std::time::Duration|
-     -> anyhow::Result<std::time::Duration> {
-        match value {
-            Some(text) => humantime::parse_duration(text).with_context(|| {
-                format!("{flag}: invalid duration `{text}`; examples: `2s`, `500ms`, `10m`")
-            }),
-            None => Ok(fallback),
-        }
-    };
-    let policy = crate::throttle::BackoffPolicy {
-        base: parse("--retry-base", &delivery.retry_base, saved_policy.base)?,
-        cap: parse("--retry-cap", &delivery.retry_cap, saved_policy.cap)?,
-        max_attempts: delivery
-            .retry_attempts
-            .unwrap_or(saved_policy.max_attempts)
-            .max(1),
-    };
-    let timeout = parse("--timeout", &delivery.timeout, saved.retry.timeout())?;
-    Ok((policy, timeout))
-}
-
 pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
     let state = match &args.state {
         Some(path) => path.clone(),
@@ -360,7 +331,8 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
     }
 
     let specs: Vec<_> = saved.accounts.iter().map(|a| a.to_spec()).collect();
-    let (backoff, timeout) = retry_policy(&saved, &args.delivery)?;
+    let (backoff, timeout) =
+        apply_retry_flags(&args.delivery, saved.retry.policy(), saved.retry.timeout())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -126,18 +126,36 @@ pub struct SendArgs {
     pub output: PlanOutputArgs,
 }
 
-fn duration_flag(
-    flag: &str,
-    value: Option<&str>,
-    config: Option<Duration>,
-    default: Duration,
-) -> anyhow::Result<Duration> {
+fn duration_flag(flag: &str, value: Option<&str>, fallback: Duration) -> anyhow::Result<Duration> {
     match value {
         Some(text) => humantime::parse_duration(text).with_context(|| {
             format!("{flag}: invalid duration `{text}`; examples: `2s`, `500ms`, `10m`")
         }),
-        None => Ok(config.unwrap_or(default)),
+        None => Ok(fallback),
     }
+}
+
+/// The `--retry-*` and `--timeout` flags applied over a fallback policy
+/// (the config's for `send`, the saved one for `resume`).
+pub fn apply_retry_flags(
+    delivery: &DeliveryArgs,
+    fallback: BackoffPolicy,
+    fallback_timeout: Duration,
+) -> anyhow::Result<(BackoffPolicy, Duration)> {
+    let policy = BackoffPolicy {
+        base: duration_flag(
+            "--retry-base",
+            delivery.retry_base.as_deref(),
+            fallback.base,
+        )?,
+        cap: duration_flag("--retry-cap", delivery.retry_cap.as_deref(), fallback.cap)?,
+        max_attempts: delivery
+            .retry_attempts
+            .unwrap_or(fallback.max_attempts)
+            .max(1),
+    };
+    let timeout = duration_flag("--timeout", delivery.timeout.as_deref(), fallback_timeout)?;
+    Ok((policy, timeout))
 }
 
 /// Retry policy from flags, then the config's `[retry]`, then defaults.
@@ -147,32 +165,13 @@ pub fn backoff_policy(
 ) -> anyhow::Result<(BackoffPolicy, Duration)> {
     let retry = &campaign.spec.config.config.retry;
     let defaults = BackoffPolicy::default();
-    let policy = BackoffPolicy {
-        base: duration_flag(
-            "--retry-base",
-            delivery.retry_base.as_deref(),
-            retry.base.map(|d| d.0),
-            defaults.base,
-        )?,
-        cap: duration_flag(
-            "--retry-cap",
-            delivery.retry_cap.as_deref(),
-            retry.cap.map(|d| d.0),
-            defaults.cap,
-        )?,
-        max_attempts: delivery
-            .retry_attempts
-            .or(retry.attempts)
-            .unwrap_or(defaults.max_attempts)
-            .max(1),
+    let fallback = BackoffPolicy {
+        base: retry.base.map_or(defaults.base, |d| d.0),
+        cap: retry.cap.map_or(defaults.cap, |d| d.0),
+        max_attempts: retry.attempts.unwrap_or(defaults.max_attempts),
     };
-    let timeout = duration_flag(
-        "--timeout",
-        delivery.timeout.as_deref(),
-        retry.timeout.map(|d| d.0),
-        Duration::from_secs(30),
-    )?;
-    Ok((policy, timeout))
+    let timeout = retry.timeout.map_or(Duration::from_secs(30), |d| d.0);
+    apply_retry_flags(delivery, fallback, timeout)
 }
 
 /// Where messages go, and the tokens to use for each account.
