@@ -116,14 +116,17 @@ impl<'a> AccountSlots<'a> {
         self.take(floor, timezone)
     }
 
-    /// The request for the last slot left at `actual` (a little after the
-    /// slot, since timers fire late): later slots are spaced from the real time.
+    /// The request for the last slot left at `actual`. Timers fire a little
+    /// late; lateness up to [`timer_tolerance`] is absorbed (later slots stay
+    /// on the plan, so it never accumulates), and only what exceeds it moves
+    /// later slots, so a stall is never followed by a catch-up burst.
     pub fn correct_last(&mut self, actual: DateTime<Utc>) {
+        let counted = actual - timer_tolerance(self.interval);
         if let (Some(last), Some(back)) = (self.last.as_mut(), self.recent.back_mut())
-            && actual > *last
+            && counted > *last
         {
-            *last = actual;
-            *back = actual;
+            *last = counted;
+            *back = counted;
         }
     }
 
@@ -146,6 +149,15 @@ impl<'a> AccountSlots<'a> {
         self.record(at);
         at
     }
+}
+
+/// How late a request may leave after its slot without moving later slots:
+/// 2 ms (a timer tick and a wake-up), at most a tenth of the interval. Two
+/// requests are therefore at least `interval - tolerance` apart; spacing each
+/// from the previous request's real departure instead would add every
+/// request's timer lateness to all later ones.
+pub fn timer_tolerance(interval: TimeDelta) -> TimeDelta {
+    (interval / 10).min(TimeDelta::milliseconds(2))
 }
 
 /// Midnight of `day` in `zone`, or the first instant of the day when
@@ -208,6 +220,40 @@ mod tests {
             AccountSlots::new(rules("3/h", &windows), at("2026-01-05T09:01:00Z"), &history);
         assert_eq!(slots.next(None, 0.0), at("2026-01-05T09:40:00Z"));
         assert_eq!(slots.next(None, 0.0), at("2026-01-05T10:00:00Z"));
+    }
+
+    #[test]
+    fn timer_lateness_does_not_accumulate_but_a_stall_moves_later_slots() {
+        let windows = WindowSet::default();
+        let start = at("2026-01-05T09:00:00Z");
+        let mut slots = AccountSlots::new(rules("100/s", &windows), start, &[]);
+        // Each request leaves 1 ms late, within the 1 ms tolerance at 100/s:
+        // the slots stay on the plan's 10 ms grid.
+        for k in 0..50 {
+            let slot = slots.next(None, 0.0);
+            assert_eq!(slot, start + TimeDelta::milliseconds(10 * k));
+            slots.correct_last(slot + TimeDelta::milliseconds(1));
+        }
+        // A 30 ms stall moves the next slot by what exceeds the tolerance.
+        let slot = slots.next(None, 0.0);
+        assert_eq!(slot, start + TimeDelta::milliseconds(500));
+        slots.correct_last(slot + TimeDelta::milliseconds(30));
+        assert_eq!(
+            slots.next(None, 0.0),
+            start + TimeDelta::milliseconds(500 + 30 - 1 + 10)
+        );
+    }
+
+    #[test]
+    fn timer_tolerance_is_small_against_the_interval() {
+        assert_eq!(
+            timer_tolerance(TimeDelta::milliseconds(10)),
+            TimeDelta::milliseconds(1)
+        );
+        assert_eq!(
+            timer_tolerance(TimeDelta::minutes(3)),
+            TimeDelta::milliseconds(2)
+        );
     }
 
     #[test]

@@ -111,10 +111,9 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
         pause_until: None,
         pause_announced: false,
         retrying_in_flight: false,
-        claim_lead: TimeDelta::from_std(
-            ctx.settings.claim_lead.min(work.rules.rate.interval() / 2),
-        )
-        .unwrap_or_default(),
+        // At a fast rate the lead exceeds the interval: the claim then starts
+        // as soon as the previous response is in.
+        claim_lead: TimeDelta::from_std(ctx.settings.claim_lead).unwrap_or_default(),
         header_spacing: None,
         last_request: None,
         blind_throttles: 0,

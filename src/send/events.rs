@@ -6,12 +6,14 @@
 //! `jq` or a dashboard can follow a campaign.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use super::background::BackgroundLines;
 
 /// One thing that happened, with the fields a listener needs.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -147,37 +149,32 @@ impl EventSink for FanOut {
     }
 }
 
-/// `--events FILE`: one JSON object per line, appended.
+/// `--events FILE`: one JSON object per line, appended, written off the
+/// send path (see [`BackgroundLines`]).
 pub struct JsonLinesSink {
-    writer: Mutex<BufWriter<File>>,
+    lines: BackgroundLines,
 }
 
 impl JsonLinesSink {
     pub fn create(path: &Path) -> std::io::Result<JsonLinesSink> {
         let file = File::options().create(true).append(true).open(path)?;
         Ok(JsonLinesSink {
-            writer: Mutex::new(BufWriter::new(file)),
+            lines: BackgroundLines::spawn(Box::new(BufWriter::new(file))),
         })
     }
 }
 
 impl EventSink for JsonLinesSink {
     fn emit(&self, event: &Event) {
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        if serde_json::to_writer(&mut *writer, event).is_ok() {
-            let _ = writer.write_all(b"\n");
+        let mut line = Vec::with_capacity(160);
+        if serde_json::to_writer(&mut line, event).is_ok() {
+            line.push(b'\n');
+            self.lines.write(line);
         }
-        // Lines must be visible to `tail -f` promptly; flushing per event is
-        // cheap next to a rate-limited send.
-        let _ = writer.flush();
     }
 
     fn finish(&self) {
-        let _ = self
-            .writer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .flush();
+        self.lines.finish();
     }
 }
 

@@ -27,7 +27,7 @@ pub struct ExecSettings {
     pub timezone: Tz,
     pub backoff: BackoffPolicy,
     /// How long before its slot a message is durably claimed, so the
-    /// journal's commit does not delay the request (at most half an interval).
+    /// journal's commit does not delay the request.
     pub claim_lead: std::time::Duration,
 }
 

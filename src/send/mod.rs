@@ -6,11 +6,13 @@
 //! - [`api`]: the [`api::MessageApi`] seam and its reqwest implementation.
 //! - [`recorder`]: the seam where the journal records every state change.
 //! - [`events`]: typed events for progress, logs and `--events` files.
+//! - [`background`]: writes event lines on a thread, off the send path.
 //! - [`budget`]: stop when the API is clearly down.
 //! - [`clock`]: wall time that follows tokio's pausable clock.
 
 pub mod account;
 pub mod api;
+pub mod background;
 pub mod budget;
 pub mod clock;
 pub mod events;

@@ -14,20 +14,21 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::background::BackgroundLines;
 use super::clock::Clock;
 use super::events::{Event, EventKind, EventSink};
 use crate::output::text::{excerpt, human_duration};
 
-/// One plain line per event, for logs and pipes.
+/// One plain line per event, for logs and pipes, written off the send path.
 pub struct PlainLog {
-    out: Mutex<Box<dyn Write + Send>>,
+    out: BackgroundLines,
     zone: Tz,
 }
 
 impl PlainLog {
     pub fn new(out: Box<dyn Write + Send>, zone: Tz) -> PlainLog {
         PlainLog {
-            out: Mutex::new(out),
+            out: BackgroundLines::spawn(out),
             zone,
         }
     }
@@ -122,10 +123,14 @@ impl PlainLog {
 
 impl EventSink for PlainLog {
     fn emit(&self, event: &Event) {
-        if let Some(line) = self.line(event) {
-            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = writeln!(out, "{line}");
+        if let Some(mut line) = self.line(event) {
+            line.push('\n');
+            self.out.write(line.into_bytes());
         }
+    }
+
+    fn finish(&self) {
+        self.out.finish();
     }
 }
 

@@ -32,9 +32,12 @@ async fn ten_recipients_at_10_per_second_are_evenly_spaced() {
     // sandbox's millisecond truncation), the whole run close to 9 intervals.
     // The client lets requests go at least one interval apart; the server
     // sees them so too, up to transit jitter (large on a loaded 2-core CI).
+    // A request may leave up to the timer tolerance (2 ms) late without
+    // moving the next slot, so two can be 2 ms closer than the interval
+    // (plus 1 ms of truncation to whole milliseconds).
     let sending = out.sending_gaps_ms("default");
     assert!(
-        sending.iter().all(|gap| *gap >= 99),
+        sending.iter().all(|gap| *gap >= 97),
         "sending gaps {sending:?}\n{out}"
     );
     let gaps = gaps_ms(&messages, "default");
@@ -63,8 +66,8 @@ async fn ten_recipients_at_10_per_second_are_evenly_spaced() {
         (10, 0, 0)
     );
 
-    // The plan is exactly one interval apart; the sends (same clock) are at
-    // least one interval apart.
+    // The plan is exactly one interval apart; the sends (same clock) at
+    // least one interval less the 2 ms timer tolerance.
     let planned: Vec<_> = out
         .events("planned")
         .iter()
@@ -88,7 +91,7 @@ async fn ten_recipients_at_10_per_second_are_evenly_spaced() {
         .map(|p| (p[1] - p[0]).num_microseconds().unwrap())
         .collect();
     assert!(
-        client_gaps.iter().all(|gap| *gap >= 99_000),
+        client_gaps.iter().all(|gap| *gap >= 98_000),
         "client gaps (µs) {client_gaps:?}"
     );
     assert_eq!(out.events("sent").len(), 10, "{out}");
@@ -167,11 +170,11 @@ token_env = "OUTREACH_TEST_SLOW"
     let fast_sending = out.sending_gaps_ms("fast");
     let slow_sending = out.sending_gaps_ms("slow");
     assert!(
-        fast_sending.iter().all(|g| *g >= 99),
+        fast_sending.iter().all(|g| *g >= 97),
         "fast {fast_sending:?}"
     );
     assert!(
-        slow_sending.iter().all(|g| *g >= 199),
+        slow_sending.iter().all(|g| *g >= 197),
         "slow {slow_sending:?}"
     );
     let fast_gaps = gaps_ms(&messages, "fast");
