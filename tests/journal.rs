@@ -692,13 +692,30 @@ mod transitions {
             .unwrap();
         // alice: sent at 50 (too early) and 150; 4 uncertain and 6 in flight since 100.
         assert_eq!(
-            store.sends_since("alice", t(60)).unwrap(),
+            store.sends_since("alice", t(60), usize::MAX).unwrap(),
             vec![t(100), t(100), t(150)]
         );
-        assert_eq!(store.sends_since("alice", t(120)).unwrap(), vec![t(150)]);
+        assert_eq!(
+            store.sends_since("alice", t(120), usize::MAX).unwrap(),
+            vec![t(150)]
+        );
         // bob: 1 sent; 3 went back to pending, so the server did not count it.
-        assert_eq!(store.sends_since("bob", t(0)).unwrap(), vec![t(160)]);
-        assert!(store.sends_since("carol", t(0)).unwrap().is_empty());
+        assert_eq!(
+            store.sends_since("bob", t(0), usize::MAX).unwrap(),
+            vec![t(160)]
+        );
+        assert!(
+            store
+                .sends_since("carol", t(0), usize::MAX)
+                .unwrap()
+                .is_empty()
+        );
+        // Only the latest ones, still oldest first.
+        assert_eq!(
+            store.sends_since("alice", t(60), 2).unwrap(),
+            vec![t(100), t(150)]
+        );
+        assert_eq!(store.sends_since("alice", t(0), 1).unwrap(), vec![t(150)]);
     }
 }
 
@@ -957,8 +974,9 @@ mod writer {
             &self,
             a: &str,
             s: DateTime<Utc>,
+            n: usize,
         ) -> Result<Vec<DateTime<Utc>>, JournalError> {
-            self.inner.sends_since(a, s)
+            self.inner.sends_since(a, s, n)
         }
         fn set_state_where(
             &mut self,
@@ -1187,7 +1205,7 @@ mod crash {
             vec![(0, Sent), (1, Uncertain), (2, Uncertain), (3, Pending)]
         );
         assert_eq!(
-            store.sends_since("alice", t(0)).unwrap(),
+            store.sends_since("alice", t(0), usize::MAX).unwrap(),
             vec![t(10), t(10), t(11)]
         );
     }

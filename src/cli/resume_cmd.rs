@@ -298,7 +298,11 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
         let lookback = TimeDelta::from_std(account.rate.period)
             .unwrap_or(TimeDelta::MAX)
             .max(TimeDelta::days(2));
-        history.push(store.sends_since(&account.name, now - lookback)?);
+        // The slot generator looks at the last N sends (the rolling window)
+        // and counts today's against the daily cap, which never needs more
+        // than the cap: older sends change nothing.
+        let needed = (account.rate.count as usize).max(account.daily_cap.unwrap_or(0) as usize);
+        history.push(store.sends_since(&account.name, now - lookback, needed)?);
     }
 
     if args.retry_failed {
@@ -345,10 +349,10 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
             jitter: saved.jitter,
             seed: saved.seed_bytes(),
         };
-        let work = replan(&pending, &pacing, &history, &target.tokens, Utc::now())?;
+        let pending_count = pending.len();
+        let work = replan(pending, &pacing, &history, &target.tokens, Utc::now())?;
         eprintln!(
-            "resuming: {} message(s) pending (journal {})",
-            pending.len(),
+            "resuming: {pending_count} message(s) pending (journal {})",
             state.display()
         );
         let journal = JournalHandle::spawn(store)?;

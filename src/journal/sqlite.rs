@@ -244,8 +244,9 @@ impl CampaignStore for SqliteStore {
         &self,
         account: &str,
         since: DateTime<Utc>,
+        at_most: usize,
     ) -> Result<Vec<DateTime<Utc>>, JournalError> {
-        read::sends_since(&self.conn, &self.path, account, since)
+        read::sends_since(&self.conn, &self.path, account, since, at_most)
     }
 
     fn set_state_where(

@@ -197,25 +197,29 @@ pub fn row_digests(
 }
 
 const SENDS_SINCE: &str = "
-    SELECT sent_at_ns FROM messages
-    WHERE account = ?1 AND state = 'sent' AND sent_at_ns >= ?2
-    UNION ALL
-    SELECT last_attempt_at_ns FROM messages
-    WHERE account = ?1 AND state IN ('in_flight', 'uncertain') AND last_attempt_at_ns >= ?2
-    ORDER BY 1";
+    SELECT at FROM (
+        SELECT sent_at_ns AS at FROM messages
+        WHERE account = ?1 AND state = 'sent' AND sent_at_ns >= ?2
+        UNION ALL
+        SELECT last_attempt_at_ns FROM messages
+        WHERE account = ?1 AND state IN ('in_flight', 'uncertain') AND last_attempt_at_ns >= ?2
+        ORDER BY 1 DESC LIMIT ?3
+    ) ORDER BY 1";
 
 pub fn sends_since(
     conn: &Connection,
     path: &Path,
     account: &str,
     since: DateTime<Utc>,
+    at_most: usize,
 ) -> Result<Vec<DateTime<Utc>>, JournalError> {
     let sql = |action| JournalError::sqlite(path, action);
     let mut select = conn
         .prepare_cached(SENDS_SINCE)
         .map_err(sql("reading past sends"))?;
+    let limit = i64::try_from(at_most).unwrap_or(i64::MAX);
     select
-        .query_map(params![account, to_ns(since)?], |row| {
+        .query_map(params![account, to_ns(since)?, limit], |row| {
             row.get::<_, i64>(0).map(from_ns)
         })
         .and_then(|rows| rows.collect())

@@ -117,11 +117,14 @@ pub trait CampaignStore: Send {
     /// Times at which `account` may have delivered a message since `since`,
     /// ascending: `sent_at` of sent messages and the latest claim of in-flight
     /// and uncertain ones (they may have reached the server, so a resumed
-    /// run's rate windows must count them).
+    /// run's rate windows must count them). Only the latest `at_most`: a
+    /// rolling window of N per period needs the last N, not a campaign's
+    /// half a million.
     fn sends_since(
         &self,
         account: &str,
         since: DateTime<Utc>,
+        at_most: usize,
     ) -> Result<Vec<DateTime<Utc>>, JournalError>;
 
     /// Moves every message in `from` to `to` (`--retry-failed`,

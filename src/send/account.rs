@@ -21,6 +21,10 @@ use crate::plan::AccountRules;
 use crate::plan::slots::{AccountSlots, SlotRules};
 use crate::throttle::{advise, parse_rate_limit_headers};
 
+/// How many of its messages an account announces (`planned` events) ahead of
+/// the one it is sending.
+pub const PLANNED_AHEAD: usize = 1000;
+
 /// One message waiting to be sent.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -124,7 +128,12 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
         },
     };
     let total = work.jobs.len();
+    let mut announced = 0;
     for (index, job) in work.jobs.iter().enumerate() {
+        if index == announced {
+            announced = (index + PLANNED_AHEAD).min(total);
+            state.announce(&work.jobs[index..announced]);
+        }
         let mut attempt = 0u32;
         state.retrying_in_flight = false;
         loop {
@@ -155,6 +164,17 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
 }
 
 impl AccountState<'_> {
+    fn announce(&self, jobs: &[Job]) {
+        for job in jobs {
+            self.ctx.emit(EventKind::Planned {
+                seq: job.seq,
+                account: self.name.clone(),
+                recipient: job.recipient.clone(),
+                at: job.planned_at,
+            });
+        }
+    }
+
     fn not_before(&self, job: &Job) -> DateTime<Utc> {
         let mut at = job.planned_at;
         if let Some(until) = self.pause_until {

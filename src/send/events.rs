@@ -23,9 +23,13 @@ pub enum EventKind {
     Started {
         total: usize,
         accounts: Vec<String>,
+        /// Messages per account, in the order of `accounts`.
+        account_totals: Vec<usize>,
         planned_end: Option<DateTime<Utc>>,
     },
-    /// A message has its slot.
+    /// A message has its slot. Each account announces its messages up to
+    /// [`PLANNED_AHEAD`](super::account::PLANNED_AHEAD) ahead of its sends, so
+    /// a campaign of a million messages does not wait for a million events.
     Planned {
         seq: u64,
         account: String,

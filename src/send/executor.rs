@@ -159,18 +159,9 @@ pub async fn execute(context: Arc<RunContext>, work: Vec<AccountWork>) -> RunRep
     context.emit(EventKind::Started {
         total: work.iter().map(|w| w.jobs.len()).sum(),
         accounts: work.iter().map(|w| w.rules.name.clone()).collect(),
+        account_totals: work.iter().map(|w| w.jobs.len()).collect(),
         planned_end,
     });
-    for account in &work {
-        for job in &account.jobs {
-            context.emit(EventKind::Planned {
-                seq: job.seq,
-                account: account.rules.name.clone(),
-                recipient: job.recipient.clone(),
-                at: job.planned_at,
-            });
-        }
-    }
     let tasks: Vec<_> = work
         .into_iter()
         .map(|account| tokio::spawn(run_account(Arc::clone(&context), account)))
@@ -203,4 +194,115 @@ pub async fn execute(context: Arc<RunContext>, work: Vec<AccountWork>) -> RunRep
     });
     context.events.finish();
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::AccountRules;
+    use crate::send::account::{Job, PLANNED_AHEAD};
+    use crate::send::api::{ApiFuture, ApiResponse, MessagePayload, OutgoingMessage, Token};
+    use crate::send::events::MemorySink;
+    use crate::send::recorder::NoRecorder;
+    use chrono::TimeDelta;
+
+    /// Accepts every message at once.
+    struct AcceptAll;
+
+    impl MessageApi for AcceptAll {
+        fn send<'a>(&'a self, _: &'a Token, _: &'a OutgoingMessage) -> ApiFuture<'a> {
+            Box::pin(async {
+                Ok(ApiResponse {
+                    status: 201,
+                    headers: Default::default(),
+                    body_excerpt: String::new(),
+                    message_id: None,
+                })
+            })
+        }
+    }
+
+    fn job(seq: u64, at: DateTime<Utc>) -> Job {
+        let recipient = format!("urn:li:person:{seq}");
+        Job {
+            seq,
+            recipient: recipient.clone(),
+            message: OutgoingMessage {
+                payload: MessagePayload {
+                    recipients: vec![recipient],
+                    subject: None,
+                    body: "hello".into(),
+                },
+                idempotency_key: format!("key-{seq}"),
+            },
+            planned_at: at,
+            timezone: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn planned_events_come_ahead_of_each_send_not_all_at_the_start() {
+        let start: DateTime<Utc> = "2026-01-05T09:00:00Z".parse().unwrap();
+        let count = PLANNED_AHEAD as u64 * 2 + 500;
+        let rules = AccountRules {
+            name: "default".into(),
+            rate: "1000/s".parse().unwrap(),
+            daily_cap: None,
+        };
+        let jobs = (0..count)
+            .map(|seq| job(seq, start + TimeDelta::milliseconds(seq as i64)))
+            .collect();
+        let sink = Arc::new(MemorySink::default());
+        let (context, _stop) = RunContext::new(
+            Arc::new(AcceptAll),
+            Clock::starting_at(start),
+            Arc::new(NoRecorder),
+            sink.clone(),
+            ExecSettings {
+                windows: WindowSet::default(),
+                timezone: chrono_tz::UTC,
+                backoff: BackoffPolicy::default(),
+                claim_lead: CLAIM_LEAD,
+            },
+        );
+        let work = AccountWork {
+            rules,
+            token: Token::new("t".into()),
+            token_source: "$OUTREACH_TOKEN".into(),
+            jobs,
+            history: Vec::new(),
+        };
+        let report = execute(context, vec![work]).await;
+        assert_eq!(report.sent(), count as usize);
+
+        let events = sink.events.lock().unwrap();
+        let position = |wanted: &dyn Fn(&EventKind) -> bool| {
+            events.iter().position(|e| wanted(&e.kind)).unwrap()
+        };
+        // Every message is announced once, before its request.
+        for seq in [0, 999, 1000, 1999, 2000, count - 1] {
+            let planned =
+                position(&|k| matches!(k, EventKind::Planned { seq: s, .. } if *s == seq));
+            let sending =
+                position(&|k| matches!(k, EventKind::Sending { seq: s, .. } if *s == seq));
+            assert!(
+                planned < sending,
+                "seq {seq}: planned at {planned}, sending at {sending}"
+            );
+        }
+        let planned = events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Planned { .. }))
+            .count();
+        assert_eq!(planned as u64, count);
+        // The first request does not wait for the whole schedule.
+        let first_sending = position(&|k| matches!(k, EventKind::Sending { .. }));
+        assert!(first_sending <= PLANNED_AHEAD + 3, "{first_sending}");
+        match &events[0].kind {
+            EventKind::Started { account_totals, .. } => {
+                assert_eq!(account_totals, &[count as usize])
+            }
+            other => panic!("first event {other:?}"),
+        }
+    }
 }

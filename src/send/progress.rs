@@ -269,21 +269,21 @@ fn account_line(name: &str, view: &AccountView, now: DateTime<Utc>) -> String {
 impl EventSink for LiveProgress {
     fn emit(&self, event: &Event) {
         if let EventKind::Started {
-            total, accounts, ..
+            total,
+            accounts,
+            account_totals,
+            ..
         } = &event.kind
         {
             self.start(*total, accounts);
             let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
-            for name in accounts {
-                views.entry(name.clone()).or_default();
+            for (name, total) in accounts.iter().zip(account_totals) {
+                views.entry(name.clone()).or_default().total = *total;
             }
             return;
         }
         let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
         match &event.kind {
-            EventKind::Planned { account, .. } => {
-                views.entry(account.clone()).or_default().total += 1
-            }
             EventKind::Waiting { account, at } => {
                 views.entry(account.clone()).or_default().next_at = Some(*at)
             }

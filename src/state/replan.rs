@@ -37,8 +37,10 @@ pub struct UnknownAccount {
 
 /// Plan `pending` (in seq order) from `now`; `history[i]` are the earlier
 /// sends of account `i`. Returns one work list per account, in account order.
+/// Takes the messages so their texts move into the jobs instead of being
+/// copied (a resumed campaign may hold half a million).
 pub fn replan(
-    pending: &[StoredMessage],
+    pending: Vec<StoredMessage>,
     pacing: &Pacing<'_>,
     history: &[Vec<DateTime<Utc>>],
     tokens: &[AccountToken],
@@ -75,6 +77,9 @@ pub fn replan(
         accounts: pacing.accounts,
     };
     let slots = plan::schedule(&settings, &queue, history);
+    let timezones: Vec<Option<Tz>> = queue.iter().map(|item| item.timezone).collect();
+    drop(queue);
+    let mut pending: Vec<Option<StoredMessage>> = pending.into_iter().map(Some).collect();
     let mut work: Vec<AccountWork> = pacing
         .accounts
         .iter()
@@ -89,20 +94,23 @@ pub fn replan(
         })
         .collect();
     for slot in slots {
-        let message = &pending[slot.id].message;
+        let Some(stored) = pending[slot.id].take() else {
+            continue; // the plan has each message once
+        };
+        let message = stored.message;
         work[slot.account].jobs.push(Job {
             seq: message.seq,
             recipient: message.recipient.clone(),
             message: OutgoingMessage {
                 payload: MessagePayload {
-                    recipients: vec![message.recipient.clone()],
-                    subject: message.subject.clone(),
-                    body: message.body.clone(),
+                    recipients: vec![message.recipient],
+                    subject: message.subject,
+                    body: message.body,
                 },
-                idempotency_key: message.idempotency_key.clone(),
+                idempotency_key: message.idempotency_key,
             },
             planned_at: slot.at,
-            timezone: queue[slot.id].timezone,
+            timezone: timezones[slot.id],
         });
     }
     Ok(work)
