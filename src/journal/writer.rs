@@ -143,6 +143,35 @@ impl JournalHandle {
         done.await.unwrap_or_else(|_| Err(self.shared.closed()))
     }
 
+    /// [`begin_send`](Self::begin_send) for several messages, queued together
+    /// so they share a commit; one result per claim, in order.
+    pub async fn begin_send_many(
+        &self,
+        claims: &[(u64, DateTime<Utc>)],
+    ) -> Vec<Result<(), JournalError>> {
+        if let Some(failure) = self.shared.failure() {
+            return claims
+                .iter()
+                .map(|_| Err(JournalError::WriterFailed(Arc::clone(&failure))))
+                .collect();
+        }
+        let queued: Vec<_> = claims
+            .iter()
+            .map(|&(seq, at)| {
+                let (ack, done) = oneshot::channel();
+                self.send(Request::Begin { seq, at, ack }).map(|()| done)
+            })
+            .collect();
+        let mut results = Vec::with_capacity(queued.len());
+        for done in queued {
+            results.push(match done {
+                Ok(done) => done.await.unwrap_or_else(|_| Err(self.shared.closed())),
+                Err(error) => Err(error),
+            });
+        }
+        results
+    }
+
     /// Queues an attempt or outcome for the next commit and returns at once.
     /// [`flush`](Self::flush) waits until it is durable. If the writer has
     /// stopped, the update is counted as lost and `flush`/`close` report it.

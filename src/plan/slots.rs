@@ -116,15 +116,15 @@ impl<'a> AccountSlots<'a> {
         self.take(floor, timezone)
     }
 
-    /// The request for the last slot left at `actual`. Timers fire a little
-    /// late; lateness up to [`timer_tolerance`] is absorbed (later slots stay
-    /// on the plan, so it never accumulates), and only what exceeds it moves
-    /// later slots, so a stall is never followed by a catch-up burst.
+    /// The request for the last slot left at `actual`: later slots are spaced
+    /// from `actual` less the [`timer_tolerance`]. So timer lateness does not
+    /// accumulate (a request on time leaves later slots on the plan), a stall
+    /// moves later slots, and the account then catches up with the plan by at
+    /// most the tolerance per request: never a burst, and never closer than
+    /// `interval - tolerance` or more than N in `period - tolerance`.
     pub fn correct_last(&mut self, actual: DateTime<Utc>) {
         let counted = actual - timer_tolerance(self.interval);
-        if let (Some(last), Some(back)) = (self.last.as_mut(), self.recent.back_mut())
-            && counted > *last
-        {
+        if let (Some(last), Some(back)) = (self.last.as_mut(), self.recent.back_mut()) {
             *last = counted;
             *back = counted;
         }
@@ -234,13 +234,29 @@ mod tests {
             assert_eq!(slot, start + TimeDelta::milliseconds(10 * k));
             slots.correct_last(slot + TimeDelta::milliseconds(1));
         }
-        // A 30 ms stall moves the next slot by what exceeds the tolerance.
+        // A 30 ms stall moves the next slot by what exceeds the tolerance...
         let slot = slots.next(None, 0.0);
         assert_eq!(slot, start + TimeDelta::milliseconds(500));
         slots.correct_last(slot + TimeDelta::milliseconds(30));
+        let mut slot = slots.next(None, 0.0);
+        assert_eq!(slot, start + TimeDelta::milliseconds(500 + 30 - 1 + 10));
+        // ...then requests on time catch up with the plan (540, 550, 560 ms)
+        // by the tolerance each, never closer than 9 ms.
+        let mut behind = Vec::new();
+        for _ in 0..3 {
+            slots.correct_last(slot);
+            let next = slots.next(None, 0.0);
+            assert_eq!(next - slot, TimeDelta::milliseconds(9));
+            slot = next;
+            behind.push(slot - start);
+        }
         assert_eq!(
-            slots.next(None, 0.0),
-            start + TimeDelta::milliseconds(500 + 30 - 1 + 10)
+            behind,
+            [
+                TimeDelta::milliseconds(548),
+                TimeDelta::milliseconds(557),
+                TimeDelta::milliseconds(566)
+            ]
         );
     }
 

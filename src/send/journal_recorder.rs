@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::recorder::{AttemptInfo, RecordFuture, Recorder, SendOutcome};
+use super::recorder::{AttemptInfo, ClaimsFuture, RecordFuture, Recorder, SendOutcome};
 use crate::journal::{
     AttemptRecord, JournalError, JournalHandle, JournalUpdate, MessageState, Outcome,
     RateLimitSnapshot,
@@ -31,19 +31,28 @@ fn clamp(value: Option<u64>) -> Option<u32> {
     value.map(|v| u32::try_from(v).unwrap_or(u32::MAX))
 }
 
+/// A retry of a message whose first request may have arrived finds it still
+/// in flight, durably, from its first claim: that is a successful claim.
+fn claimed(result: Result<(), JournalError>) -> anyhow::Result<()> {
+    match result {
+        Ok(())
+        | Err(JournalError::NotClaimable {
+            state: Some(MessageState::InFlight),
+            ..
+        }) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
 impl Recorder for JournalRecorder {
     fn before_send(&self, seq: u64, at: DateTime<Utc>) -> RecordFuture<'_> {
+        Box::pin(async move { claimed(self.handle.begin_send(seq, at).await) })
+    }
+
+    fn before_send_many<'a>(&'a self, claims: &'a [(u64, DateTime<Utc>)]) -> ClaimsFuture<'a> {
         Box::pin(async move {
-            match self.handle.begin_send(seq, at).await {
-                Ok(()) => Ok(()),
-                // A retry of a message whose first request may have arrived:
-                // it is still in flight, durably, from its first claim.
-                Err(JournalError::NotClaimable {
-                    state: Some(MessageState::InFlight),
-                    ..
-                }) => Ok(()),
-                Err(error) => Err(error.into()),
-            }
+            let results = self.handle.begin_send_many(claims).await;
+            results.into_iter().map(claimed).collect()
         })
     }
 

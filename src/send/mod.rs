@@ -5,6 +5,7 @@
 //! - [`account`]: one account's loop: slot, send, read headers, decide.
 //! - [`api`]: the [`api::MessageApi`] seam and its reqwest implementation.
 //! - [`recorder`]: the seam where the journal records every state change.
+//! - [`claims`]: claiming the messages due next in one commit.
 //! - [`events`]: typed events for progress, logs and `--events` files.
 //! - [`background`]: writes event lines on a thread, off the send path.
 //! - [`budget`]: stop when the API is clearly down.
@@ -14,6 +15,7 @@ pub mod account;
 pub mod api;
 pub mod background;
 pub mod budget;
+pub mod claims;
 pub mod clock;
 pub mod events;
 pub mod executor;

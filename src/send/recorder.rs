@@ -43,10 +43,24 @@ pub enum SendOutcome {
 
 pub type RecordFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
+/// One result per claim, in order.
+pub type ClaimsFuture<'a> = Pin<Box<dyn Future<Output = Vec<anyhow::Result<()>>> + Send + 'a>>;
+
 /// Records message state changes.
 pub trait Recorder: Send + Sync {
     /// Durably mark `seq` in flight; the request leaves only after this resolves.
     fn before_send(&self, seq: u64, at: DateTime<Utc>) -> RecordFuture<'_>;
+    /// [`before_send`](Self::before_send) for several messages, in one
+    /// commit where the store can.
+    fn before_send_many<'a>(&'a self, claims: &'a [(u64, DateTime<Utc>)]) -> ClaimsFuture<'a> {
+        Box::pin(async move {
+            let mut results = Vec::with_capacity(claims.len());
+            for &(seq, at) in claims {
+                results.push(self.before_send(seq, at).await);
+            }
+            results
+        })
+    }
     fn attempt(&self, attempt: AttemptInfo);
     fn outcome(&self, seq: u64, outcome: SendOutcome);
     /// Make everything recorded so far durable.

@@ -1,6 +1,8 @@
 //! kill -9 at many moments: ten campaigns, five at a time, each killed
 //! five times at seeded random moments (start-up, journal creation,
-//! mid-send, between sends) and resumed until its journal is settled.
+//! mid-send, between sends) and resumed until its journal is settled; then
+//! six more at a rate fast enough that several messages are claimed in one
+//! commit, so a kill finds several in flight.
 //!
 //! Whatever the moments, afterwards: no recipient arrived twice; every one
 //! that arrived is `sent` (or `uncertain`, when its response was lost with
@@ -24,14 +26,33 @@ use crate::harness::{
     sorted, start, window_breach,
 };
 
-const CAMPAIGNS: u64 = 10;
 const KILLS_PER_CAMPAIGN: usize = 5;
 const RECIPIENTS: usize = 30;
-/// At most 2 sends in any 100 ms: an even 50 ms spacing, so a campaign
-/// takes 1.5 s of sending and kills at 0-400 ms land all through it.
-const RATE: &str = "2/100ms";
-const RATE_COUNT: usize = 2;
-const RATE_PERIOD_MS: i64 = 100;
+
+/// A campaign's rate, as the flag and as numbers for the window checks.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    rate: &'static str,
+    count: usize,
+    period_ms: i64,
+}
+
+/// At most 2 sends in any 200 ms: an even 100 ms spacing, so a campaign
+/// takes 3 s of sending and kills at 0-400 ms land all through its first
+/// runs. Each message is claimed in a commit of its own, 50 ms before its
+/// slot, so about half the kills find one in flight and half none.
+const SLOW: Pace = Pace {
+    rate: "2/200ms",
+    count: 2,
+    period_ms: 200,
+};
+/// 20 ms apart: the messages due within the 50 ms claim lead are claimed
+/// together (3 per commit), so a kill finds several in flight.
+const FAST: Pace = Pace {
+    rate: "10/200ms",
+    count: 10,
+    period_ms: 200,
+};
 /// The sender's own request times (its `sending` events) are exact to the
 /// nanosecond; a few ms cover rounding of the spacing.
 const SENT_TOLERANCE_MS: i64 = 3;
@@ -111,6 +132,7 @@ enum Next {
 }
 
 struct Campaign {
+    pace: Pace,
     work: Workdir,
     recipients: Vec<String>,
     kills: Vec<Moment>,
@@ -187,12 +209,13 @@ fn after_run(next: Next, out: &Outcome, cut_creation: bool) -> Result<Next, Stri
     }
 }
 
-fn drive(index: u64, sandbox: Arc<Sandbox>) -> Campaign {
+fn drive(index: u64, sandbox: Arc<Sandbox>, pace: Pace) -> Campaign {
     let mut rng = Rng::new(index + 1);
     let work = Workdir::new();
     let recipients = work.recipients(RECIPIENTS);
     let url = sandbox.url();
     let mut campaign = Campaign {
+        pace,
         work,
         recipients,
         kills: Vec::new(),
@@ -203,8 +226,8 @@ fn drive(index: u64, sandbox: Arc<Sandbox>) -> Campaign {
     for _ in 0..MAX_RUNS {
         let work = &campaign.work;
         let command = match next {
-            Next::Send => work.send(&url).opt("--rate", RATE),
-            Next::SendRestart => work.send(&url).opt("--rate", RATE).flag("--restart"),
+            Next::Send => work.send(&url).opt("--rate", pace.rate),
+            Next::SendRestart => work.send(&url).opt("--rate", pace.rate).flag("--restart"),
             Next::Resume => work.resume(),
         }
         .nice();
@@ -414,13 +437,14 @@ fn check_settled(index: u64, campaign: &Campaign, sandbox: &Sandbox) -> usize {
     let requests = sending_times(work);
     let breach_sent = breach(
         &requests,
-        RATE_COUNT,
-        TimeDelta::milliseconds(RATE_PERIOD_MS),
+        campaign.pace.count,
+        TimeDelta::milliseconds(campaign.pace.period_ms),
         TimeDelta::milliseconds(SENT_TOLERANCE_MS),
     );
     assert!(
         breach_sent.is_none(),
-        "the sender made more than {RATE} requests: {breach_sent:?}\n{}\n{}",
+        "the sender made more than {} requests: {breach_sent:?}\n{}\n{}",
+        campaign.pace.rate,
         arrivals_by_run(work, &messages),
         context()
     );
@@ -428,13 +452,14 @@ fn check_settled(index: u64, campaign: &Campaign, sandbox: &Sandbox) -> usize {
     let breach_arrived = window_breach(
         &messages,
         "default",
-        RATE_COUNT,
-        TimeDelta::milliseconds(RATE_PERIOD_MS),
+        campaign.pace.count,
+        TimeDelta::milliseconds(campaign.pace.period_ms),
         TimeDelta::milliseconds(ARRIVAL_TOLERANCE_MS),
     );
     assert!(
         breach_arrived.is_none(),
-        "more than {RATE} arrived: {breach_arrived:?}\narrivals (time, run):\n{}\n{}",
+        "more than {} arrived: {breach_arrived:?}\narrivals (time, run):\n{}\n{}",
+        campaign.pace.rate,
         arrivals_by_run(work, &messages),
         context()
     );
@@ -490,8 +515,8 @@ struct Tally {
 }
 
 /// One campaign from first `send` to the final checks.
-fn campaign(index: u64, sandbox: Arc<Sandbox>, tally: &mut Tally) {
-    let campaign = drive(index, Arc::clone(&sandbox));
+fn campaign(index: u64, sandbox: Arc<Sandbox>, pace: Pace, tally: &mut Tally) {
+    let campaign = drive(index, Arc::clone(&sandbox), pace);
     let uncertain = check_settled(index, &campaign, &sandbox);
     let (arrived, lost) = check_resend(index, &campaign, &sandbox, uncertain);
     for moment in campaign.kills {
@@ -505,20 +530,20 @@ fn campaign(index: u64, sandbox: Arc<Sandbox>, tally: &mut Tally) {
 /// scheduling delays rather than the sender's pacing.
 const PARALLEL: u64 = 5;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn kill_9_at_many_moments_never_duplicates_loses_or_bursts() {
-    let _gate = GATE.write().await;
+/// Runs `campaigns` campaigns at `pace`, [`PARALLEL`] at a time, and
+/// returns where the kills landed.
+async fn kill_campaigns(campaigns: u64, pace: Pace) -> BTreeMap<Moment, usize> {
     let started = Instant::now();
     let mut lanes = Vec::new();
     for lane in 0..PARALLEL {
         let mut sandboxes = Vec::new();
-        for _ in (lane..CAMPAIGNS).step_by(PARALLEL as usize) {
+        for _ in (lane..campaigns).step_by(PARALLEL as usize) {
             sandboxes.push(Arc::new(start(roomy_config()).await));
         }
         lanes.push(tokio::task::spawn_blocking(move || {
             let mut tally = Tally::default();
-            for (index, sandbox) in (lane..CAMPAIGNS).step_by(PARALLEL as usize).zip(sandboxes) {
-                campaign(index, sandbox, &mut tally);
+            for (index, sandbox) in (lane..campaigns).step_by(PARALLEL as usize).zip(sandboxes) {
+                campaign(index, sandbox, pace, &mut tally);
             }
             tally
         }));
@@ -534,14 +559,23 @@ async fn kill_9_at_many_moments_never_duplicates_loses_or_bursts() {
         tally.uncertain_arrived += lane.uncertain_arrived;
         tally.uncertain_lost += lane.uncertain_lost;
     }
-    let moments = &tally.moments;
-    let kills: usize = moments.values().sum();
     eprintln!(
-        "{kills} kills in {:?}: {moments:?}; uncertain: {} had arrived, {} had not",
+        "{} at {}: kills in {:?}: {:?}; uncertain: {} had arrived, {} had not",
+        campaigns,
+        pace.rate,
         started.elapsed(),
+        tally.moments,
         tally.uncertain_arrived,
         tally.uncertain_lost
     );
+    tally.moments
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_at_many_moments_never_duplicates_loses_or_bursts() {
+    let _gate = GATE.write().await;
+    let moments = &kill_campaigns(10, SLOW).await;
+    let kills: usize = moments.values().sum();
     assert!(kills >= 50, "only {kills} kills landed: {moments:?}");
     // The kills spread over the moments that matter.
     for moment in [
@@ -554,4 +588,16 @@ async fn kill_9_at_many_moments_never_duplicates_loses_or_bursts() {
             "no kill landed {moment:?}: {moments:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_while_several_messages_are_claimed_together() {
+    let _gate = GATE.write().await;
+    let moments = &kill_campaigns(6, FAST).await;
+    let kills: usize = moments.values().sum();
+    assert!(kills >= 15, "only {kills} kills landed: {moments:?}");
+    assert!(
+        moments.contains_key(&Moment::MidSend),
+        "no kill landed mid-send: {moments:?}"
+    );
 }

@@ -1,0 +1,298 @@
+//! One account's send loop: wait for the slot, send, read the headers, decide.
+//!
+//! Every request, retries included, takes a slot from the account's
+//! [`AccountSlots`], so real sends keep the plan's guarantees (spacing, the
+//! rolling window, send windows, daily cap). Server hints only ever slow the
+//! account down: a pause until the reset, or a wider spacing when the
+//! remaining quota is low. A known reset is waited exactly once; exponential
+//! backoff is only for failures that come without a hint.
+
+mod outcomes;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+
+pub use outcomes::reason_phrase;
+
+use super::api::{OutgoingMessage, Token};
+use super::budget::ErrorBudget;
+use super::claims::{self, ClaimedAhead};
+use super::events::EventKind;
+use super::executor::RunContext;
+use super::recorder::SendOutcome;
+use crate::plan::AccountRules;
+use crate::plan::slots::{AccountSlots, SlotRules};
+
+/// How many of its messages an account announces (`planned` events) ahead of
+/// the one it is sending.
+pub const PLANNED_AHEAD: usize = 1000;
+
+/// One message waiting to be sent.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub seq: u64,
+    pub recipient: String,
+    pub message: OutgoingMessage,
+    pub planned_at: DateTime<Utc>,
+    pub timezone: Option<Tz>,
+}
+
+/// One account's work.
+#[derive(Debug, Clone)]
+pub struct AccountWork {
+    pub rules: AccountRules,
+    pub token: Token,
+    /// Where the token came from, for messages (e.g. `$OUTREACH_TOKEN`); never the token.
+    pub token_source: String,
+    pub jobs: Vec<Job>,
+    /// Requests made earlier in this campaign (resume), for the rate windows.
+    pub history: Vec<DateTime<Utc>>,
+}
+
+/// What one account did.
+#[derive(Debug, Clone, Default)]
+pub struct AccountReport {
+    pub name: String,
+    pub sent: usize,
+    /// (seq, reason)
+    pub failed: Vec<(u64, String)>,
+    pub uncertain: Vec<(u64, String)>,
+    /// Messages this run did not get to.
+    pub pending: usize,
+    pub throttled: usize,
+    pub throttled_wait: TimeDelta,
+    pub stopped: Option<String>,
+}
+
+enum Step {
+    /// Done with this message (sent, failed or uncertain).
+    Next,
+    /// The run is stopping; this message was not sent (it stays pending).
+    Stopped,
+    /// Try the same message again.
+    Again,
+    /// Stop the account; the message stays pending.
+    StopAccount(String),
+}
+
+struct AccountState<'a> {
+    ctx: &'a RunContext,
+    name: String,
+    token: Token,
+    token_source: String,
+    slots: AccountSlots<'a>,
+    pause_until: Option<DateTime<Utc>>,
+    /// Whether `account_paused` was emitted for the current pause.
+    pause_announced: bool,
+    /// The current message is being retried while still in flight (its
+    /// last request may have arrived).
+    retrying_in_flight: bool,
+    /// How long before its slot a message is claimed in the journal.
+    claim_lead: TimeDelta,
+    /// Messages claimed with an earlier one, not sent yet.
+    claimed: ClaimedAhead,
+    /// A spacing the headers asked for, valid until the quota resets.
+    header_spacing: Option<(TimeDelta, DateTime<Utc>)>,
+    last_request: Option<DateTime<Utc>>,
+    /// 429s in a row without a hint, for exponential backoff.
+    blind_throttles: u32,
+    budget: ErrorBudget,
+    report: AccountReport,
+}
+
+/// Run one account until its queue is done, it is stopped, or the run stops.
+pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountReport {
+    let rules = SlotRules {
+        rate: work.rules.rate,
+        daily_cap: work.rules.daily_cap,
+        windows: &ctx.settings.windows,
+        timezone: ctx.settings.timezone,
+        jitter: 0.0,
+    };
+    let now = ctx.clock.now();
+    let mut state = AccountState {
+        ctx: &ctx,
+        name: work.rules.name.clone(),
+        token: work.token.clone(),
+        token_source: work.token_source.clone(),
+        slots: AccountSlots::new(rules, now, &work.history),
+        pause_until: None,
+        pause_announced: false,
+        retrying_in_flight: false,
+        // At a fast rate the lead exceeds the interval: the claim then starts
+        // as soon as the previous response is in.
+        claim_lead: TimeDelta::from_std(ctx.settings.claim_lead).unwrap_or_default(),
+        claimed: ClaimedAhead::default(),
+        header_spacing: None,
+        last_request: None,
+        blind_throttles: 0,
+        budget: ErrorBudget::default(),
+        report: AccountReport {
+            name: work.rules.name.clone(),
+            ..AccountReport::default()
+        },
+    };
+    state.run(&work.jobs).await;
+    // Claimed with an earlier message but never sent: back to pending.
+    state.claimed.release(ctx.recorder.as_ref());
+    state.report
+}
+
+impl AccountState<'_> {
+    /// Works through the queue until it is done or the account stops;
+    /// `report.pending` counts what is left.
+    async fn run(&mut self, jobs: &[Job]) {
+        let ctx = self.ctx;
+        let total = jobs.len();
+        let mut announced = 0;
+        for (index, job) in jobs.iter().enumerate() {
+            if index == announced {
+                announced = (index + PLANNED_AHEAD).min(total);
+                self.announce(&jobs[index..announced]);
+            }
+            let mut attempt = 0u32;
+            self.retrying_in_flight = false;
+            loop {
+                if ctx.is_stopping() {
+                    self.report.pending = total - index;
+                    return;
+                }
+                match self.try_once(job, &jobs[index + 1..], &mut attempt).await {
+                    Step::Next => break,
+                    Step::Again => continue,
+                    Step::Stopped => {
+                        self.report.pending = total - index;
+                        return;
+                    }
+                    Step::StopAccount(reason) => {
+                        ctx.emit(EventKind::AccountStopped {
+                            account: self.name.clone(),
+                            reason: reason.clone(),
+                        });
+                        self.report.stopped = Some(reason);
+                        self.report.pending = total - index;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn announce(&self, jobs: &[Job]) {
+        for job in jobs {
+            self.ctx.emit(EventKind::Planned {
+                seq: job.seq,
+                account: self.name.clone(),
+                recipient: job.recipient.clone(),
+                at: job.planned_at,
+            });
+        }
+    }
+
+    fn not_before(&self, job: &Job) -> DateTime<Utc> {
+        let mut at = job.planned_at;
+        if let Some(until) = self.pause_until {
+            at = at.max(until);
+        }
+        if let (Some((spacing, valid_until)), Some(last)) = (self.header_spacing, self.last_request)
+            && last < valid_until
+        {
+            at = at.max((last + spacing).min(valid_until));
+        }
+        at
+    }
+
+    async fn try_once(&mut self, job: &Job, following: &[Job], attempt: &mut u32) -> Step {
+        let ctx = self.ctx;
+        let slot = self
+            .slots
+            .next_not_before(self.not_before(job), job.timezone.as_ref());
+        ctx.emit(EventKind::Waiting {
+            account: self.name.clone(),
+            at: slot,
+        });
+        if !self.claimed.take(job.seq, slot) {
+            self.claimed.release(ctx.recorder.as_ref());
+            if let Some(step) = self.claim(job, following, slot).await {
+                return step;
+            }
+        }
+        if !ctx.sleep_until(slot).await {
+            // Claimed but never sent.
+            if self.retrying_in_flight {
+                let reason = "interrupted while waiting to retry a request that may have arrived"
+                    .to_string();
+                ctx.recorder.outcome(
+                    job.seq,
+                    SendOutcome::Uncertain {
+                        reason: reason.clone(),
+                    },
+                );
+                self.report.uncertain.push((job.seq, reason));
+                return Step::Next;
+            }
+            ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
+            return Step::Stopped;
+        }
+        let now = ctx.clock.now();
+        if self.pause_until.take().is_some_and(|until| until <= now)
+            && std::mem::take(&mut self.pause_announced)
+        {
+            ctx.emit(EventKind::AccountResumed {
+                account: self.name.clone(),
+            });
+        }
+        // Space the next slot from the moment the request really leaves.
+        self.slots.correct_last(now);
+        *attempt += 1;
+        ctx.emit(EventKind::Sending {
+            seq: job.seq,
+            account: self.name.clone(),
+            recipient: job.recipient.clone(),
+            attempt: *attempt,
+        });
+        self.last_request = Some(now);
+        let result = ctx.api.send(&self.token, &job.message).await;
+        let now = ctx.clock.now();
+        match result {
+            Ok(response) => self.on_response(job, attempt, response, now),
+            Err(error) => self.on_transport_error(job, attempt, error, now),
+        }
+    }
+
+    /// Claims `job` (durably in flight) a moment before its slot, so the
+    /// commit's latency does not delay the request, together with the
+    /// messages due right after it (see [`super::claims`]). None when claimed.
+    async fn claim(&mut self, job: &Job, following: &[Job], slot: DateTime<Utc>) -> Option<Step> {
+        let ctx = self.ctx;
+        if !ctx.sleep_until(slot - self.claim_lead).await {
+            return Some(Step::Stopped);
+        }
+        // Recorded at the slot, when the request will leave: a resume after a
+        // crash counts this possible send against the rate from that moment.
+        let leaves_at = slot.max(ctx.clock.now());
+        let claims = claims::batch(job, following, leaves_at, self.claim_lead);
+        let mut results = ctx.recorder.before_send_many(&claims).await.into_iter();
+        let head = results
+            .next()
+            .unwrap_or_else(|| Err(anyhow::anyhow!("the journal gave no answer")));
+        // The others: one that could not be claimed is claimed again on its
+        // turn; those that were are released if the account stops first.
+        for (&(seq, at), result) in claims[1..].iter().zip(results) {
+            if result.is_ok() {
+                self.claimed.push(seq, at);
+            }
+        }
+        match head {
+            Ok(()) => None,
+            Err(error) => {
+                ctx.fail_run(format!(
+                    "cannot record the send in the journal: {error:#}; nothing more is sent"
+                ));
+                Some(Step::Stopped)
+            }
+        }
+    }
+}
