@@ -918,6 +918,22 @@ mod reading {
         );
         assert_eq!(store.messages_in_state(&[]).unwrap(), vec![]);
     }
+
+    #[test]
+    fn many_messages_are_read_in_two_halves_and_come_back_whole_and_in_order() {
+        // Above 50,000 matches the scan is split between two connections.
+        let fixture = Fixture::with_plan(70_001, &["alice", "bob"]);
+        let mut store = fixture.open();
+        let claimed: Vec<u64> = (0..5_000).chain([40_000]).collect();
+        store.mark_in_flight(&claimed, t(10)).unwrap();
+        let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
+        let expected: Vec<u64> = (5_000..=70_000).filter(|seq| *seq != 40_000).collect();
+        let seqs: Vec<u64> = pending.iter().map(|m| m.message.seq).collect();
+        assert_eq!(seqs, expected);
+        assert!(pending.iter().all(|m| m.state == MessageState::Pending));
+        let in_flight = store.messages_in_state(&[MessageState::InFlight]).unwrap();
+        assert_eq!(in_flight.len(), claimed.len());
+    }
 }
 
 mod writer {

@@ -151,7 +151,7 @@ const WRITE_PRAGMAS: &str = "
     PRAGMA journal_size_limit = 67108864;
     PRAGMA temp_store = MEMORY;";
 
-const READ_PRAGMAS: &str = "
+pub(super) const READ_PRAGMAS: &str = "
     PRAGMA query_only = ON;
     PRAGMA cache_size = -65536;
     PRAGMA mmap_size = 1073741824;";

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter};
 
 use crate::journal::error::JournalError;
 use crate::journal::model::{
@@ -19,7 +19,7 @@ use crate::journal::model::{
     StoredMessage,
 };
 use crate::journal::report::{AccountSummary, ReportRow, RowDigest, StatusSummary};
-use crate::journal::sqlite::{from_ns, to_ns};
+use crate::journal::sqlite::{READ_PRAGMAS, from_ns, open_connection, to_ns};
 
 pub fn campaign(conn: &Connection, path: &Path) -> Result<Option<CampaignMeta>, JournalError> {
     let sql = |action| JournalError::sqlite(path, action);
@@ -95,15 +95,16 @@ fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
 /// index lists them by account, and hopping between it and the table would
 /// read the table once per account.
 ///
-/// Parameters: `?1..?n` the states, then (scan only) the first matching seq.
+/// Parameters: `?1..?n` the states, then (scan only) the seq range
+/// `[from, to)`.
 fn messages_query(states: &[MessageState], scan: bool) -> String {
     let placeholders: Vec<String> = (1..=states.len()).map(|i| format!("?{i}")).collect();
     let placeholders = placeholders.join(", ");
     if scan {
-        let first = states.len() + 1;
+        let (from, to) = (states.len() + 1, states.len() + 2);
         format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages NOT INDEXED
-             WHERE seq >= ?{first} AND state IN ({placeholders}) ORDER BY seq"
+             WHERE seq >= ?{from} AND seq < ?{to} AND state IN ({placeholders}) ORDER BY seq"
         )
     } else {
         format!(
@@ -116,6 +117,11 @@ fn messages_query(states: &[MessageState], scan: bool) -> String {
 /// Scan when more than 1 in `SCAN_ABOVE` of the messages between the first
 /// match and the end of the table match.
 const SCAN_ABOVE: u64 = 8;
+
+/// A scan matching more messages than this is split in two seq ranges, the
+/// second read on another thread with a connection of its own: decoding half
+/// a million rows is CPU work, and `resume` waits for it before sending.
+const PARALLEL_ABOVE: u64 = 50_000;
 
 pub fn messages_in_state(
     conn: &Connection,
@@ -145,29 +151,59 @@ pub fn messages_in_state(
         return Ok(Vec::new());
     };
     let span = last.saturating_sub(first).saturating_add(1);
-    let scan = matching.saturating_mul(SCAN_ABOVE) > span;
+    if matching.saturating_mul(SCAN_ABOVE) <= span {
+        let mut messages = read_messages(conn, path, &states, None)?;
+        messages.sort_unstable_by_key(|stored: &StoredMessage| stored.message.seq);
+        return Ok(messages);
+    }
+    let end = last.saturating_add(1);
+    if matching <= PARALLEL_ABOVE {
+        return read_messages(conn, path, &states, Some((first, end)));
+    }
+    let middle = first + span / 2;
+    std::thread::scope(|scope| {
+        let second_half = scope.spawn(|| {
+            let reader = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            reader
+                .execute_batch(READ_PRAGMAS)
+                .map_err(sql("configuring the connection"))?;
+            read_messages(&reader, path, &states, Some((middle, end)))
+        });
+        let mut messages = read_messages(conn, path, &states, Some((first, middle)))?;
+        let rest = second_half
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        messages.extend(rest);
+        Ok(messages)
+    })
+}
+
+/// The messages in `states`, through the state index (`range` None) or by
+/// scanning the seq range `[from, to)` in order.
+fn read_messages(
+    conn: &Connection,
+    path: &Path,
+    states: &[MessageState],
+    range: Option<(u64, u64)>,
+) -> Result<Vec<StoredMessage>, JournalError> {
+    let sql = |action| JournalError::sqlite(path, action);
     let mut params: Vec<Value> = states
         .iter()
         .map(|state| Value::Text(state.as_str().to_string()))
         .collect();
-    if scan {
-        let first = i64::try_from(first).unwrap_or(i64::MAX);
-        params.push(Value::Integer(first));
+    if let Some((from, to)) = range {
+        for bound in [from, to] {
+            params.push(Value::Integer(i64::try_from(bound).unwrap_or(i64::MAX)));
+        }
     }
-    let mut messages = Vec::with_capacity(usize::try_from(matching).unwrap_or(0));
     let mut select = conn
-        .prepare_cached(&messages_query(&states, scan))
+        .prepare_cached(&messages_query(states, range.is_some()))
         .map_err(sql("reading messages"))?;
     let rows = select
         .query_map(params_from_iter(&params), stored_message)
         .map_err(sql("reading messages"))?;
-    for row in rows {
-        messages.push(row.map_err(sql("reading messages"))?);
-    }
-    if !scan {
-        messages.sort_unstable_by_key(|stored: &StoredMessage| stored.message.seq);
-    }
-    Ok(messages)
+    rows.collect::<Result<_, _>>()
+        .map_err(sql("reading messages"))
 }
 
 pub fn row_digests(
