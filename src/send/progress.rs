@@ -43,7 +43,7 @@ impl PlainLog {
                 format!(
                     "starting: {total} messages from {} account(s): {}",
                     accounts.len(),
-                    accounts.join(", ")
+                    account_list(accounts)
                 )
             }
             EventKind::Planned { .. } | EventKind::Waiting { .. } => return None,
@@ -132,6 +132,19 @@ impl EventSink for PlainLog {
     fn finish(&self) {
         self.out.finish();
     }
+}
+
+/// Account names for one log line: all of a few, the first of many.
+fn account_list(accounts: &[String]) -> String {
+    const SHOWN: usize = 8;
+    if accounts.len() <= SHOWN {
+        return accounts.join(", ");
+    }
+    format!(
+        "{}, and {} more",
+        accounts[..SHOWN].join(", "),
+        accounts.len() - SHOWN
+    )
 }
 
 /// Accounts shown with a line of their own.
@@ -368,6 +381,29 @@ mod tests {
         assert_eq!(
             log.line(&event).unwrap(),
             "09:00:00 sent      alice  urn:li:person:1  (201, 4 left)"
+        );
+    }
+
+    #[test]
+    fn the_start_line_names_a_few_accounts_not_a_thousand() {
+        let log = PlainLog::new(Box::new(std::io::sink()), chrono_tz::UTC);
+        let started = |accounts: Vec<String>| Event {
+            ts: "2026-01-05T09:00:00Z".parse().unwrap(),
+            kind: EventKind::Started {
+                total: 10 * accounts.len(),
+                account_totals: vec![10; accounts.len()],
+                accounts,
+                planned_end: None,
+            },
+        };
+        let names = |n: usize| (0..n).map(|i| format!("a{i}")).collect::<Vec<_>>();
+        assert_eq!(
+            log.line(&started(names(2))).unwrap(),
+            "09:00:00 starting: 20 messages from 2 account(s): a0, a1"
+        );
+        assert_eq!(
+            log.line(&started(names(1000))).unwrap(),
+            "09:00:00 starting: 10000 messages from 1000 account(s): a0, a1, a2, a3, a4, a5, a6, a7, and 992 more"
         );
     }
 
