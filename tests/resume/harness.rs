@@ -2,14 +2,14 @@
 //! `outreach` binary (`send`, `resume`, `status`, `report`) run against an
 //! in-process sandbox, and what each run did.
 //!
-//! Adapted from tests/send/harness.rs. The differences: one campaign here is
+//! The outcome of a run and the sandbox come from tests/common, shared with
+//! tests/send/harness.rs. The differences from that harness: one campaign here is
 //! several runs, so every run writes its own events file; runs can be waited
 //! for from plain threads (the kill -9 test drives ten campaigns at once);
 //! and `status --json` / `report --format json` are parsed for assertions.
 //! Every failure message prints the command, its directory, exit status,
 //! stdout, stderr and the run's events.
 
-use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use outreach::sandbox::{AcceptedMessage, HeaderDialect, Sandbox, SandboxConfig, WindowKind};
+use outreach::sandbox::{AcceptedMessage, HeaderDialect, SandboxConfig, WindowKind};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -28,8 +28,8 @@ pub const TOKEN: &str = "tok-resume-4c1d";
 /// The journal of `data.csv`, relative to the work dir.
 pub const STATE: &str = "data.outreach.db";
 
-/// No run may take longer than this; a hung binary is killed and reported.
-const DEADLINE: Duration = Duration::from_secs(40);
+use crate::common::{DEADLINE, read_events};
+pub use crate::common::{Outcome, ids, received_recipients, sorted, start};
 
 /// The kill -9 test takes this for writing, every other test for reading:
 /// it runs alone, so the arrival times it checks measure the sender, not
@@ -48,26 +48,6 @@ pub fn roomy_config() -> SandboxConfig {
         quiet: true,
         ..SandboxConfig::default()
     }
-}
-
-pub async fn start(config: SandboxConfig) -> Sandbox {
-    Sandbox::start(config, 0).await.expect("sandbox starts")
-}
-
-/// Recipients of the accepted messages, sorted.
-pub fn received_recipients(messages: &[AcceptedMessage]) -> Vec<String> {
-    let mut recipients: Vec<String> = messages
-        .iter()
-        .flat_map(|m| m.recipients.iter().cloned())
-        .collect();
-    recipients.sort();
-    recipients
-}
-
-pub fn sorted(items: &[String]) -> Vec<String> {
-    let mut items = items.to_vec();
-    items.sort();
-    items
 }
 
 /// The first breach of "at most `count` in any window of `period`" among
@@ -245,13 +225,6 @@ impl Workdir {
         names.sort();
         names
     }
-}
-
-/// `prefix01@example.test` and so on.
-pub fn ids(prefix: &str, n: usize) -> Vec<String> {
-    (1..=n)
-        .map(|i| format!("{prefix}{i:02}@example.test"))
-        .collect()
 }
 
 /// `id,Name<i>` rows for `recipient,first_name`.
@@ -515,7 +488,7 @@ impl Running {
 
     /// The run's events so far (a line may be half-written meanwhile).
     pub fn events_so_far(&self) -> Vec<Value> {
-        read_events(self.events.as_deref())
+        self.events.as_deref().map(read_events).unwrap_or_default()
     }
 
     /// Wait until the run has `count` events of `kind`; false after `limit`.
@@ -559,7 +532,7 @@ impl Running {
         };
         Outcome {
             description: self.description,
-            events: read_events(self.events.as_deref()),
+            events: self.events.as_deref().map(read_events).unwrap_or_default(),
             dir: self.dir,
             code: status.and_then(|s| s.code()),
             timed_out: status.is_none(),
@@ -567,89 +540,5 @@ impl Running {
             stderr: text(self.stderr),
             elapsed,
         }
-    }
-}
-
-fn read_events(path: Option<&Path>) -> Vec<Value> {
-    let Some(Ok(text)) = path.map(std::fs::read_to_string) else {
-        return Vec::new();
-    };
-    text.lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect()
-}
-
-// ---------------------------------------------------------------- outcome
-
-/// What one run did.
-pub struct Outcome {
-    pub description: String,
-    pub dir: PathBuf,
-    /// None when killed by a signal or by the deadline.
-    pub code: Option<i32>,
-    pub timed_out: bool,
-    pub stdout: String,
-    pub stderr: String,
-    /// This run's `--events` file, one JSON object per line.
-    pub events: Vec<Value>,
-    pub elapsed: Duration,
-}
-
-impl Outcome {
-    /// Panics, printing the whole outcome, unless the exit code is `code`.
-    #[track_caller]
-    pub fn expect_code(&self, code: i32) -> &Outcome {
-        assert_eq!(self.code, Some(code), "unexpected exit code\n{self}");
-        self
-    }
-
-    #[track_caller]
-    pub fn expect_stderr(&self, part: &str) -> &Outcome {
-        assert!(self.stderr.contains(part), "stderr lacks {part:?}\n{self}");
-        self
-    }
-
-    #[track_caller]
-    pub fn expect_stderr_lacks(&self, part: &str) -> &Outcome {
-        assert!(!self.stderr.contains(part), "stderr has {part:?}\n{self}");
-        self
-    }
-
-    /// Every event of `kind`, in file order.
-    pub fn events(&self, kind: &str) -> Vec<&Value> {
-        self.events.iter().filter(|e| e["event"] == kind).collect()
-    }
-
-    /// The recipients of this run's events of `kind`, sorted.
-    pub fn recipients(&self, kind: &str) -> Vec<String> {
-        let mut recipients: Vec<String> = self
-            .events(kind)
-            .iter()
-            .map(|e| e["recipient"].as_str().expect("recipient").to_string())
-            .collect();
-        recipients.sort();
-        recipients
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "command: {}", self.description)?;
-        writeln!(f, "dir:     {}", self.dir.display())?;
-        let status = match (self.code, self.timed_out) {
-            (_, true) => format!("killed after {DEADLINE:?}"),
-            (Some(code), _) => format!("exit {code}"),
-            (None, _) => "killed by a signal".to_string(),
-        };
-        writeln!(f, "status:  {status} after {:?}", self.elapsed)?;
-        writeln!(f, "--- stdout\n{}", self.stdout)?;
-        writeln!(f, "--- stderr\n{}", self.stderr)?;
-        writeln!(f, "--- events ({})", self.events.len())?;
-        for event in &self.events {
-            if event["event"] != "planned" && event["event"] != "waiting" {
-                writeln!(f, "{event}")?;
-            }
-        }
-        Ok(())
     }
 }

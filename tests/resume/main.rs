@@ -24,6 +24,8 @@
 
 mod bad_state;
 mod changes;
+#[path = "../common/mod.rs"]
+mod common;
 mod exit_codes;
 mod flags;
 mod guards;

@@ -5,7 +5,6 @@
 //! stdout, stderr and the events file (xsv's `Workdir` habit), so a red test
 //! says what the binary did without rerunning it.
 
-use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,15 +12,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use outreach::sandbox::{AcceptedMessage, HeaderDialect, Sandbox, SandboxConfig, WindowKind};
+use outreach::sandbox::{AcceptedMessage, HeaderDialect, SandboxConfig, WindowKind};
 use serde_json::Value;
 use tempfile::TempDir;
 
 /// The token of the default account in single-account tests.
 pub const TOKEN: &str = "tok-default-1b7e";
 
-/// No run may take longer than this; a hung binary is killed and reported.
-const DEADLINE: Duration = Duration::from_secs(40);
+use crate::common::{DEADLINE, read_events};
+pub use crate::common::{Outcome, ids, received_recipients, sorted, start};
 
 // ---------------------------------------------------------------- sandbox
 
@@ -43,27 +42,6 @@ pub fn sandbox_config(limit: &str, tokens: &[(&str, &str)]) -> SandboxConfig {
 /// One account, [`TOKEN`], a limit well above any test's `--rate`.
 pub fn roomy_config() -> SandboxConfig {
     sandbox_config("100/s", &[("default", TOKEN)])
-}
-
-pub async fn start(config: SandboxConfig) -> Sandbox {
-    Sandbox::start(config, 0).await.expect("sandbox starts")
-}
-
-/// Recipients of the accepted messages, sorted; equal to the expected list
-/// sorted means every recipient exactly once.
-pub fn received_recipients(messages: &[AcceptedMessage]) -> Vec<String> {
-    let mut recipients: Vec<String> = messages
-        .iter()
-        .flat_map(|m| m.recipients.iter().cloned())
-        .collect();
-    recipients.sort();
-    recipients
-}
-
-pub fn sorted(items: &[String]) -> Vec<String> {
-    let mut items = items.to_vec();
-    items.sort();
-    items
 }
 
 /// Gaps between consecutive accepted messages of `account`, in milliseconds.
@@ -182,13 +160,6 @@ impl Workdir {
         walk(self.path(), &mut found);
         found
     }
-}
-
-/// `prefix01@example.test` and so on.
-pub fn ids(prefix: &str, n: usize) -> Vec<String> {
-    (1..=n)
-        .map(|i| format!("{prefix}{i:02}@example.test"))
-        .collect()
 }
 
 /// Copy a directory tree.
@@ -351,7 +322,10 @@ impl Running {
     pub async fn wait_for_event(&self, kind: &str, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            if read_events(&self.dir).iter().any(|e| e["event"] == kind) {
+            if read_events(&self.dir.join("events.jsonl"))
+                .iter()
+                .any(|e| e["event"] == kind)
+            {
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -383,7 +357,7 @@ impl Running {
         };
         Outcome {
             description: self.description,
-            events: read_events(&self.dir),
+            events: read_events(&self.dir.join("events.jsonl")),
             dir: self.dir,
             code: status.and_then(|s| s.code()),
             timed_out: status.is_none(),
@@ -394,51 +368,10 @@ impl Running {
     }
 }
 
-fn read_events(dir: &Path) -> Vec<Value> {
-    let Ok(text) = std::fs::read_to_string(dir.join("events.jsonl")) else {
-        return Vec::new();
-    };
-    text.lines()
-        // A line may be half-written while the binary runs.
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect()
-}
-
 // ---------------------------------------------------------------- outcome
 
-/// What one run did.
-pub struct Outcome {
-    pub description: String,
-    pub dir: PathBuf,
-    /// None when killed by a signal or by the deadline.
-    pub code: Option<i32>,
-    pub timed_out: bool,
-    pub stdout: String,
-    pub stderr: String,
-    /// The `--events` file, one JSON object per line.
-    pub events: Vec<Value>,
-    pub elapsed: Duration,
-}
-
+/// What only this suite asks of a run.
 impl Outcome {
-    /// Panics, printing the whole outcome, unless the exit code is `code`.
-    #[track_caller]
-    pub fn expect_code(&self, code: i32) -> &Outcome {
-        assert_eq!(self.code, Some(code), "unexpected exit code\n{self}");
-        self
-    }
-
-    #[track_caller]
-    pub fn expect_stderr(&self, part: &str) -> &Outcome {
-        assert!(self.stderr.contains(part), "stderr lacks {part:?}\n{self}");
-        self
-    }
-
-    /// Every event of `kind`, in file order.
-    pub fn events(&self, kind: &str) -> Vec<&Value> {
-        self.events.iter().filter(|e| e["event"] == kind).collect()
-    }
-
     /// Gaps between consecutive `sending` events of `account`, in
     /// milliseconds: when the client let each request go, which is what the
     /// pacing guarantees (the server's receive times add transit jitter).
@@ -477,26 +410,4 @@ pub fn time(event: &Value, field: &str) -> DateTime<Utc> {
         .unwrap_or_else(|| panic!("no `{field}` in {event}"))
         .parse()
         .unwrap_or_else(|e| panic!("`{field}` of {event} is not RFC 3339: {e}"))
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "command: {}", self.description)?;
-        writeln!(f, "dir:     {}", self.dir.display())?;
-        let status = match (self.code, self.timed_out) {
-            (_, true) => format!("killed after {DEADLINE:?}"),
-            (Some(code), _) => format!("exit {code}"),
-            (None, _) => "killed by a signal".to_string(),
-        };
-        writeln!(f, "status:  {status} after {:?}", self.elapsed)?;
-        writeln!(f, "--- stdout\n{}", self.stdout)?;
-        writeln!(f, "--- stderr\n{}", self.stderr)?;
-        writeln!(f, "--- events ({})", self.events.len())?;
-        for event in &self.events {
-            if event["event"] != "planned" && event["event"] != "waiting" {
-                writeln!(f, "{event}")?;
-            }
-        }
-        Ok(())
-    }
 }

@@ -14,6 +14,8 @@
 //! - [`safety`]: Ctrl-C, tokens never written anywhere, missing tokens,
 //!   the embedded sandbox with the samples.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod failures;
 mod harness;
 mod pacing;

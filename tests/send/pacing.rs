@@ -42,8 +42,10 @@ async fn ten_recipients_at_10_per_second_are_evenly_spaced() {
     );
     let gaps = gaps_ms(&messages, "default");
     assert!(gaps.iter().all(|gap| *gap >= 50), "gaps {gaps:?}\n{out}");
+    // Nine gaps of at least 98 ms (a late first request is caught up with
+    // by up to the 2 ms tolerance per request), less arrival jitter.
     let total = span(&messages, "default").num_milliseconds();
-    assert!((895..=2500).contains(&total), "span {total} ms\n{out}");
+    assert!((875..=2500).contains(&total), "span {total} ms\n{out}");
 
     // One Idempotency-Key per recipient, in the documented shape.
     let mut keys: Vec<String> = messages
@@ -183,8 +185,9 @@ token_env = "OUTREACH_TEST_SLOW"
     assert!(slow_gaps.iter().all(|g| *g >= 150), "slow {slow_gaps:?}");
     let fast_span = span(&messages, "fast").num_milliseconds();
     let slow_span = span(&messages, "slow").num_milliseconds();
-    assert!((695..=2000).contains(&fast_span), "fast span {fast_span}");
-    assert!((595..=2000).contains(&slow_span), "slow span {slow_span}");
+    // 7 gaps of at least 98 ms and 3 of at least 198 ms (see above).
+    assert!((675..=2000).contains(&fast_span), "fast span {fast_span}");
+    assert!((585..=2000).contains(&slow_span), "slow span {slow_span}");
 
     // Side by side, not one after the other: both start together and the
     // whole campaign takes about as long as the longer account.
