@@ -7,10 +7,8 @@
 //! so whoever prints or stores the messages renders them again; see
 //! docs/design.md ("Rendering twice"). Both passes use every core.
 
-use minijinja::Value;
-
 use super::{Campaign, Message, TemplateChoice};
-use crate::input::context::row_context;
+use crate::input::context::RowCursor;
 use crate::input::{Problems, RenderError, Rendered, Renderer};
 use crate::parallel;
 
@@ -18,11 +16,12 @@ use crate::parallel;
 /// small enough that both cores stay busy to the end.
 pub(crate) const CHUNK: usize = 2048;
 
-/// Renders many messages of one campaign, looking each template up once.
-/// Cheap to make; make one per thread.
+/// Renders many messages of one campaign, looking each template up once and
+/// reusing one template context. Cheap to make; make one per thread.
 pub struct MessageRenderer<'a> {
     campaign: &'a Campaign,
     templates: Renderer<'a>,
+    context: RowCursor,
 }
 
 impl<'a> MessageRenderer<'a> {
@@ -30,16 +29,17 @@ impl<'a> MessageRenderer<'a> {
         MessageRenderer {
             campaign,
             templates: campaign.templates.renderer(),
+            context: RowCursor::new(&campaign.table.cells),
         }
     }
 
     /// Render a message's subject and body.
-    pub fn render(&self, message: &Message) -> Result<Rendered, RenderError> {
+    pub fn render(&mut self, message: &Message) -> Result<Rendered, RenderError> {
         let campaign = self.campaign;
         let row = &campaign.table.rows[message.row];
-        let context: Value = row_context(&row.record);
+        let context = self.context.at(message.row);
         match message.template {
-            TemplateChoice::File(id) => self.templates.render(id, &context),
+            TemplateChoice::File(id) => self.templates.render(id, context),
             TemplateChoice::Columns => {
                 let columns = &campaign.table.columns;
                 let subject = columns
@@ -48,14 +48,14 @@ impl<'a> MessageRenderer<'a> {
                     .filter(|s| !s.trim().is_empty());
                 let body = columns.body.and_then(|c| row.record.get(c)).unwrap_or("");
                 self.templates
-                    .render_inline("the `body` column", subject, body, &context)
+                    .render_inline("the `body` column", subject, body, context)
             }
         }
     }
 
     /// The problem with a message, if any: it does not render, or its body
     /// is over `--max-length`.
-    fn problem(&self, message: &Message) -> Option<(u64, String)> {
+    fn problem(&mut self, message: &Message) -> Option<(u64, String)> {
         let line = self.campaign.line(message);
         match self.render(message) {
             Ok(rendered) => {
@@ -76,7 +76,7 @@ pub(super) fn check_rendering(campaign: &Campaign, problems: &mut Problems) {
         &campaign.messages,
         CHUNK,
         |_, chunk| {
-            let renderer = campaign.renderer();
+            let mut renderer = campaign.renderer();
             let found: Vec<(u64, String)> = chunk
                 .iter()
                 .filter_map(|message| renderer.problem(message))

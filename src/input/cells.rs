@@ -105,6 +105,11 @@ fn field_end(record: &ByteRecord, index: usize) -> usize {
 }
 
 impl Cells {
+    /// Row `row`, column `column`, as written; `None` past the last column.
+    pub fn get(&self, row: usize, column: usize) -> Option<&str> {
+        (column < self.width).then(|| self.cell(row * self.width + column))
+    }
+
     fn cell(&self, index: usize) -> &str {
         let start = match index {
             0 => 0,
@@ -169,7 +174,7 @@ impl Record {
 
     /// A field as written (not trimmed); `None` past the last column.
     pub fn get(&self, column: usize) -> Option<&str> {
-        (column < self.cells.width).then(|| self.cells.cell(self.first() + column))
+        self.cells.get(self.row as usize, column)
     }
 
     pub fn len(&self) -> usize {
@@ -189,12 +194,13 @@ impl Record {
     }
 
     /// The table this row belongs to (variable names included).
-    pub fn cells(&self) -> &Cells {
+    pub fn cells(&self) -> &Arc<Cells> {
         &self.cells
     }
 
-    fn first(&self) -> usize {
-        self.row as usize * self.cells.width
+    /// The row's number in its table.
+    pub fn row(&self) -> usize {
+        self.row as usize
     }
 }
 

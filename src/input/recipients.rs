@@ -9,10 +9,11 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use csv::ByteRecord;
 
-use super::cells::{self, CellsBuilder, PushError, Record};
+use super::cells::{self, Cells, CellsBuilder, PushError, Record};
 use super::problems::Problems;
 
 /// Column names with a meaning of their own (besides being template variables).
@@ -88,6 +89,8 @@ pub struct RecipientTable {
     /// Header names as written (trimmed).
     pub headers: Vec<String>,
     pub columns: Columns,
+    /// Every cell, shared by the rows' records.
+    pub cells: Arc<Cells>,
     pub rows: Vec<Row>,
     /// blake3 of the file's bytes, hex.
     pub digest: String,
@@ -218,6 +221,7 @@ impl RecipientTable {
             path: path.to_path_buf(),
             headers,
             columns,
+            cells,
             rows,
             digest,
         })

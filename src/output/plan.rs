@@ -31,7 +31,7 @@ pub fn write_table(
 ) -> io::Result<()> {
     let shown = limit.map_or(slots.len(), |limit| limit.min(slots.len()));
     let zone = &campaign.spec.timezone;
-    let renderer = campaign.renderer();
+    let mut renderer = campaign.renderer();
     let rows: Vec<[String; 5]> = slots[..shown]
         .iter()
         .enumerate()

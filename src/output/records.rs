@@ -38,7 +38,7 @@ pub struct PlannedRecord<'a> {
 pub fn write_json(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -> io::Result<()> {
     write_chunks(out, slots, |first, chunk, buffer| {
         for_each_record(campaign, first, chunk, |record| {
-            json::write_record(buffer, record)?;
+            json::write_record(buffer, record);
             buffer.push(b'\n');
             Ok(())
         })
@@ -83,7 +83,7 @@ fn for_each_record(
     chunk: &[Slot],
     mut f: impl FnMut(&PlannedRecord<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let renderer: MessageRenderer<'_> = campaign.renderer();
+    let mut renderer: MessageRenderer<'_> = campaign.renderer();
     let mut times = Times::new(campaign.spec.timezone);
     for (offset, slot) in chunk.iter().enumerate() {
         let message = &campaign.messages[slot.id];
