@@ -7,9 +7,11 @@ pub mod cells;
 pub mod context;
 pub mod problems;
 pub mod recipients;
+pub mod renderer;
 pub mod template;
 
 pub use cells::{Cells, Record};
 pub use problems::{Problem, Problems};
 pub use recipients::{Columns, CsvError, RecipientTable, Row};
-pub use template::{RenderError, Rendered, Renderer, TemplateError, TemplateId, TemplateSet};
+pub use renderer::{RenderError, Renderer};
+pub use template::{Rendered, TemplateError, TemplateId, TemplateSet};

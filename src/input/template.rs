@@ -5,17 +5,17 @@
 //! does not have is an error (a message that says "Hi ," must never be sent),
 //! while `{% if company %}` and `{{ x | default("there") }}` still work, so
 //! templates can handle optional columns on purpose. A blank cell counts as
-//! missing.
+//! missing. This module loads and compiles templates; [`super::renderer`]
+//! renders them.
 
-use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use minijinja::value::{Value, ValueKind};
-use minijinja::{
-    AutoEscape, Environment, Error, ErrorKind, Output, State, Template, UndefinedBehavior,
-};
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+
+use super::renderer::{Handles, RenderError, Renderer, explain, write_value};
 
 /// A template that could not be loaded or compiled.
 #[derive(Debug, thiserror::Error)]
@@ -90,18 +90,6 @@ impl Default for TemplateSet {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// Why one message could not be rendered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RenderError {
-    #[error(
-        "template {template} uses `{variable}` but this row has no value for it; fill the cell, \
-         or give the template a default: {{{{ {variable} | default(\"...\") }}}}"
-    )]
-    MissingVariable { template: String, variable: String },
-    #[error("template {template} failed: {detail}")]
-    Other { template: String, detail: String },
 }
 
 fn subject_key(id: TemplateId) -> String {
@@ -217,13 +205,11 @@ impl TemplateSet {
 
     /// A renderer that looks each template up once, however many rows it renders.
     pub fn renderer(&self) -> Renderer<'_> {
-        Renderer {
-            set: self,
-            handles: (0..self.loaded.len()).map(|_| OnceCell::new()).collect(),
-        }
+        Renderer::new(self)
     }
 
-    fn handles(&self, id: TemplateId) -> Handles<'_> {
+    /// The compiled subject and body of template `id`.
+    pub(super) fn handles(&self, id: TemplateId) -> Handles<'_> {
         let loaded = &self.loaded[id];
         // Both names were added and compiled in `add`; there is no loader, so
         // the lookups cannot fail.
@@ -236,6 +222,18 @@ impl TemplateSet {
             subject: loaded.subject_key.as_deref().map(get),
             body: get(&loaded.body_key),
         }
+    }
+
+    /// Why template `id` failed for `context`, naming a missing variable if
+    /// that is the reason.
+    pub(super) fn explain(
+        &self,
+        id: TemplateId,
+        context: &Value,
+        error: minijinja::Error,
+    ) -> RenderError {
+        let loaded = &self.loaded[id];
+        explain(&loaded.name, &loaded.variables, context, error)
     }
 
     /// Render `subject`/`body` columns used as templates for their own row.
@@ -263,87 +261,6 @@ impl TemplateSet {
             subject: subject.map(render_one).transpose()?,
             body: render_one(body)?,
         })
-    }
-}
-
-struct Handles<'a> {
-    subject: Option<Template<'a, 'a>>,
-    body: Template<'a, 'a>,
-}
-
-/// Renders messages with templates resolved on first use (one per thread:
-/// it is cheap to make, and not `Sync`).
-pub struct Renderer<'a> {
-    set: &'a TemplateSet,
-    handles: Vec<OnceCell<Handles<'a>>>,
-}
-
-impl Renderer<'_> {
-    /// Render template `id` for one row.
-    pub fn render(&self, id: TemplateId, context: &Value) -> Result<Rendered, RenderError> {
-        let loaded = &self.set.loaded[id];
-        let handles = self.handles[id].get_or_init(|| self.set.handles(id));
-        let explain =
-            |error: minijinja::Error| explain(&loaded.name, &loaded.variables, context, error);
-        let subject = match &handles.subject {
-            Some(template) => Some(template.render(context).map_err(explain)?),
-            None => None,
-        };
-        let body = handles.body.render(context).map_err(explain)?;
-        Ok(Rendered { subject, body })
-    }
-
-    /// See [`TemplateSet::render_inline`].
-    pub fn render_inline(
-        &self,
-        name: &str,
-        subject: Option<&str>,
-        body: &str,
-        context: &Value,
-    ) -> Result<Rendered, RenderError> {
-        self.set.render_inline(name, subject, body, context)
-    }
-}
-
-/// How `{{ value }}` is written: strings straight into the output, the rest
-/// as minijinja's default does. The bytes are the same as the default's
-/// (which formats strings through `Display`); every message prints a few
-/// variables, so this saves a measurable share of each render.
-fn write_value(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
-    match (state.auto_escape(), value.kind(), value.as_str()) {
-        (AutoEscape::None, ValueKind::String, Some(text)) => {
-            out.write_str(text).map_err(Error::from)
-        }
-        _ => minijinja::escape_formatter(out, state, value),
-    }
-}
-
-fn explain(
-    template: &str,
-    variables: &HashSet<String>,
-    context: &Value,
-    error: minijinja::Error,
-) -> RenderError {
-    if error.kind() == ErrorKind::UndefinedError {
-        let mut missing: Vec<&String> = variables
-            .iter()
-            .filter(|name| {
-                context
-                    .get_attr(name)
-                    .is_ok_and(|value| value.is_undefined())
-            })
-            .collect();
-        missing.sort();
-        if let Some(variable) = missing.first() {
-            return RenderError::MissingVariable {
-                template: template.to_string(),
-                variable: variable.to_string(),
-            };
-        }
-    }
-    RenderError::Other {
-        template: template.to_string(),
-        detail: error.to_string(),
     }
 }
 
@@ -376,24 +293,6 @@ mod tests {
             split_subject("Re: not a subject"),
             (None, "Re: not a subject")
         );
-    }
-
-    #[test]
-    fn values_print_as_minijinja_prints_them() {
-        let source = "{{ s }}|{{ n }}|{{ f }}|{{ b }}|{{ nothing }}|{{ l }}|{{ m }}|{{ s | safe }}|\
-            {% autoescape true %}{{ h }}{% endautoescape %}|{{ h }}|{{ s | upper }}|{{ b ~ n }}";
-        let mut ours = TemplateSet::new();
-        let id = ours.add("t.txt", source).unwrap();
-        let mut plain = Environment::new();
-        plain.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-        plain.set_auto_escape_callback(|_| AutoEscape::None);
-        let context = minijinja::context! {
-            s => "Zoë", n => 42, f => 1.5, b => true, nothing => (), l => vec![1, 2],
-            m => minijinja::context! { k => "v" }, h => "<a&b>"
-        };
-        let expected = plain.render_str(source, &context).unwrap();
-        assert_eq!(ours.render(id, &context).unwrap().body, expected);
-        assert!(expected.contains("&lt;a&amp;b&gt;|<a&b>"), "{expected}");
     }
 
     #[test]
