@@ -11,6 +11,10 @@ use std::num::NonZero;
 use std::sync::mpsc;
 use std::thread;
 
+/// The main thread's usual stack: work such as a deeply recursive template
+/// must not fail on a worker where it would succeed on one thread.
+const STACK_SIZE: usize = 8 << 20;
+
 /// Calls `work(first_index, chunk)` on consecutive chunks of at most `chunk`
 /// items, on up to one thread per core, and `sink` on each result in chunk
 /// order while later chunks are being worked on. Stops at the first error
@@ -42,7 +46,8 @@ where
                 // Worker w takes chunks w, w + workers, ...; the sink reads
                 // them round-robin, which is chunk order.
                 let (sender, receiver) = mpsc::sync_channel(1);
-                scope.spawn(move || {
+                let thread = thread::Builder::new().stack_size(STACK_SIZE);
+                let spawned = thread.spawn_scoped(scope, move || {
                     let mine = items.chunks(chunk).enumerate().skip(worker);
                     for (index, part) in mine.step_by(workers) {
                         if sender.send(work(index * chunk, part)).is_err() {
@@ -50,6 +55,7 @@ where
                         }
                     }
                 });
+                spawned.expect("cannot start a worker thread");
                 receiver
             })
             .collect();
