@@ -5,7 +5,6 @@
 //! summaries of machine formats go to stderr.
 
 pub mod html;
-pub mod json;
 pub mod plan;
 pub mod records;
 pub mod text;

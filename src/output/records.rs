@@ -3,7 +3,7 @@
 //! These formats carry every message's rendered text, so on a big campaign
 //! they cost a render and an escape per message. Messages are rendered in
 //! chunks on every core ([`crate::parallel`]), each chunk is serialized into
-//! its own buffer (JSON by [`super::json`]), and the buffers are written in
+//! its own buffer, and the buffers are written in
 //! order: the bytes are those a single thread would write. Slot times repeat
 //! (a hundred messages per second share their second), so their text is
 //! formatted once per second.
@@ -14,7 +14,6 @@ use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::json;
 use crate::campaign::{CHUNK, Campaign, MessageRenderer};
 use crate::parallel;
 use crate::plan::Slot;
@@ -38,7 +37,7 @@ pub struct PlannedRecord<'a> {
 pub fn write_json(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -> io::Result<()> {
     write_chunks(out, slots, |first, chunk, buffer| {
         for_each_record(campaign, first, chunk, |record| {
-            json::write_record(buffer, record);
+            serde_json::to_writer(&mut *buffer, record).map_err(io::Error::other)?;
             buffer.push(b'\n');
             Ok(())
         })
