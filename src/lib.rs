@@ -18,6 +18,7 @@ pub mod input;
 pub mod journal;
 pub mod options;
 pub mod output;
+pub mod parallel;
 pub mod plan;
 pub mod rate;
 pub mod sandbox;

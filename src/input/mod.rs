@@ -3,10 +3,15 @@
 //! Both are read and validated completely before anything is planned or sent,
 //! so a bad row can never stop a campaign halfway.
 
+pub mod cells;
+pub mod context;
 pub mod problems;
 pub mod recipients;
+pub mod renderer;
 pub mod template;
 
+pub use cells::{Cells, Record};
 pub use problems::{Problem, Problems};
 pub use recipients::{Columns, CsvError, RecipientTable, Row};
-pub use template::{RenderError, Rendered, TemplateError, TemplateId, TemplateSet};
+pub use renderer::{RenderError, Renderer};
+pub use template::{Rendered, TemplateError, TemplateId, TemplateSet};

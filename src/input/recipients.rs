@@ -3,15 +3,17 @@
 //! The csv crate does the RFC 4180 work (quotes, embedded newlines, CRLF, BOM);
 //! this module finds the meaningful columns, keeps each row's starting line for
 //! error messages, and hashes the bytes it reads so a campaign can tell later
-//! whether its CSV changed.
+//! whether its CSV changed. The cells themselves live in one shared buffer
+//! ([`Cells`]), so a million rows cost little more than the file's size.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use csv::{ByteRecord, StringRecord};
+use csv::ByteRecord;
 
+use super::cells::{self, Cells, CellsBuilder, PushError, Record};
 use super::problems::Problems;
 
 /// Column names with a meaning of their own (besides being template variables).
@@ -47,6 +49,8 @@ pub enum CsvError {
     NoRows { path: PathBuf },
     #[error("{path}: the header row is not valid CSV: {source}")]
     Header { path: PathBuf, source: csv::Error },
+    #[error("{path} holds more than 4 GiB of cell text; split it into several campaigns")]
+    TooLarge { path: PathBuf },
     #[error(transparent)]
     Rows(#[from] Problems),
 }
@@ -67,13 +71,13 @@ pub struct Columns {
 #[derive(Debug, Clone)]
 pub struct Row {
     pub line: u64,
-    pub record: StringRecord,
+    pub record: Record,
 }
 
 impl Row {
     /// A field, trimmed; `None` when the column is absent or the cell is blank.
     pub fn get(&self, column: Option<usize>) -> Option<&str> {
-        let value = self.record.get(column?)?.trim();
+        let value = cells::trim(self.record.get(column?)?);
         (!value.is_empty()).then_some(value)
     }
 }
@@ -84,9 +88,9 @@ pub struct RecipientTable {
     pub path: PathBuf,
     /// Header names as written (trimmed).
     pub headers: Vec<String>,
-    /// Template variable name -> column index.
-    pub variables: HashMap<String, usize>,
     pub columns: Columns,
+    /// Every cell, shared by the rows' records.
+    pub cells: Arc<Cells>,
     pub rows: Vec<Row>,
     /// blake3 of the file's bytes, hex.
     pub digest: String,
@@ -121,7 +125,7 @@ impl RecipientTable {
         bytes: &[u8],
         recipient_column: &str,
     ) -> Result<RecipientTable, CsvError> {
-        let mut lines = LineCounter::default();
+        let mut counter = LineCounter::default();
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
@@ -149,7 +153,8 @@ impl RecipientTable {
             .collect();
 
         let mut problems = Problems::new(path);
-        let mut rows = Vec::new();
+        let mut cells = CellsBuilder::new(headers.len(), variables, bytes.len());
+        let mut lines = Vec::new();
         let mut record = ByteRecord::new();
         loop {
             match csv.read_byte_record(&mut record) {
@@ -158,14 +163,14 @@ impl RecipientTable {
                 Err(error) => {
                     let line = error
                         .position()
-                        .map_or(0, |p| lines.line_at(bytes, p.byte()));
+                        .map_or(0, |p| counter.line_at(bytes, p.byte()));
                     problems.push(line, format!("not valid CSV: {error}"));
                     continue;
                 }
             }
             let line = record
                 .position()
-                .map_or(0, |p| lines.line_at(bytes, p.byte()));
+                .map_or(0, |p| counter.line_at(bytes, p.byte()));
             if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
                 continue; // a blank line
             }
@@ -180,30 +185,43 @@ impl RecipientTable {
                 );
                 continue;
             }
-            match StringRecord::from_byte_record(record.clone()) {
-                Ok(text) => rows.push(Row { line, record: text }),
-                Err(error) => {
-                    let field = error.utf8_error().field();
+            match cells.push(&record) {
+                Ok(_) => lines.push(line),
+                Err(PushError::NotUtf8 { field }) => {
                     let name = headers.get(field).map_or("?", String::as_str);
                     problems.push(
                         line,
                         format!("column `{name}` is not valid UTF-8; save the file as UTF-8"),
                     );
                 }
+                Err(PushError::TooLarge) => {
+                    return Err(CsvError::TooLarge {
+                        path: path.to_path_buf(),
+                    });
+                }
             }
         }
         problems.into_result()?;
-        if rows.is_empty() {
+        if lines.is_empty() {
             return Err(CsvError::NoRows {
                 path: path.to_path_buf(),
             });
         }
+        let cells = cells.finish();
+        let rows = lines
+            .into_iter()
+            .enumerate()
+            .map(|(index, line)| Row {
+                line,
+                record: Record::new(&cells, index),
+            })
+            .collect();
         let digest = blake3::hash(bytes).to_hex().to_string();
         Ok(RecipientTable {
             path: path.to_path_buf(),
             headers,
-            variables,
             columns,
+            cells,
             rows,
             digest,
         })
@@ -284,7 +302,7 @@ mod tests {
         let table = parse(text).unwrap();
         assert_eq!(table.headers, ["Recipient", "First Name", "note"]);
         assert_eq!(table.columns.recipient, 0);
-        assert_eq!(table.variables["first_name"], 1);
+        assert_eq!(table.rows[0].record.cells().variable("first_name"), Some(1));
         assert_eq!(table.rows.len(), 2);
         assert_eq!(table.rows[0].line, 2);
         assert_eq!(&table.rows[0].record[1], "Zoë");

@@ -5,16 +5,17 @@
 //! does not have is an error (a message that says "Hi ," must never be sent),
 //! while `{% if company %}` and `{{ x | default("there") }}` still work, so
 //! templates can handle optional columns on purpose. A blank cell counts as
-//! missing.
+//! missing. This module loads and compiles templates; [`super::renderer`]
+//! renders them.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use csv::StringRecord;
-use minijinja::value::{Enumerator, Object, Value};
-use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+
+use super::renderer::{Handles, RenderError, Renderer, explain, write_value};
 
 /// A template that could not be loaded or compiled.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +62,10 @@ pub fn split_subject(text: &str) -> (Option<&str>, &str) {
 
 struct Loaded {
     name: String,
-    has_subject: bool,
+    /// The names the subject and body are registered under in the environment
+    /// (they also appear in minijinja's error messages).
+    subject_key: Option<String>,
+    body_key: String,
     variables: HashSet<String>,
 }
 
@@ -88,54 +92,6 @@ impl Default for TemplateSet {
     }
 }
 
-/// Why one message could not be rendered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RenderError {
-    #[error(
-        "template {template} uses `{variable}` but this row has no value for it; fill the cell, \
-         or give the template a default: {{{{ {variable} | default(\"...\") }}}}"
-    )]
-    MissingVariable { template: String, variable: String },
-    #[error("template {template} failed: {detail}")]
-    Other { template: String, detail: String },
-}
-
-#[derive(Debug)]
-struct RowObject {
-    variables: Arc<HashMap<String, usize>>,
-    record: StringRecord,
-}
-
-impl Object for RowObject {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let index = *self.variables.get(key.as_str()?)?;
-        let value = self.record.get(index)?.trim();
-        (!value.is_empty()).then(|| Value::from(value))
-    }
-
-    fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let keys: Vec<Value> = self
-            .variables
-            .iter()
-            .filter(|(_, index)| {
-                self.record
-                    .get(**index)
-                    .is_some_and(|v| !v.trim().is_empty())
-            })
-            .map(|(name, _)| Value::from(name.as_str()))
-            .collect();
-        Enumerator::Values(keys)
-    }
-}
-
-/// The variables of one row, as templates see them.
-pub fn row_context(variables: &Arc<HashMap<String, usize>>, record: &StringRecord) -> Value {
-    Value::from_object(RowObject {
-        variables: Arc::clone(variables),
-        record: record.clone(),
-    })
-}
-
 fn subject_key(id: TemplateId) -> String {
     format!("{id}#subject")
 }
@@ -149,6 +105,7 @@ impl TemplateSet {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_formatter(write_value);
         TemplateSet {
             env,
             loaded: Vec::new(),
@@ -201,21 +158,24 @@ impl TemplateSet {
             detail: error.to_string(),
         };
         let mut variables = HashSet::new();
-        if let Some(subject) = subject {
+        let subject_key = subject.map(|_| subject_key(id));
+        if let (Some(subject), Some(key)) = (subject, &subject_key) {
             self.env
-                .add_template_owned(subject_key(id), subject.to_string())
+                .add_template_owned(key.clone(), subject.to_string())
                 .map_err(syntax)?;
-            let template = self.env.get_template(&subject_key(id)).map_err(syntax)?;
+            let template = self.env.get_template(key).map_err(syntax)?;
             variables.extend(template.undeclared_variables(false));
         }
+        let body_key = body_key(id);
         self.env
-            .add_template_owned(body_key(id), body.to_string())
+            .add_template_owned(body_key.clone(), body.to_string())
             .map_err(syntax)?;
-        let template = self.env.get_template(&body_key(id)).map_err(syntax)?;
+        let template = self.env.get_template(&body_key).map_err(syntax)?;
         variables.extend(template.undeclared_variables(false));
         self.loaded.push(Loaded {
             name: name.to_string(),
-            has_subject: subject.is_some(),
+            subject_key,
+            body_key,
             variables,
         });
         Ok(id)
@@ -238,20 +198,42 @@ impl TemplateSet {
         self.loaded.is_empty()
     }
 
-    /// Render template `id` for one row.
+    /// Render template `id` for one row (to render many, use [`Self::renderer`]).
     pub fn render(&self, id: TemplateId, context: &Value) -> Result<Rendered, RenderError> {
+        self.renderer().render(id, context)
+    }
+
+    /// A renderer that looks each template up once, however many rows it renders.
+    pub fn renderer(&self) -> Renderer<'_> {
+        Renderer::new(self)
+    }
+
+    /// The compiled subject and body of template `id`.
+    pub(super) fn handles(&self, id: TemplateId) -> Handles<'_> {
         let loaded = &self.loaded[id];
-        let explain =
-            |error: minijinja::Error| explain(&loaded.name, &loaded.variables, context, error);
-        let subject = if loaded.has_subject {
-            let template = self.env.get_template(&subject_key(id)).map_err(explain)?;
-            Some(template.render(context).map_err(explain)?)
-        } else {
-            None
+        // Both names were added and compiled in `add`; there is no loader, so
+        // the lookups cannot fail.
+        let get = |key: &str| {
+            self.env
+                .get_template(key)
+                .expect("added in TemplateSet::add")
         };
-        let template = self.env.get_template(&body_key(id)).map_err(explain)?;
-        let body = template.render(context).map_err(explain)?;
-        Ok(Rendered { subject, body })
+        Handles {
+            subject: loaded.subject_key.as_deref().map(get),
+            body: get(&loaded.body_key),
+        }
+    }
+
+    /// Why template `id` failed for `context`, naming a missing variable if
+    /// that is the reason.
+    pub(super) fn explain(
+        &self,
+        id: TemplateId,
+        context: &Value,
+        error: minijinja::Error,
+    ) -> RenderError {
+        let loaded = &self.loaded[id];
+        explain(&loaded.name, &loaded.variables, context, error)
     }
 
     /// Render `subject`/`body` columns used as templates for their own row.
@@ -282,47 +264,15 @@ impl TemplateSet {
     }
 }
 
-fn explain(
-    template: &str,
-    variables: &HashSet<String>,
-    context: &Value,
-    error: minijinja::Error,
-) -> RenderError {
-    if error.kind() == ErrorKind::UndefinedError {
-        let mut missing: Vec<&String> = variables
-            .iter()
-            .filter(|name| {
-                context
-                    .get_attr(name)
-                    .is_ok_and(|value| value.is_undefined())
-            })
-            .collect();
-        missing.sort();
-        if let Some(variable) = missing.first() {
-            return RenderError::MissingVariable {
-                template: template.to_string(),
-                variable: variable.to_string(),
-            };
-        }
-    }
-    RenderError::Other {
-        template: template.to_string(),
-        detail: error.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::input::Record;
+    use crate::input::context::row_context;
+
     fn context(pairs: &[(&str, &str)]) -> Value {
-        let variables: HashMap<String, usize> = pairs
-            .iter()
-            .enumerate()
-            .map(|(index, (name, _))| (name.to_string(), index))
-            .collect();
-        let record = StringRecord::from(pairs.iter().map(|(_, value)| *value).collect::<Vec<_>>());
-        row_context(&Arc::new(variables), &record)
+        row_context(&Record::from_pairs(pairs))
     }
 
     #[test]

@@ -453,7 +453,7 @@ mod tests {
         let many = plan(&conn, &messages_query(&states, true));
         assert_eq!(
             many,
-            ["SEARCH messages USING INTEGER PRIMARY KEY (rowid>?)"]
+            ["SEARCH messages USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"]
         );
     }
 }

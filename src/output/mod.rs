@@ -6,4 +6,5 @@
 
 pub mod html;
 pub mod plan;
+pub mod records;
 pub mod text;

@@ -1,13 +1,15 @@
-//! The plan as a table for people, or CSV / JSON Lines for programs.
+//! The plan as a table for people, or CSV / JSON Lines for programs (those
+//! two are in [`super::records`]).
 
 use std::io::{self, Write};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use chrono::{DateTime, Utc};
 
 use super::text::{excerpt, human_duration, local_time, pad};
 use crate::campaign::Campaign;
 use crate::plan::Slot;
+
+pub use super::records::{PlannedRecord, write_csv, write_json};
 
 /// How the plan is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,61 +22,6 @@ pub enum PlanFormat {
     Json,
 }
 
-/// One planned message as programs see it.
-#[derive(Debug, Serialize)]
-pub struct PlannedRecord<'a> {
-    pub seq: usize,
-    pub at: String,
-    pub local: String,
-    pub account: &'a str,
-    pub recipient: &'a str,
-    pub line: u64,
-    pub priority: i64,
-    pub template: &'a str,
-    pub subject: Option<String>,
-    pub body: String,
-}
-
-fn record<'a>(campaign: &'a Campaign, seq: usize, slot: &Slot) -> io::Result<PlannedRecord<'a>> {
-    let message = &campaign.messages[slot.id];
-    let rendered = campaign.render(message).map_err(io::Error::other)?;
-    Ok(PlannedRecord {
-        seq,
-        at: slot.at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        local: slot
-            .at
-            .with_timezone(&campaign.spec.timezone)
-            .to_rfc3339_opts(SecondsFormat::Secs, false),
-        account: &campaign.accounts[slot.account].name,
-        recipient: campaign.recipient(message),
-        line: campaign.line(message),
-        priority: message.priority,
-        template: campaign.template_name(message),
-        subject: rendered.subject,
-        body: rendered.body,
-    })
-}
-
-/// Write every planned message as JSON Lines.
-pub fn write_json(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -> io::Result<()> {
-    for (seq, slot) in slots.iter().enumerate() {
-        serde_json::to_writer(&mut *out, &record(campaign, seq, slot)?)?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
-}
-
-/// Write every planned message as CSV with a header row.
-pub fn write_csv(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -> io::Result<()> {
-    let mut writer = csv::Writer::from_writer(out);
-    for (seq, slot) in slots.iter().enumerate() {
-        writer
-            .serialize(record(campaign, seq, slot)?)
-            .map_err(io::Error::other)?;
-    }
-    writer.flush()
-}
-
 /// Write up to `limit` rows as a table (None: all).
 pub fn write_table(
     out: &mut dyn Write,
@@ -84,12 +31,13 @@ pub fn write_table(
 ) -> io::Result<()> {
     let shown = limit.map_or(slots.len(), |limit| limit.min(slots.len()));
     let zone = &campaign.spec.timezone;
+    let mut renderer = campaign.renderer();
     let rows: Vec<[String; 5]> = slots[..shown]
         .iter()
         .enumerate()
         .map(|(seq, slot)| {
             let message = &campaign.messages[slot.id];
-            let text = campaign
+            let text = renderer
                 .render(message)
                 .map(|r| r.subject.filter(|s| !s.is_empty()).unwrap_or(r.body))
                 .unwrap_or_default();

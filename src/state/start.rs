@@ -32,7 +32,7 @@ pub fn idempotency_key(campaign_id: &str, recipient: &str) -> String {
 }
 
 /// blake3 of one CSV row's fields, to notice an edited row.
-pub fn row_digest(record: &csv::StringRecord) -> String {
+pub fn row_digest<'a>(record: impl IntoIterator<Item = &'a str>) -> String {
     let mut hasher = blake3::Hasher::new();
     for field in record {
         hasher.update(field.as_bytes());

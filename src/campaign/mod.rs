@@ -1,0 +1,205 @@
+//! A campaign: the validated recipients, their templates and accounts, ready
+//! to plan, print or send.
+//!
+//! Loading checks every row before anything happens (recipient present,
+//! priority a number, time zone known, template found, every placeholder
+//! filled, body within `--max-length`) and reports all problems at once.
+//!
+//! Architecture:
+//! - [`rows`]: each row's facts, duplicates, accounts, the queue's order.
+//! - [`render`]: rendering messages ([`MessageRenderer`]) and the check that
+//!   every message renders.
+
+mod render;
+mod rows;
+
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use minijinja::Value;
+
+use crate::input::context::row_context;
+use crate::input::{
+    CsvError, Problems, RecipientTable, RenderError, Rendered, TemplateError, TemplateId,
+    TemplateSet,
+};
+use crate::options::{AccountSpec, CampaignSpec};
+use crate::plan::{self, AccountRules, PlanSettings, QueueItem, Slot};
+
+pub(crate) use render::CHUNK;
+pub use render::MessageRenderer;
+
+/// Why a campaign could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    #[error(transparent)]
+    Csv(#[from] CsvError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Rows(#[from] Problems),
+    #[error(
+        "no message template: pass --template FILE, set `template = \"FILE\"` in outreach.toml, \
+         or add `subject`/`body` columns to {csv}"
+    )]
+    NoTemplate { csv: PathBuf },
+}
+
+/// Where a row's message text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateChoice {
+    File(TemplateId),
+    /// The row's own `subject`/`body` columns are the template.
+    Columns,
+}
+
+/// One recipient to message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Index into the table's rows.
+    pub row: usize,
+    pub account: usize,
+    pub priority: i64,
+    pub timezone: Option<Tz>,
+    pub template: TemplateChoice,
+}
+
+/// A recipient listed more than once; only the first row is planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub recipient: String,
+    pub first_line: u64,
+    pub line: u64,
+}
+
+/// A loaded and validated campaign.
+#[derive(Debug)]
+pub struct Campaign {
+    pub spec: CampaignSpec,
+    pub table: RecipientTable,
+    pub templates: TemplateSet,
+    pub accounts: Vec<AccountSpec>,
+    /// In queue order: priority (higher first), then file order.
+    pub messages: Vec<Message>,
+    pub duplicates: Vec<Duplicate>,
+}
+
+impl Campaign {
+    /// Read the CSV and templates of `spec` and validate every row.
+    pub fn load(spec: CampaignSpec) -> Result<Campaign, CampaignError> {
+        let table = RecipientTable::read(&spec.csv, &spec.recipient_column)?;
+        let config_dir = spec.config.base_dir();
+        let mut templates = TemplateSet::new();
+        let default_template = match &spec.template {
+            Some(path) => Some(templates.load_file(path)?),
+            None => None,
+        };
+        for (name, file) in &spec.config.config.templates {
+            let id = templates.load_file(&config_dir.join(file))?;
+            templates.alias(name, id);
+        }
+        let inline = table.columns.body.is_some();
+        if default_template.is_none() && !inline && table.columns.template.is_none() {
+            return Err(CampaignError::NoTemplate {
+                csv: spec.csv.clone(),
+            });
+        }
+
+        let mut problems = Problems::new(&spec.csv);
+        let defaults = rows::TemplateDefaults {
+            file: default_template,
+            inline,
+        };
+        let queue = rows::queue(&spec, &table, defaults, &mut templates, &mut problems);
+        let campaign = Campaign {
+            spec,
+            table,
+            templates,
+            accounts: queue.accounts,
+            messages: queue.messages,
+            duplicates: queue.duplicates,
+        };
+        if problems.is_empty() {
+            render::check_rendering(&campaign, &mut problems);
+        }
+        problems.into_result()?;
+        Ok(campaign)
+    }
+
+    /// The recipient id of a message.
+    pub fn recipient(&self, message: &Message) -> &str {
+        self.table.rows[message.row]
+            .get(Some(self.table.columns.recipient))
+            .unwrap_or("")
+    }
+
+    /// The CSV line a message comes from.
+    pub fn line(&self, message: &Message) -> u64 {
+        self.table.rows[message.row].line
+    }
+
+    /// The template variables of a message's row.
+    pub fn context(&self, message: &Message) -> Value {
+        row_context(&self.table.rows[message.row].record)
+    }
+
+    /// Render a message's subject and body (to render many, use [`Self::renderer`]).
+    pub fn render(&self, message: &Message) -> Result<Rendered, RenderError> {
+        self.renderer().render(message)
+    }
+
+    /// A renderer for many messages; make one per thread.
+    pub fn renderer(&self) -> MessageRenderer<'_> {
+        MessageRenderer::new(self)
+    }
+
+    /// A name for the template of a message, for tables and reports.
+    pub fn template_name(&self, message: &Message) -> &str {
+        match message.template {
+            TemplateChoice::File(id) => self.templates.name(id),
+            TemplateChoice::Columns => "(csv columns)",
+        }
+    }
+
+    /// The seed of this campaign's jitter: a hash of its CSV.
+    pub fn seed(&self) -> [u8; 32] {
+        *blake3::hash(self.table.digest.as_bytes()).as_bytes()
+    }
+
+    /// Pacing rules per account, in account order.
+    pub fn account_rules(&self) -> Vec<AccountRules> {
+        self.accounts
+            .iter()
+            .map(|a| AccountRules {
+                name: a.name.clone(),
+                rate: a.rate,
+                daily_cap: a.daily_cap,
+            })
+            .collect()
+    }
+
+    /// Plan every message from the campaign's start.
+    pub fn plan(&self) -> Vec<Slot> {
+        let rules = self.account_rules();
+        let settings = PlanSettings {
+            start: self.spec.start,
+            timezone: self.spec.timezone,
+            windows: &self.spec.windows,
+            jitter: self.spec.jitter,
+            seed: self.seed(),
+            accounts: &rules,
+        };
+        let queue: Vec<QueueItem<'_>> = self
+            .messages
+            .iter()
+            .enumerate()
+            .map(|(id, message)| QueueItem {
+                id,
+                account: message.account,
+                timezone: message.timezone,
+                key: self.recipient(message),
+            })
+            .collect();
+        plan::schedule(&settings, &queue, &[])
+    }
+}
