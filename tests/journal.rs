@@ -1126,6 +1126,50 @@ mod writer {
     }
 
     #[tokio::test]
+    async fn claims_queued_together_are_durable_together_and_a_given_back_claim_can_be_retaken() {
+        let fixture = Fixture::with_plan(4, &["alice"]);
+        let journal = JournalHandle::spawn(fixture.open()).unwrap();
+        let reader = SqliteStore::open_read_only(&fixture.path).unwrap();
+        let results = journal
+            .begin_send_many(&[(0, t(5)), (1, t(9)), (2, t(9))])
+            .await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let in_flight = |reader: &SqliteStore| -> Vec<u64> {
+            reader
+                .messages_in_state(&[MessageState::InFlight])
+                .unwrap()
+                .iter()
+                .map(|m| m.message.seq)
+                .collect()
+        };
+        assert_eq!(in_flight(&reader), vec![0, 1, 2]);
+        // 1 and 2 are given back (their turn moved) and 1 is claimed again,
+        // with 3, in the same queue: the claim applies after the release.
+        for seq in [1, 2] {
+            journal.record(JournalUpdate::Outcome {
+                seq,
+                outcome: Outcome::BackToPending,
+            });
+        }
+        let results = journal.begin_send_many(&[(1, t(20)), (3, t(20))]).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(in_flight(&reader), vec![0, 1, 3]);
+        let pending = reader.messages_in_state(&[MessageState::Pending]).unwrap();
+        assert_eq!(
+            pending.iter().map(|m| m.message.seq).collect::<Vec<_>>(),
+            vec![2]
+        );
+        // A message that is not pending is refused alone.
+        let results = journal.begin_send_many(&[(2, t(30)), (3, t(30))]).await;
+        assert!(results[0].is_ok());
+        assert!(
+            matches!(results[1], Err(JournalError::NotClaimable { seq: 3, .. })),
+            "{results:?}"
+        );
+        journal.close().await.unwrap();
+    }
+
+    #[tokio::test]
     async fn a_write_error_stops_sending_but_keeps_good_outcomes() {
         let fixture = Fixture::with_plan(4, &["alice"]);
         let journal = JournalHandle::spawn(fixture.open()).unwrap();
