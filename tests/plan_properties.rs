@@ -13,7 +13,10 @@
 //! - no account sends more than its daily cap on any calendar day of the
 //!   plan's zone;
 //! - the plan is sorted by time, starts no earlier than `start`, and gives
-//!   every queue item exactly one slot on its own account.
+//!   every queue item exactly one slot on its own account;
+//! - requests that leave late (as the executor reports them) never go before
+//!   their plan, keep the pacing within the 2 ms timer tolerance, and
+//!   lateness within the tolerance never accumulates.
 //!
 //! These run at library level (no process is spawned) so that hundreds of
 //! cases finish in a few seconds; the case counts below keep the whole file
@@ -26,7 +29,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use proptest::prelude::*;
 
-use outreach::plan::slots::{AccountSlots, SlotRules};
+use outreach::plan::slots::{AccountSlots, SlotRules, timer_tolerance};
 use outreach::plan::{AccountRules, PlanSettings, QueueItem, Slot, schedule};
 use outreach::rate::Rate;
 use outreach::window::{SendWindow, WindowSet};
@@ -601,5 +604,60 @@ proptest! {
         }
         check_pacing(&times, &rules.rate, "next_not_before")?;
         check_daily_cap(&times, rules.daily_cap, &zone, "next_not_before")?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The executor asks for each message's slot with its planned time, then
+    /// reports when the request really left (`correct_last`). Whatever the
+    /// lateness: no request before its planned time, requests at least
+    /// `interval - tolerance` apart, N+1 of them spanning at least
+    /// `period - tolerance`. And lateness within the tolerance never
+    /// accumulates: then every request goes exactly on its planned slot.
+    #[test]
+    fn late_requests_keep_the_pacing_within_the_timer_tolerance(
+        rate in rate(),
+        start in start_instant(),
+        lateness_us in prop::collection::vec(
+            prop_oneof![8 => 0i64..3_000, 1 => 0i64..2_000_000],
+            1..120,
+        ),
+    ) {
+        let windows = WindowSet::default();
+        let rules = || SlotRules {
+            rate,
+            daily_cap: None,
+            windows: &windows,
+            timezone: chrono_tz::UTC,
+            jitter: 0.0,
+        };
+        let mut plan = AccountSlots::new(rules(), start, &[]);
+        let planned: Vec<DateTime<Utc>> =
+            lateness_us.iter().map(|_| plan.next(None, 0.0)).collect();
+        let tolerance = timer_tolerance(interval(&rate));
+        let mut executor = AccountSlots::new(rules(), start, &[]);
+        let mut departures = Vec::new();
+        let mut on_time = true;
+        for (planned_at, late) in planned.iter().zip(&lateness_us) {
+            let slot = executor.next_not_before(*planned_at, None);
+            prop_assert!(slot >= *planned_at);
+            if on_time {
+                prop_assert_eq!(slot, *planned_at, "lateness within the tolerance moved a slot");
+            }
+            let late = TimeDelta::microseconds(*late);
+            on_time &= late <= tolerance;
+            let left = slot + late;
+            executor.correct_last(left);
+            departures.push(left);
+        }
+        let n = rate.count as usize;
+        for pair in departures.windows(2) {
+            prop_assert!(pair[1] - pair[0] >= interval(&rate) - tolerance, "{pair:?}");
+        }
+        for (i, later) in departures.iter().enumerate().skip(n) {
+            prop_assert!(*later - departures[i - n] >= period(&rate) - tolerance);
+        }
     }
 }
