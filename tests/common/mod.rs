@@ -1,11 +1,14 @@
 //! What the `send` and `resume` test suites share: the sandbox they start,
-//! the outcome of one run of the binary and how it prints on failure, and a
-//! few list helpers. Each suite's `harness` module adds its own commands
+//! a running binary, the outcome of one run and how it prints on failure,
+//! and a few list helpers. Each suite's `harness` module adds its own commands
 //! (one-run campaigns in `send`, multi-run journals in `resume`).
 
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::{Child, Command};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use outreach::sandbox::{AcceptedMessage, Sandbox, SandboxConfig};
 use serde_json::Value;
@@ -50,6 +53,168 @@ pub fn read_events(path: &Path) -> Vec<Value> {
     text.lines()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect()
+}
+
+/// A running binary: its output drained on threads, its events file read
+/// as it grows.
+pub struct Running {
+    child: Child,
+    started: Instant,
+    stdout: JoinHandle<Vec<u8>>,
+    stderr: JoinHandle<Vec<u8>>,
+    description: String,
+    events: Option<PathBuf>,
+    dir: PathBuf,
+}
+
+#[allow(dead_code)] // each suite uses its own subset
+impl Running {
+    /// Start `command` (stdout and stderr piped), which runs `args` in `dir`
+    /// and writes its events to `events`, if any.
+    pub fn start(
+        mut command: Command,
+        args: &[String],
+        dir: PathBuf,
+        events: Option<PathBuf>,
+    ) -> Running {
+        let mut child = command.spawn().expect("spawn outreach");
+        let stdout = drain(child.stdout.take().expect("stdout"));
+        let stderr = drain(child.stderr.take().expect("stderr"));
+        Running {
+            child,
+            started: Instant::now(),
+            stdout,
+            stderr,
+            description: format!("outreach {}", shell_words(args)),
+            events,
+            dir,
+        }
+    }
+
+    /// Send a signal with kill(1) (no libc dependency for one call).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed: {status}");
+    }
+
+    /// SIGKILL (`Child::kill` on Unix) unless it has exited already; true
+    /// if the process was still running, i.e. the kill interrupted it.
+    pub fn kill9(&mut self) -> bool {
+        if self.child.try_wait().expect("try_wait").is_some() {
+            return false;
+        }
+        self.child.kill().expect("kill -9");
+        true
+    }
+
+    /// Poll every `step` until `ready()`; false if the process exits (or
+    /// the deadline passes) first.
+    pub fn wait_until(&mut self, step: Duration, ready: impl Fn(&Running) -> bool) -> bool {
+        loop {
+            if ready(self) {
+                return true;
+            }
+            if self.child.try_wait().expect("try_wait").is_some()
+                || self.started.elapsed() > DEADLINE
+            {
+                return false;
+            }
+            std::thread::sleep(step);
+        }
+    }
+
+    /// Whether the run has emitted an event of `kind` yet.
+    pub fn has_event(&self, kind: &str) -> bool {
+        self.events_so_far().iter().any(|e| e["event"] == kind)
+    }
+
+    /// The run's events so far (a line may be half-written meanwhile).
+    pub fn events_so_far(&self) -> Vec<Value> {
+        self.events.as_deref().map(read_events).unwrap_or_default()
+    }
+
+    /// Wait until the run has `count` events of `kind`; false after `limit`.
+    pub async fn wait_for_events(&self, kind: &str, count: usize, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let seen = self
+                .events_so_far()
+                .iter()
+                .filter(|e| e["event"] == kind)
+                .count();
+            if seen >= count {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    /// Wait until the run has an event of `kind`; false after `limit`.
+    pub async fn wait_for_event(&self, kind: &str, limit: Duration) -> bool {
+        self.wait_for_events(kind, 1, limit).await
+    }
+
+    /// Run to the end off the async workers, so a sandbox keeps serving.
+    pub async fn wait(self) -> Outcome {
+        tokio::task::spawn_blocking(move || self.wait_blocking())
+            .await
+            .expect("wait task")
+    }
+
+    /// Run to the end, blocking this thread; killed after [`DEADLINE`].
+    pub fn wait_blocking(mut self) -> Outcome {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break Some(status);
+            }
+            if self.started.elapsed() > DEADLINE {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let elapsed = self.started.elapsed();
+        let events = self.events_so_far();
+        let text = |handle: JoinHandle<Vec<u8>>| {
+            String::from_utf8_lossy(&handle.join().expect("pipe reader")).into_owned()
+        };
+        Outcome {
+            description: self.description,
+            events,
+            dir: self.dir,
+            code: status.and_then(|s| s.code()),
+            timed_out: status.is_none(),
+            stdout: text(self.stdout),
+            stderr: text(self.stderr),
+            elapsed,
+        }
+    }
+}
+
+fn shell_words(args: &[String]) -> String {
+    args.iter()
+        .map(|arg| {
+            if arg.contains(' ') {
+                format!("'{arg}'")
+            } else {
+                arg.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
 }
 
 /// What one run did.

@@ -10,12 +10,9 @@
 //! Every failure message prints the command, its directory, exit status,
 //! stdout, stderr and the run's events.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use outreach::sandbox::{AcceptedMessage, HeaderDialect, SandboxConfig, WindowKind};
@@ -28,8 +25,7 @@ pub const TOKEN: &str = "tok-resume-4c1d";
 /// The journal of `data.csv`, relative to the work dir.
 pub const STATE: &str = "data.outreach.db";
 
-use crate::common::{DEADLINE, read_events};
-pub use crate::common::{Outcome, ids, received_recipients, sorted, start};
+pub use crate::common::{Outcome, Running, ids, received_recipients, sorted, start};
 
 /// The kill -9 test takes this for writing, every other test for reading:
 /// it runs alone, so the arrival times it checks measure the sender, not
@@ -388,18 +384,9 @@ impl Cmd {
     }
 
     pub fn spawn(self) -> Running {
-        let mut child = self.command().spawn().expect("spawn outreach");
-        let stdout = drain(child.stdout.take().expect("stdout"));
-        let stderr = drain(child.stderr.take().expect("stderr"));
-        Running {
-            child,
-            started: Instant::now(),
-            stdout,
-            stderr,
-            description: format!("outreach {}", shell_words(&self.args())),
-            events: self.events(),
-            dir: self.dir,
-        }
+        let args = self.args();
+        let events = self.events();
+        Running::start(self.command(), &args, self.dir, events)
     }
 
     /// Run to the end, blocking this thread.
@@ -410,135 +397,5 @@ impl Cmd {
     /// Run to the end off the async workers, so a sandbox keeps serving.
     pub async fn run(self) -> Outcome {
         self.spawn().wait().await
-    }
-}
-
-fn shell_words(args: &[String]) -> String {
-    args.iter()
-        .map(|arg| {
-            if arg.contains(' ') {
-                format!("'{arg}'")
-            } else {
-                arg.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    })
-}
-
-/// A running binary.
-pub struct Running {
-    child: Child,
-    started: Instant,
-    stdout: JoinHandle<Vec<u8>>,
-    stderr: JoinHandle<Vec<u8>>,
-    description: String,
-    events: Option<PathBuf>,
-    dir: PathBuf,
-}
-
-impl Running {
-    /// Send a signal with kill(1) (no libc dependency for one call).
-    pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{name}"), self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed: {status}");
-    }
-
-    /// SIGKILL (`Child::kill` on Unix) unless it has exited already; true
-    /// if the process was still running, i.e. the kill interrupted it.
-    pub fn kill9(&mut self) -> bool {
-        if self.child.try_wait().expect("try_wait").is_some() {
-            return false;
-        }
-        self.child.kill().expect("kill -9");
-        true
-    }
-
-    /// Poll every `step` until `ready()`; false if the process exits (or
-    /// the deadline passes) first.
-    pub fn wait_until(&mut self, step: Duration, ready: impl Fn(&Running) -> bool) -> bool {
-        loop {
-            if ready(self) {
-                return true;
-            }
-            if self.child.try_wait().expect("try_wait").is_some()
-                || self.started.elapsed() > DEADLINE
-            {
-                return false;
-            }
-            std::thread::sleep(step);
-        }
-    }
-
-    /// Whether the run has emitted an event of `kind` yet.
-    pub fn has_event(&self, kind: &str) -> bool {
-        self.events_so_far().iter().any(|e| e["event"] == kind)
-    }
-
-    /// The run's events so far (a line may be half-written meanwhile).
-    pub fn events_so_far(&self) -> Vec<Value> {
-        self.events.as_deref().map(read_events).unwrap_or_default()
-    }
-
-    /// Wait until the run has `count` events of `kind`; false after `limit`.
-    pub async fn wait_for_events(&self, kind: &str, count: usize, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            let seen = self
-                .events_so_far()
-                .iter()
-                .filter(|e| e["event"] == kind)
-                .count();
-            if seen >= count {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        false
-    }
-
-    pub async fn wait(self) -> Outcome {
-        tokio::task::spawn_blocking(move || self.wait_blocking())
-            .await
-            .expect("wait task")
-    }
-
-    pub fn wait_blocking(mut self) -> Outcome {
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break Some(status);
-            }
-            if self.started.elapsed() > DEADLINE {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        let elapsed = self.started.elapsed();
-        let text = |handle: JoinHandle<Vec<u8>>| {
-            String::from_utf8_lossy(&handle.join().expect("pipe reader")).into_owned()
-        };
-        Outcome {
-            description: self.description,
-            events: self.events.as_deref().map(read_events).unwrap_or_default(),
-            dir: self.dir,
-            code: status.and_then(|s| s.code()),
-            timed_out: status.is_none(),
-            stdout: text(self.stdout),
-            stderr: text(self.stderr),
-            elapsed,
-        }
     }
 }

@@ -5,11 +5,8 @@
 //! stdout, stderr and the events file (xsv's `Workdir` habit), so a red test
 //! says what the binary did without rerunning it.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use outreach::sandbox::{AcceptedMessage, HeaderDialect, SandboxConfig, WindowKind};
@@ -19,8 +16,7 @@ use tempfile::TempDir;
 /// The token of the default account in single-account tests.
 pub const TOKEN: &str = "tok-default-1b7e";
 
-use crate::common::{DEADLINE, read_events};
-pub use crate::common::{Outcome, ids, received_recipients, sorted, start};
+pub use crate::common::{Outcome, Running, ids, received_recipients, sorted, start};
 
 // ---------------------------------------------------------------- sandbox
 
@@ -254,117 +250,14 @@ impl SendCommand {
     }
 
     pub fn spawn(self) -> Running {
-        let mut child = self.command().spawn().expect("spawn outreach");
-        let stdout = drain(child.stdout.take().expect("stdout"));
-        let stderr = drain(child.stderr.take().expect("stderr"));
-        Running {
-            child,
-            started: Instant::now(),
-            stdout,
-            stderr,
-            description: format!("outreach {}", shell_words(&self.args())),
-            dir: self.dir,
-        }
+        let args = self.args();
+        let events = Some(self.dir.join("events.jsonl"));
+        Running::start(self.command(), &args, self.dir, events)
     }
 
     /// Run to the end (off the async workers, so the sandbox keeps serving).
     pub async fn run(self) -> Outcome {
         self.spawn().wait().await
-    }
-}
-
-fn shell_words(args: &[String]) -> String {
-    args.iter()
-        .map(|arg| {
-            if arg.contains(' ') {
-                format!("'{arg}'")
-            } else {
-                arg.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    })
-}
-
-/// A running binary.
-pub struct Running {
-    child: Child,
-    started: Instant,
-    stdout: JoinHandle<Vec<u8>>,
-    stderr: JoinHandle<Vec<u8>>,
-    description: String,
-    dir: PathBuf,
-}
-
-impl Running {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Send a signal with kill(1) (no libc dependency for one call).
-    pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{name}"), self.pid().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed: {status}");
-    }
-
-    /// Wait until the events file has an event of `kind`; false after `limit`.
-    pub async fn wait_for_event(&self, kind: &str, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if read_events(&self.dir.join("events.jsonl"))
-                .iter()
-                .any(|e| e["event"] == kind)
-            {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        false
-    }
-
-    pub async fn wait(self) -> Outcome {
-        tokio::task::spawn_blocking(move || self.wait_blocking())
-            .await
-            .expect("wait task")
-    }
-
-    fn wait_blocking(mut self) -> Outcome {
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break Some(status);
-            }
-            if self.started.elapsed() > DEADLINE {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let elapsed = self.started.elapsed();
-        let text = |handle: JoinHandle<Vec<u8>>| {
-            String::from_utf8_lossy(&handle.join().expect("pipe reader")).into_owned()
-        };
-        Outcome {
-            description: self.description,
-            events: read_events(&self.dir.join("events.jsonl")),
-            dir: self.dir,
-            code: status.and_then(|s| s.code()),
-            timed_out: status.is_none(),
-            stdout: text(self.stdout),
-            stderr: text(self.stderr),
-            elapsed,
-        }
     }
 }
 
