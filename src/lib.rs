@@ -10,6 +10,10 @@
 //!
 //! See docs/design.md for the modules and the reasons behind them.
 
+// First, so every module below can use `say!`.
+#[macro_use]
+pub mod console;
+
 pub mod campaign;
 pub mod cli;
 pub mod config;

@@ -71,7 +71,7 @@ pub fn main_with_exit_code() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", describe(&error));
+            say!("error: {}", describe(&error));
             exit_codes::ERROR
         }
     }
@@ -131,7 +131,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(exit_codes::SUCCESS)
         }
         None => {
-            println!("outreach: evenly paced, resumable outreach campaigns\n\n{AFTER_HELP}");
+            write_stdout(
+                format!("outreach: evenly paced, resumable outreach campaigns\n\n{AFTER_HELP}\n")
+                    .as_bytes(),
+            )?;
             Ok(exit_codes::SUCCESS)
         }
     }

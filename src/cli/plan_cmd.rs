@@ -22,7 +22,7 @@ pub fn load_campaign(args: &CampaignArgs) -> anyhow::Result<Campaign> {
     )?;
     let campaign = Campaign::load(spec)?;
     for duplicate in &campaign.duplicates {
-        eprintln!(
+        say!(
             "warning: {}:{}: recipient `{}` is also on line {}; it is planned once",
             campaign.spec.csv.display(),
             duplicate.line,
@@ -56,7 +56,7 @@ pub fn print_plan(
     if output.format != PlanFormat::Table {
         let mut summary = Vec::new();
         plan_output::write_summary(&mut summary, campaign, slots)?;
-        io::stderr().write_all(&summary)?;
+        crate::console::bytes(&summary);
     }
     Ok(())
 }

@@ -194,7 +194,7 @@ fn reconcile_changes(
         })
         .collect::<anyhow::Result<_>>()?;
     store.add_messages(&added)?;
-    eprintln!(
+    say!(
         "--allow-changes: {}; {} added as pending, {skipped} skipped (sent messages are never touched)",
         changes.describe(),
         added.len()
@@ -251,7 +251,7 @@ fn campaign_exit_code(run_code: i32, state: &std::path::Path) -> i32 {
     }
     match SqliteStore::open_read_only(state).and_then(|store| store.summary()) {
         Ok(summary) if summary.counts.failed + summary.counts.uncertain > 0 => {
-            eprintln!(
+            say!(
                 "The campaign has {} failed and {} uncertain message(s) from this or earlier runs; see `outreach report --state {}`.",
                 summary.counts.failed,
                 summary.counts.uncertain,
@@ -279,7 +279,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
     })?;
     let recovered = store.recover_in_flight()?;
     if recovered > 0 {
-        eprintln!(
+        say!(
             "{recovered} message(s) were in flight when the last run stopped: they may have arrived, so they are now \
              `uncertain` and will not be sent again. See `outreach report --state {}`; \
              `outreach resume --resend-uncertain` sends them again with the same Idempotency-Key.",
@@ -307,18 +307,18 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
 
     if args.retry_failed {
         let moved = store.set_state_where(MessageState::Failed, MessageState::Pending)?;
-        eprintln!("--retry-failed: {moved} failed message(s) are pending again");
+        say!("--retry-failed: {moved} failed message(s) are pending again");
     }
     if args.resend_uncertain {
         let moved = store.set_state_where(MessageState::Uncertain, MessageState::Pending)?;
-        eprintln!(
+        say!(
             "--resend-uncertain: {moved} uncertain message(s) will be sent again with their original Idempotency-Key"
         );
     }
     let pending = store.messages_in_state(&[MessageState::Pending])?;
     if pending.is_empty() {
         let counts = store.summary()?.counts;
-        eprintln!(
+        say!(
             "Nothing left to send: {} sent, {} failed, {} uncertain, {} skipped (journal {}).",
             counts.sent,
             counts.failed,
@@ -351,7 +351,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
         };
         let pending_count = pending.len();
         let work = replan(pending, &pacing, &history, &target.tokens, Utc::now())?;
-        eprintln!(
+        say!(
             "resuming: {pending_count} message(s) pending (journal {})",
             state.display()
         );

@@ -1,6 +1,6 @@
 //! `outreach send`: plan the campaign, then execute it against the API.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -219,7 +219,7 @@ pub async fn connect(
             .await
             .context("cannot start the embedded sandbox")?;
         let api = HttpApi::new(&sandbox.url(), timeout)?;
-        eprintln!(
+        say!(
             "endpoint: the embedded sandbox at {} (nothing leaves this machine)",
             sandbox.url()
         );
@@ -329,7 +329,7 @@ fn existing_campaign(state: &Path, restart: bool) -> anyhow::Result<Option<i32>>
                     .with_context(|| format!("cannot move {} aside", from.display()))?;
             }
         }
-        eprintln!(
+        say!(
             "--restart: the previous journal is kept as {}",
             archive.display()
         );
@@ -347,7 +347,7 @@ fn existing_campaign(state: &Path, restart: bool) -> anyhow::Result<Option<i32>>
     let counts = store.summary()?.counts;
     let resume = format!("outreach resume --state {}", state.display());
     if counts.is_settled() {
-        eprintln!(
+        say!(
             "This campaign is already complete ({} sent, {} failed, {} skipped, journal {}); nothing was sent again.\n\
              To send to the same recipients again on purpose, use `outreach send --restart` (the old journal is kept).",
             counts.sent,
@@ -410,12 +410,13 @@ pub fn watch_signals(stop: StopHandle) {
             wait_for_signal().await;
             presses += 1;
             if presses == 1 {
-                eprintln!(
+                // Stop first: the line below may go nowhere (stderr closed).
+                stop.stop();
+                say!(
                     "\nstopping: no new sends; waiting for requests in flight (press Ctrl-C again to quit at once)"
                 );
-                stop.stop();
             } else {
-                eprintln!("quitting at once");
+                say!("quitting at once");
                 std::process::exit(exit_codes::INTERRUPTED);
             }
         }
@@ -461,7 +462,7 @@ pub async fn run_work(
     let report = execute(context, work).await;
     let mut text = Vec::new();
     summary::write_summary(&mut text, &report, resume_hint)?;
-    io::stderr().write_all(&text)?;
+    crate::console::bytes(&text);
     if let Some(sandbox) = target.sandbox {
         sandbox.shutdown().await;
     }

@@ -361,7 +361,7 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
             Some(file) => {
                 std::fs::write(&file, &page)
                     .with_context(|| format!("cannot write the report to {}", file.display()))?;
-                eprintln!(
+                say!(
                     "Wrote {} ({} KB); open it in a browser.",
                     file.display(),
                     page.len().div_ceil(1024)

@@ -168,7 +168,7 @@ pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
     wait_for_stop().await?;
     let stats = sandbox.stats();
     sandbox.shutdown().await;
-    eprintln!(
+    say!(
         "sandbox stopped: {} accepted, {} throttled, {} replayed, {} faults, {} dropped, {} rejected, {} unauthorized",
         stats.accepted,
         stats.throttled,

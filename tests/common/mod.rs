@@ -91,6 +91,29 @@ impl Running {
         }
     }
 
+    /// Start `command` with the reading ends of stdout and stderr closed at
+    /// once, like `outreach send x.csv 2>&1 | head -3` after `head` exits.
+    pub fn start_with_output_closed(
+        mut command: Command,
+        args: &[String],
+        dir: PathBuf,
+        events: Option<PathBuf>,
+    ) -> Running {
+        let mut child = command.spawn().expect("spawn outreach");
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let nothing = || std::thread::spawn(Vec::new);
+        Running {
+            child,
+            started: Instant::now(),
+            stdout: nothing(),
+            stderr: nothing(),
+            description: format!("outreach {} 2>&1 | (closed)", shell_words(args)),
+            events,
+            dir,
+        }
+    }
+
     /// Send a signal with kill(1) (no libc dependency for one call).
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")

@@ -159,17 +159,27 @@ impl Workdir {
 }
 
 /// Copy a directory tree.
-pub fn copy_dir(from: &Path, to: &Path) {
+/// Copy a folder of campaign inputs, leaving out what earlier runs left
+/// there (journals, their locks and archives): a user who ran the README's
+/// quick start has `samples/recipients.outreach.db`, and a test must not
+/// inherit that campaign.
+pub fn copy_inputs(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("dir entry");
         let target = to.join(entry.file_name());
         if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
+            copy_inputs(&entry.path(), &target);
+        } else if !is_run_output(&entry.file_name().to_string_lossy()) {
             std::fs::copy(entry.path(), &target).expect("copy file");
         }
     }
+}
+
+/// Files a run writes beside its inputs: `x.outreach.db`, `-wal`, `-shm`,
+/// `.lock`, archived `x.<stamp>.outreach.db`, events and reports.
+fn is_run_output(name: &str) -> bool {
+    name.contains(".outreach.db") || name.ends_with(".jsonl") || name.ends_with(".html")
 }
 
 // ---------------------------------------------------------------- command
@@ -253,6 +263,13 @@ impl SendCommand {
         let args = self.args();
         let events = Some(self.dir.join("events.jsonl"));
         Running::start(self.command(), &args, self.dir, events)
+    }
+
+    /// Spawn with nobody reading stdout or stderr (a pipe whose reader exited).
+    pub fn spawn_with_output_closed(self) -> Running {
+        let args = self.args();
+        let events = Some(self.dir.join("events.jsonl"));
+        Running::start_with_output_closed(self.command(), &args, self.dir, events)
     }
 
     /// Run to the end (off the async workers, so the sandbox keeps serving).

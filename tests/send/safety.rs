@@ -9,7 +9,7 @@ use outreach::sandbox::{FaultDice, FaultRates, HeaderDialect, Stats, WindowKind}
 use serde_json::Value;
 
 use crate::harness::{
-    Outcome, SendCommand, TOKEN, Workdir, copy_dir, ids, roomy_config, sandbox_config, start,
+    Outcome, SendCommand, TOKEN, Workdir, copy_inputs, ids, roomy_config, sandbox_config, start,
 };
 
 /// 20 recipients at 2/s, stopped by `signal` a moment after the first send;
@@ -65,6 +65,51 @@ async fn ctrl_c_stops_with_130_and_a_summary() {
 async fn sigterm_stops_like_ctrl_c() {
     let (out, received) = interrupted_by("TERM").await;
     assert_stopped_cleanly(&out, received);
+}
+
+/// `outreach send x.csv --no-progress 2>&1 | head -3`, then Ctrl-C or
+/// SIGTERM: writing to the closed pipe neither panics nor deafens the run.
+async fn interrupted_with_output_closed(signal: &str) {
+    let sandbox = start(roomy_config()).await;
+    let work = Workdir::new();
+    work.recipients(20);
+    let running = work
+        .send(&sandbox.url())
+        .opt("--rate", "2/s")
+        .flag("--no-progress")
+        .token(TOKEN)
+        .spawn_with_output_closed();
+    assert!(
+        running
+            .wait_for_event("sent", Duration::from_secs(10))
+            .await,
+        "no send within 10 s with stderr closed"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    running.signal(signal);
+    let out = running.wait().await;
+    let received = sandbox.messages().len();
+    sandbox.shutdown().await;
+    out.expect_code(130);
+    let sent = out.events("sent").len();
+    assert!((1..20).contains(&sent), "{sent} sent\n{out}");
+    assert_eq!(
+        received, sent,
+        "the sandbox got exactly the sends reported\n{out}"
+    );
+    assert!(out.elapsed < Duration::from_secs(5), "{out}");
+    assert_eq!(out.finished()["interrupted"], true, "{out}");
+    assert_eq!(out.finished()["pending"], Value::from(20 - sent), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_a_run_whose_stderr_is_closed() {
+    interrupted_with_output_closed("INT").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_a_run_whose_stderr_is_closed() {
+    interrupted_with_output_closed("TERM").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -218,10 +263,11 @@ token_env = "OUTREACH_TEST_BOB"
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_samples_run_against_the_embedded_sandbox() {
-    // A copy, so nothing the run writes (a journal) lands in the repo.
+    // A copy of the inputs only, so nothing the run writes (a journal) lands
+    // in the repo and nothing a user's earlier run left there is read.
     let work = Workdir::new();
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    copy_dir(&samples, &work.path().join("samples"));
+    copy_inputs(&samples, &work.path().join("samples"));
     let csv = std::fs::read_to_string(samples.join("recipients.csv")).unwrap();
     let mut expected: Vec<&str> = csv
         .lines()

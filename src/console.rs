@@ -1,0 +1,69 @@
+//! Lines for the person at the terminal, on stderr, that can never fail.
+//!
+//! `eprintln!` panics when stderr is gone (`outreach send x.csv 2>&1 | head
+//! -3`, then Ctrl-C closes the pipe). A panic in the signal watcher would
+//! leave the run deaf to Ctrl-C and SIGTERM, and one in the send path would
+//! end the process with exit 101 instead of a consistent journal and 130.
+//! A message nobody can read is not worth either, so [`say!`] drops the
+//! write error and carries on.
+
+use std::fmt;
+use std::io::{self, Write};
+
+/// `eprintln!` that ignores a closed or failing stderr.
+#[macro_export]
+macro_rules! say {
+    () => {
+        $crate::console::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::console::line(format_args!($($arg)*))
+    };
+}
+
+/// Write one line to stderr; errors (a closed pipe, a full disk) are dropped.
+pub fn line(args: fmt::Arguments<'_>) {
+    write_line(&mut io::stderr().lock(), args);
+}
+
+/// Write bytes to stderr as they are; errors are dropped.
+pub fn bytes(text: &[u8]) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(text);
+    let _ = err.flush();
+}
+
+fn write_line(out: &mut impl Write, args: fmt::Arguments<'_>) {
+    let _ = out.write_fmt(args);
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer whose reader has gone, like stderr piped into `head`.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_not_a_panic() {
+        write_line(&mut ClosedPipe, format_args!("stopping: {}", 1));
+    }
+
+    #[test]
+    fn a_line_ends_with_a_newline() {
+        let mut out = Vec::new();
+        write_line(&mut out, format_args!("sent {} of {}", 3, 4));
+        assert_eq!(out, b"sent 3 of 4\n");
+    }
+}
