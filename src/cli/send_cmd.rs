@@ -16,7 +16,9 @@ use crate::journal::{CampaignStore, JournalHandle, JournalLock, NewMessage, Sqli
 use crate::options::AccountSpec;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::account::{AccountWork, Job};
-use crate::send::api::{AccountToken, HttpApi, MessageApi, MessagePayload, OutgoingMessage, Token};
+use crate::send::api::{
+    AccountToken, HttpApi, MessageApi, MessagePayload, OutgoingMessage, Token, endpoint_label,
+};
 use crate::send::clock::Clock;
 use crate::send::events::{EventSink, FanOut, JsonLinesSink};
 use crate::send::executor::{ExecSettings, RunContext, StopHandle, execute};
@@ -263,6 +265,7 @@ pub async fn connect(
         );
     }
     let api = HttpApi::new(&endpoint, timeout)?;
+    say!("endpoint: {}", endpoint_label(&endpoint));
     Ok(Target {
         api: Arc::new(api),
         tokens,

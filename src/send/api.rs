@@ -74,8 +74,10 @@ pub struct ApiResponse {
 pub enum TransportError {
     #[error("timed out after {0:?}")]
     Timeout(Duration),
-    #[error("could not connect: {0}")]
-    Connect(String),
+    /// The request never reached the server (refused, DNS, TLS handshake):
+    /// the message was certainly not taken.
+    #[error("could not connect to {host}: {cause}")]
+    Unreachable { host: String, cause: String },
     /// Sent, but the connection failed before a response: the server may have
     /// accepted the message.
     #[error("connection lost before a response: {0}")]
@@ -108,7 +110,37 @@ pub trait MessageApi: Send + Sync {
 pub struct HttpApi {
     client: reqwest::Client,
     endpoint: String,
+    /// `host:port`, for errors that must say which server is unreachable.
+    host: String,
     timeout: Duration,
+}
+
+/// The endpoint as it may be printed: scheme, host, port and path, without
+/// user info or query (either may hold a secret).
+pub fn endpoint_label(endpoint: &str) -> String {
+    match reqwest::Url::parse(endpoint) {
+        Ok(url) => {
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!(
+                "{}://{}{port}{}",
+                url.scheme(),
+                url.host_str().unwrap_or(""),
+                url.path()
+            )
+        }
+        Err(_) => "(not a URL)".to_string(),
+    }
+}
+
+/// `host:port` of an endpoint (the port the scheme implies if none is given).
+fn host_and_port(endpoint: &str) -> String {
+    match reqwest::Url::parse(endpoint) {
+        Ok(url) => match url.port_or_known_default() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
+            None => url.host_str().unwrap_or("").to_string(),
+        },
+        Err(_) => "(not a URL)".to_string(),
+    }
 }
 
 /// `outreach/0.1.0`.
@@ -128,6 +160,7 @@ impl HttpApi {
         Ok(HttpApi {
             client,
             endpoint: endpoint.to_string(),
+            host: host_and_port(endpoint),
             timeout,
         })
     }
@@ -175,7 +208,10 @@ impl HttpApi {
         if error.is_timeout() {
             TransportError::Timeout(self.timeout)
         } else if error.is_connect() {
-            TransportError::Connect(root_cause(&error))
+            TransportError::Unreachable {
+                host: self.host.clone(),
+                cause: root_cause(&error),
+            }
         } else {
             TransportError::Interrupted(root_cause(&error))
         }
@@ -205,6 +241,23 @@ mod tests {
         let token = Token::new("s3cret".into());
         assert_eq!(format!("{token:?}"), "Token([redacted])");
         assert!(token.header().unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn endpoints_print_without_secrets() {
+        assert_eq!(
+            endpoint_label("https://user:pw@api.example.com/v2/messages?key=s3cret"),
+            "https://api.example.com/v2/messages"
+        );
+        assert_eq!(
+            endpoint_label("http://127.0.0.1:9/v2/messages"),
+            "http://127.0.0.1:9/v2/messages"
+        );
+        assert_eq!(
+            host_and_port("https://api.example.com/v2"),
+            "api.example.com:443"
+        );
+        assert_eq!(host_and_port("http://127.0.0.1:9/x"), "127.0.0.1:9");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! backoff is only for failures that come without a hint.
 
 mod outcomes;
+mod unreachable;
 
 use std::sync::Arc;
 
@@ -99,6 +100,8 @@ struct AccountState<'a> {
     /// 429s in a row without a hint, for exponential backoff.
     blind_throttles: u32,
     budget: ErrorBudget,
+    /// Requests in a row that never reached the server.
+    unreachable_streak: u32,
     report: AccountReport,
 }
 
@@ -129,6 +132,7 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
         last_request: None,
         blind_throttles: 0,
         budget: ErrorBudget::default(),
+        unreachable_streak: 0,
         report: AccountReport {
             name: work.rules.name.clone(),
             ..AccountReport::default()

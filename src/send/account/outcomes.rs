@@ -21,6 +21,7 @@ impl AccountState<'_> {
     ) -> Step {
         let ctx = self.ctx;
         let status = response.status;
+        self.unreachable_streak = 0;
         let info = parse_rate_limit_headers(&response.headers, now);
         let advice = advise(&info, status, now);
         ctx.recorder.attempt(AttemptInfo {
@@ -161,6 +162,10 @@ impl AccountState<'_> {
                 self.name, self.token_source
             ));
         }
+        if let TransportError::Unreachable { .. } = error {
+            return self.unreachable(job, attempt, error.to_string(), now);
+        }
+        self.unreachable_streak = 0;
         let maybe_delivered = error.maybe_delivered();
         self.transient(
             job,
