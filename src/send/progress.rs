@@ -180,8 +180,13 @@ pub struct LiveProgress {
 
 impl LiveProgress {
     pub fn new(clock: Clock) -> Arc<LiveProgress> {
+        LiveProgress::drawing_on(ProgressDrawTarget::stderr_with_hz(8), clock)
+    }
+
+    /// Bars drawn on `target` (hidden in tests).
+    fn drawing_on(target: ProgressDrawTarget, clock: Clock) -> Arc<LiveProgress> {
         let progress = Arc::new(LiveProgress {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8)),
+            multi: MultiProgress::with_draw_target(target),
             bars: Mutex::new(None),
             views: Arc::new(Mutex::new(BTreeMap::new())),
             failed: Mutex::new(0),
@@ -342,6 +347,13 @@ impl EventSink for LiveProgress {
             EventKind::AccountStopped { account, reason } => {
                 views.entry(account.clone()).or_default().stopped = Some(reason.clone());
             }
+            EventKind::Finished {
+                interrupted: true, ..
+            } => {
+                if let Some(bars) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    bars.overall.set_message("interrupted");
+                }
+            }
             _ => {}
         }
     }
@@ -349,11 +361,13 @@ impl EventSink for LiveProgress {
     fn finish(&self) {
         self.done.store(true, Ordering::Relaxed);
         self.refresh();
+        // `abandon`, not `finish`: finishing moves a bar to its length, and
+        // an interrupted run's last frame would claim "N/N sent".
         if let Some(bars) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             for bar in bars.accounts.values() {
-                bar.finish();
+                bar.abandon();
             }
-            bars.overall.finish();
+            bars.overall.abandon();
         }
     }
 }
@@ -405,6 +419,46 @@ mod tests {
             log.line(&started(names(1000))).unwrap(),
             "09:00:00 starting: 10000 messages from 1000 account(s): a0, a1, a2, a3, a4, a5, a6, a7, and 992 more"
         );
+    }
+
+    #[test]
+    fn the_last_frame_of_an_interrupted_run_shows_what_was_sent() {
+        let progress = LiveProgress::drawing_on(ProgressDrawTarget::hidden(), Clock::system());
+        let at = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
+        let event = |kind| Event {
+            ts: at("2026-01-05T09:00:00Z"),
+            kind,
+        };
+        progress.emit(&event(EventKind::Started {
+            total: 10,
+            account_totals: vec![10],
+            accounts: vec!["alice".into()],
+            planned_end: None,
+        }));
+        for seq in 1..=3 {
+            progress.emit(&event(EventKind::Sent {
+                seq,
+                account: "alice".into(),
+                recipient: format!("r{seq}"),
+                status: 201,
+                message_id: None,
+                planned_at: at("2026-01-05T09:00:00Z"),
+                late_ms: 0,
+                remaining: None,
+            }));
+        }
+        progress.emit(&event(EventKind::Finished {
+            sent: 3,
+            failed: 0,
+            uncertain: 0,
+            pending: 7,
+            interrupted: true,
+        }));
+        progress.finish();
+        let bars = progress.bars.lock().unwrap();
+        let overall = &bars.as_ref().unwrap().overall;
+        assert_eq!((overall.position(), overall.length()), (3, Some(10)));
+        assert_eq!(overall.message(), "interrupted");
     }
 
     #[test]
