@@ -20,7 +20,8 @@ Start here:
   outreach send recipients.csv     send it, with live progress
   outreach resume                  continue after Ctrl-C, a crash or a reboot
 
-Docs: docs/cli.md. Exit codes: 0 ok, 1 error, 2 usage, 3 some messages failed, 130 interrupted.";
+Manual: outreach man (one subcommand: outreach man send). Exit codes: 0 ok, 1 error, 2 usage,
+3 some messages failed, 130 interrupted.";
 
 /// Evenly paced, header-aware, resumable outreach campaigns.
 #[derive(Debug, Parser)]
@@ -52,11 +53,22 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on stdout.
+    /// Print a man page (roff) on stdout, or write them all to a folder.
     #[command(
-        long_about = "Print the man page (roff) on stdout.\n\nExample:\n  outreach man > ~/.local/share/man/man1/outreach.1 && man outreach"
+        long_about = "Print the man page (roff) of outreach or of one subcommand on stdout, or write every page to a folder.\n\nExamples:\n  outreach man > ~/.local/share/man/man1/outreach.1 && man outreach\n  outreach man send > ~/.local/share/man/man1/outreach-send.1\n  outreach man --dir ~/.local/share/man/man1"
     )]
-    Man,
+    Man {
+        /// The subcommand whose page to print (`plan`, `send`, ...).
+        subcommand: Option<String>,
+        /// Write every page (outreach.1, outreach-plan.1, ...) into DIR.
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "subcommand",
+            long_help = "Write every page (outreach.1, outreach-plan.1, outreach-send.1, ...) into DIR instead of printing one.\n\nExample: outreach man --dir ~/.local/share/man/man1"
+        )]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// Parse the process arguments, run, and return the exit code.
@@ -85,6 +97,44 @@ fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
+}
+
+/// `outreach man`: the top page, one subcommand's page (the top page refers
+/// to them as `outreach-plan(1)` and so on), or all of them into a folder.
+fn man_pages(subcommand: Option<&str>, dir: Option<&std::path::Path>) -> anyhow::Result<i32> {
+    use anyhow::Context;
+    let mut command = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+        clap_mangen::generate_to(command, dir)
+            .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+        say!("man pages written to {}", dir.display());
+        return Ok(exit_codes::SUCCESS);
+    }
+    // Built, so subcommands carry their full names (`outreach-plan`).
+    command.build();
+    let page_of = match subcommand {
+        None => command,
+        Some(name) => match command.find_subcommand(name) {
+            Some(sub) => sub.clone(),
+            None => {
+                let names: Vec<&str> = command
+                    .get_subcommands()
+                    .map(clap::Command::get_name)
+                    .collect();
+                say!(
+                    "error: no subcommand `{name}`; man pages exist for: {}",
+                    names.join(", ")
+                );
+                return Ok(exit_codes::USAGE);
+            }
+        },
+    };
+    let mut page = Vec::new();
+    clap_mangen::Man::new(page_of).render(&mut page)?;
+    write_stdout(&page)?;
+    Ok(exit_codes::SUCCESS)
 }
 
 /// The error and its causes, skipping any cause its message already contains
@@ -123,13 +173,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             write_stdout(&script)?;
             Ok(exit_codes::SUCCESS)
         }
-        Some(Command::Man) => {
-            let command = <Cli as clap::CommandFactory>::command();
-            let mut page = Vec::new();
-            clap_mangen::Man::new(command).render(&mut page)?;
-            write_stdout(&page)?;
-            Ok(exit_codes::SUCCESS)
-        }
+        Some(Command::Man { subcommand, dir }) => man_pages(subcommand.as_deref(), dir.as_deref()),
         None => {
             write_stdout(
                 format!("outreach: evenly paced, resumable outreach campaigns\n\n{AFTER_HELP}\n")

@@ -139,11 +139,11 @@ pub fn banner(base_url: &str, config: &SandboxConfig) -> String {
     ];
     if config.has_faults() {
         let latency = config.latency.map_or_else(
-            || "none".to_string(),
-            |d| humantime::format_duration(d).to_string(),
+            || "no added latency".to_string(),
+            |d| format!("latency up to {}", humantime::format_duration(d)),
         );
         lines.push(format!(
-            "faults: fail {}, drop {}, latency up to {latency}, seed {} (rerun with --seed {} for the same faults)",
+            "faults: fail {}, drop {}, {latency}, seed {} (rerun with --seed {} for the same faults)",
             config.fail_rate, config.drop_rate, config.seed, config.seed
         ));
     }
@@ -311,7 +311,7 @@ mod tests {
             "limit: 100/min per token, rolling window; headers: x-ratelimit"
         );
         assert!(
-            lines[3].starts_with("faults: fail 0.1, drop 0, latency up to none, seed 7"),
+            lines[3].starts_with("faults: fail 0.1, drop 0, no added latency, seed 7"),
             "{}",
             lines[3]
         );
