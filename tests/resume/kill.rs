@@ -54,14 +54,17 @@ const FAST: Pace = Pace {
     period_ms: 200,
 };
 /// The sender's own request times (its `sending` events) are exact to the
-/// nanosecond; a few ms cover rounding of the spacing.
-const SENT_TOLERANCE_MS: i64 = 3;
+/// nanosecond, but a request cut off by kill -9 is known to the next run
+/// only by its slot, recorded in the journal before it left; under load it
+/// left a scheduler delay later (5 ms seen with the other core busy
+/// compiling). 10 ms covers that and the rounding of the spacing.
+const SENT_TOLERANCE_MS: i64 = 10;
 /// Arrivals are stamped by the sandbox: the first request of every run opens
 /// a new connection and, on a loaded 2-CPU machine, reaches the sandbox up
-/// to ~40 ms after it left, while the next one reuses the connection. (Pacing
-/// across runs is checked exactly, at a period longer than a restart, in
-/// `pacing.rs`.)
-const ARRIVAL_TOLERANCE_MS: i64 = 40;
+/// to ~50 ms after it left (49 ms seen at load 9), while the next one reuses
+/// the connection. (Pacing across runs is checked exactly, at a period
+/// longer than a restart, in `pacing.rs`.)
+const ARRIVAL_TOLERANCE_MS: i64 = 70;
 /// A campaign that needs more runs than this is stuck.
 const MAX_RUNS: usize = 40;
 
