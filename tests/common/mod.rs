@@ -72,43 +72,52 @@ impl Running {
     /// Start `command` (stdout and stderr piped), which runs `args` in `dir`
     /// and writes its events to `events`, if any.
     pub fn start(
-        mut command: Command,
+        command: Command,
         args: &[String],
         dir: PathBuf,
         events: Option<PathBuf>,
     ) -> Running {
-        let mut child = command.spawn().expect("spawn outreach");
-        let stdout = drain(child.stdout.take().expect("stdout"));
-        let stderr = drain(child.stderr.take().expect("stderr"));
-        Running {
-            child,
-            started: Instant::now(),
-            stdout,
-            stderr,
-            description: format!("outreach {}", shell_words(args)),
-            events,
-            dir,
-        }
+        Running::spawn(command, args, dir, events, true)
     }
 
     /// Start `command` with the reading ends of stdout and stderr closed at
     /// once, like `outreach send x.csv 2>&1 | head -3` after `head` exits.
     pub fn start_with_output_closed(
-        mut command: Command,
+        command: Command,
         args: &[String],
         dir: PathBuf,
         events: Option<PathBuf>,
     ) -> Running {
+        Running::spawn(command, args, dir, events, false)
+    }
+
+    fn spawn(
+        mut command: Command,
+        args: &[String],
+        dir: PathBuf,
+        events: Option<PathBuf>,
+        read_output: bool,
+    ) -> Running {
         let mut child = command.spawn().expect("spawn outreach");
-        drop(child.stdout.take());
-        drop(child.stderr.take());
-        let nothing = || std::thread::spawn(Vec::new);
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let (stdout, stderr, shown) = if read_output {
+            let stdout = drain(stdout.expect("stdout"));
+            (stdout, drain(stderr.expect("stderr")), shell_words(args))
+        } else {
+            drop((stdout, stderr));
+            let nothing = || std::thread::spawn(Vec::new);
+            (
+                nothing(),
+                nothing(),
+                format!("{} 2>&1 | (closed)", shell_words(args)),
+            )
+        };
         Running {
             child,
             started: Instant::now(),
-            stdout: nothing(),
-            stderr: nothing(),
-            description: format!("outreach {} 2>&1 | (closed)", shell_words(args)),
+            stdout,
+            stderr,
+            description: format!("outreach {shown}"),
             events,
             dir,
         }

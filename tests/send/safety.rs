@@ -15,14 +15,25 @@ use crate::harness::{
 /// 20 recipients at 2/s, stopped by `signal` a moment after the first send;
 /// the outcome and how many messages the sandbox accepted.
 async fn interrupted_by(signal: &str) -> (Outcome, usize) {
+    interrupted(signal, Output::Read).await
+}
+
+/// Whether anybody reads the run's stdout and stderr.
+enum Output {
+    Read,
+    /// `2>&1 | head -3` after `head` has exited.
+    Closed,
+}
+
+async fn interrupted(signal: &str, output: Output) -> (Outcome, usize) {
     let sandbox = start(roomy_config()).await;
     let work = Workdir::new();
     work.recipients(20);
-    let running = work
-        .send(&sandbox.url())
-        .opt("--rate", "2/s")
-        .token(TOKEN)
-        .spawn();
+    let command = work.send(&sandbox.url()).opt("--rate", "2/s").token(TOKEN);
+    let running = match output {
+        Output::Read => command.spawn(),
+        Output::Closed => command.flag("--no-progress").spawn_with_output_closed(),
+    };
     // The signal handler is installed before the first send.
     assert!(
         running
@@ -70,26 +81,7 @@ async fn sigterm_stops_like_ctrl_c() {
 /// `outreach send x.csv --no-progress 2>&1 | head -3`, then Ctrl-C or
 /// SIGTERM: writing to the closed pipe neither panics nor deafens the run.
 async fn interrupted_with_output_closed(signal: &str) {
-    let sandbox = start(roomy_config()).await;
-    let work = Workdir::new();
-    work.recipients(20);
-    let running = work
-        .send(&sandbox.url())
-        .opt("--rate", "2/s")
-        .flag("--no-progress")
-        .token(TOKEN)
-        .spawn_with_output_closed();
-    assert!(
-        running
-            .wait_for_event("sent", Duration::from_secs(10))
-            .await,
-        "no send within 10 s with stderr closed"
-    );
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    running.signal(signal);
-    let out = running.wait().await;
-    let received = sandbox.messages().len();
-    sandbox.shutdown().await;
+    let (out, received) = interrupted(signal, Output::Closed).await;
     out.expect_code(130);
     let sent = out.events("sent").len();
     assert!((1..20).contains(&sent), "{sent} sent\n{out}");
