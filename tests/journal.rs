@@ -229,7 +229,8 @@ mod lifecycle {
     #[test]
     fn a_read_only_store_refuses_writes() {
         let fixture = Fixture::with_plan(1, &["alice"]);
-        fs::remove_file(fixture.lock_path()).unwrap();
+        // The writer that made it took its lock file with it.
+        assert!(!fixture.lock_path().exists());
         let mut reader = SqliteStore::open_read_only(&fixture.path).unwrap();
         let error = reader.mark_in_flight(&[0], t(1)).unwrap_err();
         assert!(matches!(error, JournalError::ReadOnly { .. }), "{error:?}");
@@ -286,6 +287,10 @@ mod bad_state {
             !JournalLock::lock_path(path).exists(),
             "no lock file for a non-journal"
         );
+        for suffix in ["-wal", "-shm"] {
+            let sidecar = PathBuf::from(format!("{}{suffix}", path.display()));
+            assert!(!sidecar.exists(), "{suffix} created beside it: {error}");
+        }
         error
     }
 
@@ -370,7 +375,8 @@ mod bad_state {
             conn.pragma_update(None, "user_version", schema::SCHEMA_VERSION + 1)
                 .unwrap();
         }
-        fs::remove_file(fixture.lock_path()).unwrap();
+        // The writer that made it took its lock file with it.
+        assert!(!fixture.lock_path().exists());
         let error = open_both_ways(&fixture.path);
         match &error {
             JournalError::NewerSchema {
@@ -393,7 +399,8 @@ mod bad_state {
         let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
         bytes[100..page_size].fill(0xA5);
         fs::write(&fixture.path, &bytes).unwrap();
-        fs::remove_file(fixture.lock_path()).unwrap();
+        // The writer that made it took its lock file with it.
+        assert!(!fixture.lock_path().exists());
         let error = open_both_ways(&fixture.path);
         assert!(matches!(error, JournalError::Corrupt { .. }), "{error:?}");
         assert!(error.to_string().contains("is damaged"), "{error}");
