@@ -551,7 +551,10 @@ mod tests {
             messages_text(&stored, running),
             "6 total: 2 sent, 3 pending, 1 in flight, 0 failed, 0 uncertain, 0 skipped"
         );
-        assert_eq!(sender_text(running, &stored, Path::new("c")), "running (pid 7)");
+        assert_eq!(
+            sender_text(running, &stored, Path::new("c")),
+            "running (pid 7)"
+        );
         let done = counts(0, 0, 0);
         assert_eq!(
             sender_text(Sender::Stopped, &done, Path::new("c")),

@@ -413,10 +413,7 @@ mod tests {
         bytes[100..1024].fill(0xAB);
         std::fs::write(&path, &bytes).unwrap();
         let error = SqliteStore::open_read_only(&path).unwrap_err();
-        assert!(
-            matches!(error, JournalError::Corrupt { .. }),
-            "{error:?}"
-        );
+        assert!(matches!(error, JournalError::Corrupt { .. }), "{error:?}");
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())

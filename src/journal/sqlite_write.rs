@@ -378,7 +378,9 @@ pub fn skip_with_reasons(
     skip(
         conn,
         path,
-        skips.iter().map(|(seq, reason)| (*seq, Some(reason.as_str()))),
+        skips
+            .iter()
+            .map(|(seq, reason)| (*seq, Some(reason.as_str()))),
     )
 }
 

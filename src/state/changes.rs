@@ -348,8 +348,14 @@ mod tests {
             }
         );
         let text = error.to_string();
-        assert!(text.contains("holds the campaign of /d/a.csv, not /d/b.csv"), "{text}");
-        assert!(text.contains("--restart") && text.contains("--state"), "{text}");
+        assert!(
+            text.contains("holds the campaign of /d/a.csv, not /d/b.csv"),
+            "{text}"
+        );
+        assert!(
+            text.contains("--restart") && text.contains("--state"),
+            "{text}"
+        );
     }
 
     #[test]

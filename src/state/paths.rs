@@ -159,7 +159,11 @@ mod tests {
         for _ in 0..2 {
             std::fs::write(archive_path(&current, now), b"").unwrap();
         }
-        assert!(dir.path().join("r.2026-11-28T17-05-00Z-2.outreach.db").exists());
+        assert!(
+            dir.path()
+                .join("r.2026-11-28T17-05-00Z-2.outreach.db")
+                .exists()
+        );
         assert_eq!(find_state(dir.path()).unwrap(), current);
         // Kept journals alone are still a choice to make.
         std::fs::remove_file(&current).unwrap();

@@ -36,7 +36,12 @@ pub fn idempotency_key(campaign_id: &str, recipient: &str) -> String {
 /// server has never seen it. One attempted before (refused with 408, 503 or
 /// a lost connection, so back to pending) gets a key of its own, because a
 /// server may have stored the old key with the old text.
-pub fn rerender_key(campaign_id: &str, recipient: &str, row_digest: &str, attempted: bool) -> String {
+pub fn rerender_key(
+    campaign_id: &str,
+    recipient: &str,
+    row_digest: &str,
+    attempted: bool,
+) -> String {
     if attempted {
         idempotency_key(campaign_id, &format!("{recipient}\0{row_digest}"))
     } else {

@@ -107,13 +107,17 @@ async fn a_damaged_journal_gets_no_files_beside_it() {
     let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
     bytes[100..page_size].fill(0xA5);
     work.write_bytes(STATE, &bytes);
-    assert_eq!(work.names(), ["data.csv", "data.outreach.db", "events-0.jsonl", "message.txt"]);
-    let path = work.state();
-    assert_rejected(
-        &work,
-        STATE,
-        &format!("the journal {STATE} is damaged ("),
+    assert_eq!(
+        work.names(),
+        [
+            "data.csv",
+            "data.outreach.db",
+            "events-0.jsonl",
+            "message.txt"
+        ]
     );
+    let path = work.state();
+    assert_rejected(&work, STATE, &format!("the journal {STATE} is damaged ("));
     assert!(path.exists());
     sandbox.shutdown().await;
 }

@@ -140,7 +140,10 @@ async fn allow_changes_update_sends_the_edited_text() {
     let _gate = GATE.read().await;
     let sandbox = start(roomy_config()).await;
     let (work, recipients, first) = interrupted(&sandbox).await;
-    assert!(!first.recipients("sent").contains(&recipients[4]), "{first}");
+    assert!(
+        !first.recipients("sent").contains(&recipients[4]),
+        "{first}"
+    );
     let keys = journal_keys(&work.state());
     let mut lines = rows(&recipients);
     lines[0] = format!("{},Renamed", recipients[0]);
@@ -165,7 +168,11 @@ async fn allow_changes_update_sends_the_edited_text() {
     assert_eq!(fixed.subject.as_deref(), Some("Hello Fixed"));
     assert!(fixed.body.contains("Hi Fixed,"), "{}", fixed.body);
     assert_eq!(journal_keys(&work.state()), keys, "keys kept");
-    let key = &keys.iter().find(|(r, _)| r == &recipients[4]).expect("key").1;
+    let key = &keys
+        .iter()
+        .find(|(r, _)| r == &recipients[4])
+        .expect("key")
+        .1;
     assert_eq!(fixed.idempotency_key.as_deref(), Some(key.as_str()));
     assert_eq!(work.row(&recipients[0])["state"], "sent");
     let [total, pending, _, sent_count, _, _, skipped] = counts(&work.status());

@@ -282,7 +282,10 @@ async fn send_with_another_campaigns_journal_is_refused() {
         .expect_stderr_lacks("already complete");
     assert!(out.events.is_empty(), "{out}");
 
-    assert_eq!(received_recipients(&sandbox.messages()), sorted(&recipients));
+    assert_eq!(
+        received_recipients(&sandbox.messages()),
+        sorted(&recipients)
+    );
     assert_eq!(work.read(STATE), journal, "the journal is untouched");
     sandbox.shutdown().await;
 }

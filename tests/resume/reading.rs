@@ -184,7 +184,9 @@ async fn status_of_a_stopped_campaign_shows_no_sender_and_nothing_in_flight() {
     // What a kill -9 during a request leaves: a claim without an outcome.
     {
         let mut store = SqliteStore::open(work.state()).expect("open journal");
-        let next = store.messages_in_state(&[MessageState::Pending]).expect("pending")[0]
+        let next = store
+            .messages_in_state(&[MessageState::Pending])
+            .expect("pending")[0]
             .message
             .seq;
         store

@@ -253,7 +253,11 @@ fn marks_strip(out: &mut String, x: &XScale, input: &ChartInput<'_>) {
         ("retried", "failed, retried", &timeline.retried),
         // The last try of a failed *or an uncertain* message: not "given
         // up", since an uncertain one may have arrived.
-        ("last try", "errors on the last try (failed, or uncertain: may have arrived)", &timeline.errors),
+        (
+            "last try",
+            "errors on the last try (failed, or uncertain: may have arrived)",
+            &timeline.errors,
+        ),
     ];
     for (row, (label, what, values)) in rows.into_iter().enumerate() {
         let top = STRIP_TOP + row as f64 * STRIP_ROW;
