@@ -229,7 +229,8 @@ mod lifecycle {
     #[test]
     fn a_read_only_store_refuses_writes() {
         let fixture = Fixture::with_plan(1, &["alice"]);
-        fs::remove_file(fixture.lock_path()).unwrap();
+        // The writer that made it took its lock file with it.
+        assert!(!fixture.lock_path().exists());
         let mut reader = SqliteStore::open_read_only(&fixture.path).unwrap();
         let error = reader.mark_in_flight(&[0], t(1)).unwrap_err();
         assert!(matches!(error, JournalError::ReadOnly { .. }), "{error:?}");
@@ -286,6 +287,10 @@ mod bad_state {
             !JournalLock::lock_path(path).exists(),
             "no lock file for a non-journal"
         );
+        for suffix in ["-wal", "-shm"] {
+            let sidecar = PathBuf::from(format!("{}{suffix}", path.display()));
+            assert!(!sidecar.exists(), "{suffix} created beside it: {error}");
+        }
         error
     }
 
@@ -370,7 +375,8 @@ mod bad_state {
             conn.pragma_update(None, "user_version", schema::SCHEMA_VERSION + 1)
                 .unwrap();
         }
-        fs::remove_file(fixture.lock_path()).unwrap();
+        // The writer that made it took its lock file with it.
+        assert!(!fixture.lock_path().exists());
         let error = open_both_ways(&fixture.path);
         match &error {
             JournalError::NewerSchema {
@@ -393,7 +399,8 @@ mod bad_state {
         let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
         bytes[100..page_size].fill(0xA5);
         fs::write(&fixture.path, &bytes).unwrap();
-        fs::remove_file(fixture.lock_path()).unwrap();
+        // The writer that made it took its lock file with it.
+        assert!(!fixture.lock_path().exists());
         let error = open_both_ways(&fixture.path);
         assert!(matches!(error, JournalError::Corrupt { .. }), "{error:?}");
         assert!(error.to_string().contains("is damaged"), "{error}");
@@ -662,6 +669,91 @@ mod transitions {
             store.skip_messages(&[42]),
             Err(JournalError::UnknownSeq { seq: 42 })
         ));
+    }
+
+    #[test]
+    fn a_skip_records_its_reason_before_an_earlier_failure() {
+        let fixture = Fixture::with_plan(3, &["alice"]);
+        let mut store = fixture.open();
+        store.mark_in_flight(&[1], t(100)).unwrap();
+        store
+            .record(&[JournalUpdate::Outcome {
+                seq: 1,
+                outcome: Outcome::Failed {
+                    reason: "400 Bad Request".into(),
+                    status: Some(400),
+                },
+            }])
+            .unwrap();
+        let skips = [
+            (0, "row edited (line 2)".to_string()),
+            (1, "row removed (was line 3)".to_string()),
+        ];
+        assert_eq!(store.skip_with_reasons(&skips).unwrap(), 2);
+        let mut reasons = Vec::new();
+        store
+            .report_rows(&mut |row| {
+                reasons.push((row.seq, row.state, row.failure_reason));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            reasons,
+            [
+                (0, MessageState::Skipped, Some("row edited (line 2)".into())),
+                (
+                    1,
+                    MessageState::Skipped,
+                    Some("row removed (was line 3) (before: 400 Bad Request)".into())
+                ),
+                (2, MessageState::Pending, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn rerender_changes_only_pending_messages() {
+        let fixture = Fixture::with_plan(3, &["alice"]);
+        let mut store = fixture.open();
+        store.mark_in_flight(&[0], t(100)).unwrap();
+        store.record(&[sent(0, t(101))]).unwrap();
+        let update = |seq: u64| Rerender {
+            seq,
+            line: 9,
+            subject: Some("New".into()),
+            body: "New body".into(),
+            idempotency_key: format!("new-{seq}"),
+            row_digest: "d".repeat(64),
+            timezone: Some("Europe/Berlin".into()),
+        };
+        let error = store.rerender(&[update(1), update(0)]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                JournalError::NotPending {
+                    seq: 0,
+                    state: Some(MessageState::Sent)
+                }
+            ),
+            "{error:?}"
+        );
+        let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
+        assert_eq!(pending[0].message, message(1, "alice"), "rolled back");
+        store.rerender(&[update(1)]).unwrap();
+        let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
+        let changed = &pending[0].message;
+        assert_eq!(
+            (
+                changed.line,
+                changed.subject.as_deref(),
+                changed.body.as_str(),
+                changed.idempotency_key.as_str(),
+                changed.timezone.as_deref(),
+            ),
+            (9, Some("New"), "New body", "new-1", Some("Europe/Berlin"))
+        );
+        assert_eq!(changed.recipient, message(1, "alice").recipient);
+        assert_eq!(pending[1].message, message(2, "alice"));
     }
 
     #[test]
@@ -1006,6 +1098,12 @@ mod writer {
         }
         fn skip_messages(&mut self, s: &[u64]) -> Result<u64, JournalError> {
             self.inner.skip_messages(s)
+        }
+        fn skip_with_reasons(&mut self, s: &[(u64, String)]) -> Result<u64, JournalError> {
+            self.inner.skip_with_reasons(s)
+        }
+        fn rerender(&mut self, u: &[Rerender]) -> Result<(), JournalError> {
+            self.inner.rerender(u)
         }
         fn summary(&self) -> Result<StatusSummary, JournalError> {
             self.inner.summary()

@@ -394,6 +394,11 @@ fn a_finished_campaign_shows_counts_charts_and_failures() {
     assert!(html.contains("<g class=\"mark-throttled\""));
     assert!(html.contains("<g class=\"mark-retried\""));
     assert!(html.contains("<g class=\"mark-failed\""));
+    // Its final errors include uncertain messages, which may have arrived.
+    assert!(
+        !html.contains("given up"),
+        "an uncertain message is not given up"
+    );
     assert!(html.contains("<g class=\"pause-throttled\""));
     assert!(html.contains("<g class=\"pause-quota\""));
     assert!(html.contains("<g class=\"quota-band\""));

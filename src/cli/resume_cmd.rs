@@ -5,6 +5,7 @@
 //! apply `--retry-failed` / `--resend-uncertain`, then re-plan what is pending
 //! from now with the earlier sends counted against every rate window.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,18 +17,20 @@ use super::send_cmd::{DeliveryArgs, apply_retry_flags, connect, run_work};
 use crate::campaign::Campaign;
 use crate::exit_codes;
 use crate::journal::{
-    CampaignStore, JournalHandle, MessageState, NewMessage, RowDigest, SqliteStore,
+    CampaignStore, JournalHandle, MessageState, NewMessage, Rerender, RowDigest, SqliteStore,
 };
 use crate::options::{self, CampaignFlags};
 use crate::plan::AccountRules;
 use crate::rate::Rate;
 use crate::send::executor::ExecSettings;
 use crate::send::journal_recorder::JournalRecorder;
-use crate::state::changes::{CurrentRow, changed_files, diff_rows};
+use crate::state::changes::{
+    ChangePolicy, CurrentRow, EditedRow, changed_files, diff_rows, plan_changes,
+};
 use crate::state::paths::{explain_open_error, find_state};
 use crate::state::replan::{Pacing, replan};
 use crate::state::saved::SavedOptions;
-use crate::state::start::{idempotency_key, row_digest};
+use crate::state::start::{idempotency_key, rerender_key, row_digest};
 use crate::window::{SendWindow, WindowSet};
 
 /// `outreach resume`.
@@ -67,12 +70,17 @@ pub struct ResumeArgs {
     )]
     pub daily_cap: Option<u32>,
 
-    /// Continue although the CSV or a template changed: new rows are added, removed or edited rows skipped.
+    /// Continue although the CSV or a template changed: new rows are added, removed or edited rows skipped (`=update`: edited rows re-rendered).
     #[arg(
         long,
-        long_help = "Continue although the CSV or a template changed: new rows are added, removed or edited rows skipped.\n\nExample: outreach resume --allow-changes"
+        value_enum,
+        value_name = "HOW",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "skip",
+        long_help = "Continue although the CSV or a template changed: new rows are added as pending, removed rows are skipped. Edited rows: `--allow-changes` (or `=skip`) skips their messages, with the reason in the report; `--allow-changes=update` renders their unsent messages again from the edited row (same recipient). Messages that were sent, or may have been (failed, uncertain), are never changed.\n\nExample: outreach resume --allow-changes=update"
     )]
-    pub allow_changes: bool,
+    pub allow_changes: Option<AllowChanges>,
 
     /// Put permanently failed messages back in the queue (e.g. after fixing a token).
     #[arg(
@@ -92,6 +100,24 @@ pub struct ResumeArgs {
     pub delivery: DeliveryArgs,
 }
 
+/// `--allow-changes[=HOW]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AllowChanges {
+    /// Skip the messages of edited rows.
+    Skip,
+    /// Render the unsent messages of edited rows again.
+    Update,
+}
+
+impl AllowChanges {
+    fn policy(self) -> ChangePolicy {
+        match self {
+            AllowChanges::Skip => ChangePolicy::Skip,
+            AllowChanges::Update => ChangePolicy::Update,
+        }
+    }
+}
+
 fn saved_options(
     store: &SqliteStore,
 ) -> anyhow::Result<(crate::journal::CampaignMeta, SavedOptions)> {
@@ -103,12 +129,13 @@ fn saved_options(
     Ok((meta, saved))
 }
 
-/// Compare inputs; with --allow-changes, add new rows and skip removed/edited ones.
+/// Compare inputs; with --allow-changes, add new rows, and skip (with the
+/// reason recorded) or re-render the messages of removed and edited ones.
 fn reconcile_changes(
     store: &mut SqliteStore,
     meta: &crate::journal::CampaignMeta,
     saved: &SavedOptions,
-    allow: bool,
+    allow: Option<AllowChanges>,
 ) -> anyhow::Result<()> {
     let changed = changed_files(&meta.inputs);
     if changed.is_empty() {
@@ -124,13 +151,14 @@ fn reconcile_changes(
             )
         })
         .collect();
-    if !allow {
+    let Some(allow) = allow else {
         bail!(
             "the campaign's inputs changed since it began: {}. Nothing was sent. \
-             Restore them, or pass --allow-changes to continue anyway (new rows are added, removed or edited rows are skipped)",
+             Restore them, or pass --allow-changes to continue anyway (new rows are added, removed or edited rows are skipped; \
+             --allow-changes=update sends edited rows' new text instead)",
             list.join(", ")
         );
-    }
+    };
     let campaign = reload(&saved.flags)?;
     let mut journal_rows: Vec<RowDigest> = Vec::new();
     store.row_digests(&mut |row| {
@@ -147,20 +175,13 @@ fn reconcile_changes(
         })
         .collect();
     let changes = diff_rows(&journal_rows, &current);
-    let skippable = |state: &MessageState| {
-        matches!(
-            state,
-            MessageState::Pending | MessageState::Failed | MessageState::Uncertain
-        )
-    };
-    let to_skip: Vec<u64> = changes
-        .removed
-        .iter()
-        .chain(&changes.edited)
-        .filter(|(_, _, state)| skippable(state))
-        .map(|(seq, _, _)| *seq)
-        .collect();
-    let skipped = store.skip_messages(&to_skip)?;
+    let csv_name = saved.flags.csv.file_name().map_or_else(
+        || saved.flags.csv.display().to_string(),
+        |name| name.to_string_lossy().to_string(),
+    );
+    let plan = plan_changes(&changes, &current, allow.policy(), &csv_name);
+    let skipped = store.skip_with_reasons(&plan.skip)?;
+    let updated = rerender_edited(store, meta, &campaign, &plan.update)?;
     let next_seq = journal_rows
         .iter()
         .map(|row| row.seq + 1)
@@ -194,12 +215,71 @@ fn reconcile_changes(
         })
         .collect::<anyhow::Result<_>>()?;
     store.add_messages(&added)?;
+    let flag = match allow {
+        AllowChanges::Skip => "--allow-changes",
+        AllowChanges::Update => "--allow-changes=update",
+    };
+    let updated_text = match allow {
+        AllowChanges::Skip => String::new(),
+        AllowChanges::Update => format!(", {updated} re-rendered from their edited rows"),
+    };
     say!(
-        "--allow-changes: {}; {} added as pending, {skipped} skipped (sent messages are never touched)",
+        "{flag}: {}; {} added as pending{updated_text}, {skipped} skipped (sent messages are never touched); \
+         the reasons are in `outreach report`",
         changes.describe(),
         added.len()
     );
+    if allow == AllowChanges::Update && plan.kept > 0 {
+        say!(
+            "{flag}: {} edited row(s) keep the message they had: it was sent, failed or is uncertain, \
+             and may have reached the server with its old text",
+            plan.kept
+        );
+    }
     Ok(())
+}
+
+/// `--allow-changes=update`: the pending messages of edited rows get their
+/// text from the row as it is now, for the same recipient. Returns how many.
+fn rerender_edited(
+    store: &mut SqliteStore,
+    meta: &crate::journal::CampaignMeta,
+    campaign: &Campaign,
+    edited: &[EditedRow],
+) -> anyhow::Result<usize> {
+    if edited.is_empty() {
+        return Ok(0);
+    }
+    let attempted: HashMap<u64, bool> = store
+        .messages_in_state(&[MessageState::Pending])?
+        .into_iter()
+        .map(|stored| (stored.message.seq, stored.attempts > 0))
+        .collect();
+    let updates: Vec<Rerender> = edited
+        .iter()
+        .map(|row| -> anyhow::Result<Rerender> {
+            let message = &campaign.messages[row.current];
+            let rendered = campaign.render(message)?;
+            let digest = row_digest(&campaign.table.rows[message.row].record);
+            let was_attempted = attempted.get(&row.seq).copied().unwrap_or(false);
+            Ok(Rerender {
+                seq: row.seq,
+                line: campaign.line(message),
+                subject: rendered.subject,
+                body: rendered.body,
+                idempotency_key: rerender_key(
+                    &meta.campaign_id,
+                    &row.recipient,
+                    &digest,
+                    was_attempted,
+                ),
+                row_digest: digest,
+                timezone: message.timezone.map(|zone| zone.name().to_string()),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    store.rerender(&updates)?;
+    Ok(updates.len())
 }
 
 fn reload(flags: &CampaignFlags) -> anyhow::Result<Campaign> {

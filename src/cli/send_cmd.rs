@@ -26,7 +26,9 @@ use crate::send::journal_recorder::JournalRecorder;
 use crate::send::progress::{LiveProgress, PlainLog};
 use crate::send::recorder::Recorder;
 use crate::send::summary;
+use crate::state::changes::match_campaign;
 use crate::state::paths::{archive_path, default_state_path, explain_open_error};
+use crate::state::saved::SavedOptions;
 use crate::state::start;
 use crate::throttle::BackoffPolicy;
 
@@ -317,9 +319,14 @@ pub fn work_from_new(
     work
 }
 
-/// `send` on a CSV whose campaign exists: never send anyone again by accident.
+/// `send` on a CSV whose campaign exists: never send anyone again by accident,
+/// and never take another campaign's journal for this one's.
 /// Returns `Some(exit code)` when `send` must stop here.
-fn existing_campaign(state: &Path, restart: bool) -> anyhow::Result<Option<i32>> {
+fn existing_campaign(
+    state: &Path,
+    restart: bool,
+    campaign: &Campaign,
+) -> anyhow::Result<Option<i32>> {
     // A campaign being sent right now: say so, whatever else is true.
     drop(JournalLock::acquire(state)?);
     if restart {
@@ -339,14 +346,25 @@ fn existing_campaign(state: &Path, restart: bool) -> anyhow::Result<Option<i32>>
         return Ok(None);
     }
     let store = SqliteStore::open_read_only(state).map_err(|e| explain_open_error(e, state))?;
-    if store.campaign()?.is_none() {
+    let Some(meta) = store.campaign()? else {
         return Err(explain_open_error(
             crate::journal::JournalError::NoCampaign {
                 path: state.to_path_buf(),
             },
             state,
         ));
-    }
+    };
+    let saved_config = serde_json::from_str::<SavedOptions>(&meta.options_json)
+        .ok()
+        .and_then(|saved| saved.flags.config);
+    let config = campaign.spec.config.path.as_deref().map(start::absolute);
+    match_campaign(
+        state,
+        &meta.inputs,
+        saved_config.as_deref(),
+        &start::input_digests(campaign),
+        config.as_deref(),
+    )?;
     let counts = store.summary()?.counts;
     let resume = format!("outreach resume --state {}", state.display());
     if counts.is_settled() {
@@ -485,7 +503,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
         .clone()
         .unwrap_or_else(|| default_state_path(&args.campaign.csv));
     if state.exists()
-        && let Some(code) = existing_campaign(&state, args.restart)?
+        && let Some(code) = existing_campaign(&state, args.restart, &campaign)?
     {
         return Ok(code);
     }

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use crate::exit_codes;
-use crate::journal::{CampaignStore, SqliteStore, StatusSummary};
+use crate::journal::{CampaignStore, SqliteStore, StateCounts, StatusSummary};
 use crate::options::system_timezone;
 use crate::output::html;
 use crate::output::text::{excerpt, human_duration, local_time, pad};
@@ -149,17 +149,68 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
         return watch(&args);
     }
     let (path, store) = open(&args.state)?;
+    let sender = Sender::of(&path);
     let mut out = BufWriter::new(io::stdout().lock());
-    write_status(&mut out, &path, &store, args.json)?;
+    write_status(&mut out, &path, &store, args.json, sender)?;
     out.flush()?;
     Ok(exit_codes::SUCCESS)
 }
 
-/// Whether a sender holds the journal's lock right now.
-fn sender_running(path: &std::path::Path) -> bool {
-    // Taking the lock for an instant is the only portable test; a sender
-    // starting in that instant gets a clear "locked" error and can retry.
-    crate::journal::JournalLock::acquire(path).is_err()
+/// Whether a process is sending from the journal: the one that holds its
+/// lock. Without one, nothing is in flight any more, whatever the journal
+/// says: a message left `in_flight` by an interruption may have arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    Running { pid: Option<u32> },
+    Stopped,
+}
+
+impl Sender {
+    pub fn of(journal: &Path) -> Sender {
+        match crate::journal::JournalLock::holder(journal) {
+            Some(pid) => Sender::Running { pid },
+            None => Sender::Stopped,
+        }
+    }
+
+    fn running(self) -> bool {
+        matches!(self, Sender::Running { .. })
+    }
+}
+
+/// The counts as `status` shows them: with no sender running, messages left
+/// in flight are shown as uncertain (they may have arrived), since no
+/// request of theirs is still open.
+fn shown_counts(counts: StateCounts, sender: Sender) -> StateCounts {
+    if sender.running() {
+        return counts;
+    }
+    StateCounts {
+        in_flight: 0,
+        uncertain: counts.uncertain + counts.in_flight,
+        ..counts
+    }
+}
+
+/// The `sender` line: running, stopped with work left, or finished.
+fn sender_text(sender: Sender, counts: &StateCounts, path: &Path) -> String {
+    match sender {
+        Sender::Running { pid: Some(pid) } => format!("running (pid {pid})"),
+        Sender::Running { pid: None } => "running".to_string(),
+        Sender::Stopped if counts.pending + counts.in_flight > 0 => format!(
+            "stopped (no sender running); continue with `outreach resume --state {}`",
+            path.display()
+        ),
+        Sender::Stopped => "finished (nothing left to send)".to_string(),
+    }
+}
+
+fn sender_json(sender: Sender, counts: &StateCounts) -> &'static str {
+    match sender {
+        Sender::Running { .. } => "running",
+        Sender::Stopped if counts.pending + counts.in_flight > 0 => "stopped",
+        Sender::Stopped => "finished",
+    }
 }
 
 fn watch(args: &StatusArgs) -> anyhow::Result<i32> {
@@ -174,17 +225,19 @@ fn watch(args: &StatusArgs) -> anyhow::Result<i32> {
     let terminal = io::IsTerminal::is_terminal(&io::stdout());
     loop {
         let (path, store) = open(&args.state)?;
+        // Asked before reading: a sender that ends meanwhile is seen as
+        // running once more, never one that runs as stopped.
+        let sender = Sender::of(&path);
         let mut screen = Vec::new();
-        let counts = write_status(&mut screen, &path, &store, false)?;
+        let counts = write_status(&mut screen, &path, &store, false, sender)?;
         drop(store);
-        let running = sender_running(&path);
         let mut out = io::stdout().lock();
         if terminal {
             out.write_all(b"\x1b[2J\x1b[H")?;
         }
         out.write_all(&screen)?;
         let done = counts.pending + counts.in_flight == 0;
-        if done || !running {
+        if done || !sender.running() {
             let why = if done {
                 "nothing left to send"
             } else {
@@ -204,27 +257,37 @@ fn watch(args: &StatusArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// Write the status view of one journal; returns its counts.
+/// Write the status view of one journal; returns its counts as stored.
 fn write_status(
     out: &mut dyn Write,
     path: &std::path::Path,
     store: &SqliteStore,
     as_json: bool,
-) -> anyhow::Result<crate::journal::StateCounts> {
+    sender: Sender,
+) -> anyhow::Result<StateCounts> {
     let meta = store.campaign()?;
     let saved: Option<SavedOptions> = meta
         .as_ref()
         .and_then(|m| serde_json::from_str(&m.options_json).ok());
     let summary = store.summary()?;
     let now = Utc::now();
-    let eta = eta(&summary, saved.as_ref(), now);
-    let next = summary.accounts.iter().filter_map(|a| a.next_planned).min();
+    // Nothing will be sent until someone runs `resume`: no time to promise.
+    let (eta, next) = if sender.running() {
+        (
+            eta(&summary, saved.as_ref(), now),
+            summary.accounts.iter().filter_map(|a| a.next_planned).min(),
+        )
+    } else {
+        (None, None)
+    };
     if as_json {
         let counts = &summary.counts;
         let value = json!({
             "journal": path.display().to_string(),
             "campaign_id": meta.as_ref().map(|m| m.campaign_id.clone()),
             "csv": meta.as_ref().map(|m| m.csv_path.clone()),
+            "sender": sender_json(sender, counts),
+            "sender_pid": match sender { Sender::Running { pid } => pid, Sender::Stopped => None },
             "total": counts.total,
             "pending": counts.pending,
             "in_flight": counts.in_flight,
@@ -243,23 +306,15 @@ fn write_status(
     let zone = saved
         .as_ref()
         .map_or_else(system_timezone, SavedOptions::zone);
-    let counts = &summary.counts;
+    let stored = summary.counts;
+    let counts = shown_counts(stored, sender);
     if let Some(meta) = &meta {
         writeln!(out, "Campaign {} for {}", meta.campaign_id, meta.csv_path)?;
         writeln!(out, "  started   {}", local_time(meta.created_at, &zone))?;
     }
     writeln!(out, "  journal   {}", path.display())?;
-    writeln!(
-        out,
-        "  messages  {} total: {} sent, {} pending, {} in flight, {} failed, {} uncertain, {} skipped",
-        counts.total,
-        counts.sent,
-        counts.pending,
-        counts.in_flight,
-        counts.failed,
-        counts.uncertain,
-        counts.skipped
-    )?;
+    writeln!(out, "  sender    {}", sender_text(sender, &stored, path))?;
+    writeln!(out, "  messages  {}", messages_text(&counts, sender))?;
     if let Some(next) = next.filter(|_| counts.pending > 0) {
         writeln!(out, "  next send {}", local_time(next.max(now), &zone))?;
     }
@@ -294,12 +349,13 @@ fn write_status(
                 });
                 format!("{remaining}{limit} left{reset}")
             });
+            let shown = shown_counts(account.counts, sender);
             [
                 account.account.clone(),
-                account.counts.sent.to_string(),
-                (account.counts.pending + account.counts.in_flight).to_string(),
-                account.counts.failed.to_string(),
-                account.counts.uncertain.to_string(),
+                shown.sent.to_string(),
+                (shown.pending + shown.in_flight).to_string(),
+                shown.failed.to_string(),
+                shown.uncertain.to_string(),
                 account.throttled.to_string(),
                 quota,
                 account
@@ -330,6 +386,14 @@ fn write_status(
     for row in &rows {
         writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
     }
+    if !sender.running() && stored.in_flight > 0 {
+        writeln!(
+            out,
+            "\n{} message(s) were in flight when the sender stopped: their request may have arrived, \
+             so they count as uncertain. `outreach resume` records them so and does not send them again.",
+            stored.in_flight
+        )?;
+    }
     if counts.uncertain > 0 {
         writeln!(
             out,
@@ -338,7 +402,20 @@ fn write_status(
             counts.uncertain
         )?;
     }
-    Ok(summary.counts)
+    Ok(stored)
+}
+
+/// `6 total: 1 sent, 4 pending, ...`; in flight only while a sender runs.
+fn messages_text(counts: &StateCounts, sender: Sender) -> String {
+    let in_flight = if sender.running() {
+        format!(", {} in flight", counts.in_flight)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} total: {} sent, {} pending{in_flight}, {} failed, {} uncertain, {} skipped",
+        counts.total, counts.sent, counts.pending, counts.failed, counts.uncertain, counts.skipped
+    )
 }
 
 pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
@@ -436,6 +513,54 @@ fn write_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn counts(pending: u64, in_flight: u64, uncertain: u64) -> StateCounts {
+        StateCounts {
+            total: pending + in_flight + uncertain + 2,
+            pending,
+            in_flight,
+            sent: 2,
+            uncertain,
+            ..StateCounts::default()
+        }
+    }
+
+    #[test]
+    fn a_stopped_campaign_shows_its_in_flight_message_as_uncertain() {
+        let stored = counts(3, 1, 0);
+        let stopped = shown_counts(stored, Sender::Stopped);
+        assert_eq!((stopped.in_flight, stopped.uncertain), (0, 1));
+        assert_eq!(
+            messages_text(&stopped, Sender::Stopped),
+            "6 total: 2 sent, 3 pending, 0 failed, 1 uncertain, 0 skipped"
+        );
+        let path = Path::new("c.outreach.db");
+        assert_eq!(
+            sender_text(Sender::Stopped, &stored, path),
+            "stopped (no sender running); continue with `outreach resume --state c.outreach.db`"
+        );
+        assert_eq!(sender_json(Sender::Stopped, &stored), "stopped");
+    }
+
+    #[test]
+    fn a_running_campaign_keeps_its_in_flight_count() {
+        let stored = counts(3, 1, 0);
+        let running = Sender::Running { pid: Some(7) };
+        assert_eq!(shown_counts(stored, running), stored);
+        assert_eq!(
+            messages_text(&stored, running),
+            "6 total: 2 sent, 3 pending, 1 in flight, 0 failed, 0 uncertain, 0 skipped"
+        );
+        assert_eq!(
+            sender_text(running, &stored, Path::new("c")),
+            "running (pid 7)"
+        );
+        let done = counts(0, 0, 0);
+        assert_eq!(
+            sender_text(Sender::Stopped, &done, Path::new("c")),
+            "finished (nothing left to send)"
+        );
+    }
 
     #[test]
     fn the_html_report_sits_beside_the_journal() {

@@ -101,6 +101,12 @@ pub enum JournalError {
         state: Option<MessageState>,
     },
 
+    #[error("message {seq} is {}, not pending, so its text cannot change", state_text(*.state))]
+    NotPending {
+        seq: u64,
+        state: Option<MessageState>,
+    },
+
     #[error("messages cannot be moved from {from} to {to}")]
     InvalidTransition {
         from: MessageState,

@@ -60,7 +60,7 @@ pub use error::JournalError;
 pub use lock::JournalLock;
 pub use model::{
     AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, Outcome, RateLimitSnapshot,
-    StoredMessage, UnknownState,
+    Rerender, StoredMessage, UnknownState,
 };
 pub use problems::{ProblemMessage, ReasonCount, Reasons};
 pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary};

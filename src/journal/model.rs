@@ -131,6 +131,20 @@ pub struct NewMessage {
     pub timezone: Option<String>,
 }
 
+/// A pending message's text made again from its edited CSV row
+/// (`resume --allow-changes=update`). The recipient and account stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rerender {
+    pub seq: u64,
+    /// The row's line in the CSV now.
+    pub line: u64,
+    pub subject: Option<String>,
+    pub body: String,
+    pub idempotency_key: String,
+    pub row_digest: String,
+    pub timezone: Option<String>,
+}
+
 /// A message as the journal holds it: the plan plus what happened so far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredMessage {

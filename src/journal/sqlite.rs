@@ -12,7 +12,11 @@
 //!
 //! Safety of existing files: a file is recognised through a read-only
 //! connection ([`schema::inspect`]) before any writable connection or pragma
-//! touches it, so a foreign, damaged or newer file is never modified.
+//! touches it, so a foreign, damaged or newer file is never modified. When
+//! no `-wal` file lies beside it (nobody has it open, nothing waits to be
+//! checkpointed), that first connection is opened `immutable`: a read-only
+//! connection to a WAL database would otherwise create `-wal` and `-shm`
+//! files beside a file it is about to call damaged and untouched.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,7 +27,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::journal::error::JournalError;
 use crate::journal::lock::JournalLock;
-use crate::journal::model::{AttemptRecord, CampaignMeta, MessageState, NewMessage, StoredMessage};
+use crate::journal::model::{
+    AttemptRecord, CampaignMeta, MessageState, NewMessage, Rerender, StoredMessage,
+};
 use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
 use crate::journal::schema;
 use crate::journal::store::{CampaignStore, JournalUpdate, Refusal};
@@ -75,7 +81,7 @@ impl SqliteStore {
         schema::check_header(path)?;
         // Recognise the file before anything can write to it.
         {
-            let probe = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            let probe = probe_connection(path)?;
             schema::inspect(&probe, path)?;
         }
         let lock = JournalLock::acquire(path)?;
@@ -101,8 +107,13 @@ impl SqliteStore {
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<SqliteStore, JournalError> {
         let path = path.as_ref();
         schema::check_header(path)?;
+        let version = {
+            let probe = probe_connection(path)?;
+            schema::inspect(&probe, path)?
+        };
+        // A journal: read it through SQLite's usual locking, since a sender
+        // may start while we read.
         let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        let version = schema::inspect(&conn, path)?;
         if version < schema::SCHEMA_VERSION {
             return Err(JournalError::OlderSchema {
                 path: path.to_path_buf(),
@@ -182,6 +193,56 @@ pub(super) fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connectio
         .map_err(JournalError::sqlite(path, "configuring the connection"))?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
+}
+
+/// A read-only connection for recognising a file. `immutable` (no locks, no
+/// `-wal`/`-shm`) when no `-wal` file exists, i.e. no connection has the
+/// file open in WAL mode; otherwise an ordinary read-only one, whose files
+/// exist already. Only a few header pages are read through it.
+pub(super) fn probe_connection(path: &Path) -> Result<Connection, JournalError> {
+    let mut wal = path.as_os_str().to_os_string();
+    wal.push("-wal");
+    if Path::new(&wal).exists() {
+        return open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY);
+    }
+    match immutable_uri(path) {
+        Some(uri) => open_connection(
+            Path::new(&uri),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|error| match error {
+            JournalError::Sqlite { action, source, .. } => JournalError::Sqlite {
+                path: path.to_path_buf(),
+                action,
+                source,
+            },
+            other => other,
+        }),
+        None => open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY),
+    }
+}
+
+/// `file:<path>?immutable=1`, the path percent-encoded (`?`, `#` and `%`
+/// would end or escape it).
+#[cfg(unix)]
+fn immutable_uri(path: &Path) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for &byte in path.as_os_str().as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    Some(uri)
+}
+
+/// Elsewhere (drive letters, backslashes) the ordinary connection is used.
+#[cfg(not(unix))]
+fn immutable_uri(_path: &Path) -> Option<String> {
+    None
 }
 
 pub(super) fn configure_writer(conn: &Connection, path: &Path) -> Result<(), JournalError> {
@@ -268,6 +329,16 @@ impl CampaignStore for SqliteStore {
         write::skip_messages(self.writable()?, &path, seqs)
     }
 
+    fn skip_with_reasons(&mut self, skips: &[(u64, String)]) -> Result<u64, JournalError> {
+        let path = self.path.clone();
+        write::skip_with_reasons(self.writable()?, &path, skips)
+    }
+
+    fn rerender(&mut self, updates: &[Rerender]) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        write::rerender(self.writable()?, &path, updates)
+    }
+
     fn summary(&self) -> Result<StatusSummary, JournalError> {
         read::summary(&self.conn, &self.path)
     }
@@ -313,4 +384,41 @@ pub(crate) fn opt_to_ns(time: Option<DateTime<Utc>>) -> Result<Option<i64>, Jour
 
 pub(crate) fn from_ns(ns: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_nanos(ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn immutable_uris_escape_what_would_end_the_path() {
+        assert_eq!(
+            immutable_uri(Path::new("/tmp/a b/c?#%.db")).as_deref(),
+            Some("file:/tmp/a%20b/c%3F%23%25.db?immutable=1")
+        );
+    }
+
+    #[test]
+    fn recognising_a_damaged_wal_journal_creates_no_files_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.outreach.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            schema::migrate(&mut conn, &path, 0).unwrap();
+        }
+        // Page 1 after the 100-byte header holds the schema: garbage there.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[100..1024].fill(0xAB);
+        std::fs::write(&path, &bytes).unwrap();
+        let error = SqliteStore::open_read_only(&path).unwrap_err();
+        assert!(matches!(error, JournalError::Corrupt { .. }), "{error:?}");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["c.outreach.db"]);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
 }

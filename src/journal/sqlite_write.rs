@@ -13,7 +13,9 @@ use rusqlite::{
 };
 
 use crate::journal::error::JournalError;
-use crate::journal::model::{AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome};
+use crate::journal::model::{
+    AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome, Rerender,
+};
 use crate::journal::sqlite::{opt_to_ns, to_ns};
 use crate::journal::store::{JournalUpdate, Refusal, manual_transition_allowed};
 
@@ -365,15 +367,40 @@ pub fn skip_messages(
     path: &Path,
     seqs: &[u64],
 ) -> Result<u64, JournalError> {
+    skip(conn, path, seqs.iter().map(|&seq| (seq, None)))
+}
+
+pub fn skip_with_reasons(
+    conn: &mut Connection,
+    path: &Path,
+    skips: &[(u64, String)],
+) -> Result<u64, JournalError> {
+    skip(
+        conn,
+        path,
+        skips
+            .iter()
+            .map(|(seq, reason)| (*seq, Some(reason.as_str()))),
+    )
+}
+
+fn skip<'a>(
+    conn: &mut Connection,
+    path: &Path,
+    skips: impl Iterator<Item = (u64, Option<&'a str>)>,
+) -> Result<u64, JournalError> {
     let tx = begin(conn, path)?;
     let mut skipped = 0;
-    for &seq in seqs {
+    for (seq, reason) in skips {
+        // A new reason goes first; an earlier one (a failure) stays after it.
         let changed = tx
             .prepare_cached(
-                "UPDATE messages SET state = 'skipped'
+                "UPDATE messages SET state = 'skipped',
+                     failure_reason = CASE WHEN ?2 IS NULL THEN failure_reason
+                         ELSE ?2 || coalesce(' (before: ' || failure_reason || ')', '') END
                  WHERE seq = ?1 AND (state = 'pending' OR state = 'failed' OR state = 'uncertain')",
             )
-            .and_then(|mut update| update.execute([seq]))
+            .and_then(|mut update| update.execute(params![seq, reason]))
             .map_err(JournalError::sqlite(path, "skipping messages"))?;
         if changed == 1 {
             skipped += 1;
@@ -392,4 +419,39 @@ pub fn skip_messages(
     }
     commit(tx, path)?;
     Ok(skipped)
+}
+
+pub fn rerender(
+    conn: &mut Connection,
+    path: &Path,
+    updates: &[Rerender],
+) -> Result<(), JournalError> {
+    let tx = begin(conn, path)?;
+    for update in updates {
+        let changed = tx
+            .prepare_cached(
+                "UPDATE messages SET line = ?2, subject = ?3, body = ?4, idempotency_key = ?5,
+                     row_digest = ?6, timezone = ?7
+                 WHERE seq = ?1 AND state = 'pending'",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    update.seq,
+                    update.line,
+                    update.subject,
+                    update.body,
+                    update.idempotency_key,
+                    update.row_digest,
+                    update.timezone,
+                ])
+            })
+            .map_err(JournalError::sqlite(path, "updating messages"))?;
+        if changed != 1 {
+            return Err(JournalError::NotPending {
+                seq: update.seq,
+                state: state_of(&tx, path, update.seq)?,
+            });
+        }
+    }
+    commit(tx, path)
 }

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::journal::error::JournalError;
 use crate::journal::model::{
-    AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome, StoredMessage,
+    AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome, Rerender, StoredMessage,
 };
 use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
 
@@ -144,6 +144,17 @@ pub trait CampaignStore: Send {
     /// Pending, failed and uncertain messages may be skipped; a sent or
     /// in-flight one fails the whole call. Returns how many changed state.
     fn skip_messages(&mut self, seqs: &[u64]) -> Result<u64, JournalError>;
+
+    /// Like [`skip_messages`](CampaignStore::skip_messages), recording why
+    /// each was skipped as its failure reason (an earlier reason is kept
+    /// after it), so `report` and `status` can say.
+    fn skip_with_reasons(&mut self, skips: &[(u64, String)]) -> Result<u64, JournalError>;
+
+    /// Replaces the text of pending messages (`--allow-changes=update`: their
+    /// CSV row was edited). A message in any other state fails the whole
+    /// call with [`JournalError::NotPending`]: a message that may have
+    /// reached the server keeps the text it was sent with.
+    fn rerender(&mut self, updates: &[Rerender]) -> Result<(), JournalError>;
 
     /// Counts by state, overall and per account, with each account's latest
     /// rate-limit headers and error.

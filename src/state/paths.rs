@@ -1,5 +1,9 @@
 //! Where a campaign's journal lives: beside the CSV by default
 //! (`recipients.csv` -> `recipients.outreach.db`), or at `--state PATH`.
+//!
+//! `--restart` keeps the old journal beside the new one under a dated name
+//! (`recipients.2026-11-28T17-05-00Z.outreach.db`); `status` and `resume`
+//! without `--state` look past such kept journals to the current one.
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +46,12 @@ pub fn find_state(dir: &Path) -> Result<PathBuf, FindError> {
         .filter(|path| path.is_file() && path.to_string_lossy().ends_with(SUFFIX))
         .collect();
     found.sort();
+    // A journal kept by --restart is not a candidate while the journal that
+    // replaced it is there.
+    let names: Vec<String> = found.iter().map(|path| file_name(path)).collect();
+    found.retain(|path| {
+        archived_from(&file_name(path)).is_none_or(|current| !names.contains(&current))
+    });
     match found.len() {
         0 => Err(FindError::None {
             dir: dir.to_path_buf(),
@@ -57,6 +67,28 @@ pub fn find_state(dir: &Path) -> Result<PathBuf, FindError> {
         }),
     }
 }
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().to_string())
+}
+
+/// For a name made by [`archive_path`], the name of the journal it was
+/// moved aside from: `r.2026-11-28T17-05-00Z-2.outreach.db` -> `r.outreach.db`.
+fn archived_from(name: &str) -> Option<String> {
+    let (stem, stamp) = name.strip_suffix(SUFFIX)?.rsplit_once('.')?;
+    let (time, counter) = stamp.split_at_checked(STAMP_LEN)?;
+    chrono::NaiveDateTime::parse_from_str(time, STAMP).ok()?;
+    let counter_ok = counter.is_empty()
+        || counter
+            .strip_prefix('-')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    counter_ok.then(|| format!("{stem}{SUFFIX}"))
+}
+
+/// The time in a kept journal's name, and its length.
+const STAMP: &str = "%Y-%m-%dT%H-%M-%SZ";
+const STAMP_LEN: usize = "2026-11-28T17-05-00Z".len();
 
 /// A journal that cannot be opened, explained for `send`, `resume` and
 /// `status`: files cut off while `send` was creating them get a pointer to
@@ -88,7 +120,7 @@ pub fn archive_path(state: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().to_string());
     let stem = name.strip_suffix(SUFFIX).unwrap_or(&name);
-    let stamp = now.format("%Y-%m-%dT%H-%M-%SZ");
+    let stamp = now.format(STAMP);
     let mut candidate = state.with_file_name(format!("{stem}.{stamp}{SUFFIX}"));
     let mut n = 2;
     while candidate.exists() {
@@ -116,6 +148,35 @@ mod tests {
             archived,
             Path::new("data/r.2026-11-28T17-05-00Z.outreach.db")
         );
+    }
+
+    #[test]
+    fn after_a_restart_the_current_journal_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = "2026-11-28T17:05:00Z".parse().unwrap();
+        let current = dir.path().join("r.outreach.db");
+        std::fs::write(&current, b"").unwrap();
+        for _ in 0..2 {
+            std::fs::write(archive_path(&current, now), b"").unwrap();
+        }
+        assert!(
+            dir.path()
+                .join("r.2026-11-28T17-05-00Z-2.outreach.db")
+                .exists()
+        );
+        assert_eq!(find_state(dir.path()).unwrap(), current);
+        // Kept journals alone are still a choice to make.
+        std::fs::remove_file(&current).unwrap();
+        assert!(matches!(
+            find_state(dir.path()),
+            Err(FindError::Several { .. })
+        ));
+        assert_eq!(
+            archived_from("r.2026-11-28T17-05-00Z.outreach.db").as_deref(),
+            Some("r.outreach.db")
+        );
+        assert_eq!(archived_from("r.final.outreach.db"), None);
+        assert_eq!(archived_from("r.2026-11-28T17-05-00Z-x.outreach.db"), None);
     }
 
     #[test]

@@ -31,6 +31,24 @@ pub fn idempotency_key(campaign_id: &str, recipient: &str) -> String {
     format!("outreach-{}", &hasher.finalize().to_hex()[..32])
 }
 
+/// The key of a message re-rendered from an edited row
+/// (`--allow-changes=update`). A message never attempted keeps its key: the
+/// server has never seen it. One attempted before (refused with 408, 503 or
+/// a lost connection, so back to pending) gets a key of its own, because a
+/// server may have stored the old key with the old text.
+pub fn rerender_key(
+    campaign_id: &str,
+    recipient: &str,
+    row_digest: &str,
+    attempted: bool,
+) -> String {
+    if attempted {
+        idempotency_key(campaign_id, &format!("{recipient}\0{row_digest}"))
+    } else {
+        idempotency_key(campaign_id, recipient)
+    }
+}
+
 /// blake3 of one CSV row's fields, to notice an edited row.
 pub fn row_digest<'a>(record: impl IntoIterator<Item = &'a str>) -> String {
     let mut hasher = blake3::Hasher::new();
@@ -48,7 +66,8 @@ pub fn file_digest(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn absolute(path: &Path) -> PathBuf {
+/// `path` made absolute, as journals save paths.
+pub fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
@@ -157,6 +176,15 @@ mod tests {
         assert_ne!(a, idempotency_key("c2", "urn:li:person:1"));
         assert_ne!(a, idempotency_key("c1", "urn:li:person:2"));
         assert!(a.starts_with("outreach-") && a.len() == 41);
+    }
+
+    #[test]
+    fn a_rerendered_message_keeps_its_key_unless_it_was_attempted() {
+        let key = idempotency_key("c1", "r");
+        assert_eq!(rerender_key("c1", "r", "d1", false), key);
+        let fresh = rerender_key("c1", "r", "d1", true);
+        assert_ne!(fresh, key);
+        assert_ne!(fresh, rerender_key("c1", "r", "d2", true));
     }
 
     #[test]

@@ -87,8 +87,42 @@ fn another_programs_sqlite_file_is_left_untouched() {
     );
 }
 
-#[test]
+/// Issue 10, item 9: a damaged journal in WAL mode, as `send` leaves
+/// them. Reading it read-only used to create `-wal` and `-shm` files beside
+/// the file the error says was left untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_journal_gets_no_files_beside_it() {
+    let _gate = GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let work = Workdir::new();
+    work.recipients(2);
+    work.send(&sandbox.url())
+        .opt("--rate", "50/s")
+        .run()
+        .await
+        .expect_code(0);
+    let mut bytes = work.read(STATE);
+    assert_eq!(bytes[18..20], [2, 2], "a WAL journal");
+    // Keep the 100-byte header, wreck the schema on the rest of page 1.
+    let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    bytes[100..page_size].fill(0xA5);
+    work.write_bytes(STATE, &bytes);
+    assert_eq!(
+        work.names(),
+        [
+            "data.csv",
+            "data.outreach.db",
+            "events-0.jsonl",
+            "message.txt"
+        ]
+    );
+    let path = work.state();
+    assert_rejected(&work, STATE, &format!("the journal {STATE} is damaged ("));
+    assert!(path.exists());
+    sandbox.shutdown().await;
+}
 
+#[test]
 fn journal_errors_name_the_state_flag() {
     let _gate = GATE.blocking_read();
     let work = Workdir::new();

@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use outreach::sandbox::Sandbox;
+use serde_json::Value;
 
 use crate::harness::{
-    GATE, Outcome, Workdir, counts, received_recipients, roomy_config, rows, sorted, start,
+    GATE, Outcome, Workdir, counts, journal_keys, received_recipients, roomy_config, rows, sorted,
+    start,
 };
 
 /// Six recipients at 2/s, interrupted after the first send: r01 (maybe
@@ -115,6 +117,66 @@ async fn a_changed_csv_is_refused_then_allow_changes_adds_and_skips() {
     ] {
         assert_eq!(work.row(recipient)["state"], state, "{recipient}");
     }
+    // Issue 10, item 7: the report says why (the reason used to be empty).
+    assert_eq!(
+        work.row(&recipients[4])["failure_reason"],
+        "row edited after the campaign started (line 6 of data.csv differs from the row this \
+         message was made from); use `outreach resume --allow-changes=update` to send the edited text"
+    );
+    assert_eq!(
+        work.row(&recipients[5])["failure_reason"],
+        "row removed from data.csv after the campaign started (it was line 7)"
+    );
+    assert_eq!(work.row(&recipients[0])["failure_reason"], Value::Null);
+    out.expect_stderr("the reasons are in `outreach report`");
+    sandbox.shutdown().await;
+}
+
+/// `--allow-changes=update`: a typo fixed in a pending row's name is sent
+/// with the new text, to the same recipient, with its original key (it was
+/// never attempted); a sent row's edit changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn allow_changes_update_sends_the_edited_text() {
+    let _gate = GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let (work, recipients, first) = interrupted(&sandbox).await;
+    assert!(
+        !first.recipients("sent").contains(&recipients[4]),
+        "{first}"
+    );
+    let keys = journal_keys(&work.state());
+    let mut lines = rows(&recipients);
+    lines[0] = format!("{},Renamed", recipients[0]);
+    lines[4] = format!("{},Fixed", recipients[4]);
+    work.csv("recipient,first_name", &lines);
+
+    let out = work.resume().opt("--allow-changes", "update").run().await;
+    // (`opt` passes `--allow-changes update`: the value must be attached.)
+    out.expect_code(2);
+    let out = work.resume().flag("--allow-changes=update").run().await;
+    out.expect_code(0)
+        .expect_stderr("--allow-changes=update: 0 new rows, 0 removed, 2 edited; 0 added as pending, 1 re-rendered from their edited rows, 0 skipped")
+        .expect_stderr("1 edited row(s) keep the message they had");
+    let messages = sandbox.messages();
+    let mut all = recipients.clone();
+    all.sort();
+    assert_eq!(received_recipients(&messages), all, "everyone once");
+    let fixed = messages
+        .iter()
+        .find(|m| m.recipients[0] == recipients[4])
+        .expect("edited row sent");
+    assert_eq!(fixed.subject.as_deref(), Some("Hello Fixed"));
+    assert!(fixed.body.contains("Hi Fixed,"), "{}", fixed.body);
+    assert_eq!(journal_keys(&work.state()), keys, "keys kept");
+    let key = &keys
+        .iter()
+        .find(|(r, _)| r == &recipients[4])
+        .expect("key")
+        .1;
+    assert_eq!(fixed.idempotency_key.as_deref(), Some(key.as_str()));
+    assert_eq!(work.row(&recipients[0])["state"], "sent");
+    let [total, pending, _, sent_count, _, _, skipped] = counts(&work.status());
+    assert_eq!((total, pending, sent_count, skipped), (6, 0, 6, 0));
     sandbox.shutdown().await;
 }
 

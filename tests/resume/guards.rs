@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::harness::{
-    GATE, STATE, Workdir, counts, journal_keys, received_recipients, roomy_config, sorted, start,
+    GATE, STATE, TOKEN, Workdir, counts, journal_keys, received_recipients, roomy_config, rows,
+    sorted, start,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -86,6 +87,11 @@ async fn send_on_a_finished_campaign_sends_nothing_and_restart_uses_new_keys() {
         .await
         .expect_code(0);
     let old_keys = journal_keys(&work.state());
+    assert!(
+        !work.path().join("data.outreach.db.lock").exists(),
+        "a finished campaign leaves no lock file: {:?}",
+        work.names()
+    );
 
     let again = work.send(&sandbox.url()).opt("--rate", "50/s").run().await;
     again
@@ -117,6 +123,26 @@ async fn send_on_a_finished_campaign_sends_nothing_and_restart_uses_new_keys() {
     restart.expect_stderr(&format!("kept as {}", archives[0]));
     let [total, pending, _, sent, ..] = counts(&work.status_of(&archives[0]));
     assert_eq!((total, pending, sent), (3, 0, 3));
+
+    // Issue 10, item 7: with no --state, status and resume find the current
+    // journal, not "several campaign journals".
+    let status = work.cmd(&["status", "--json"]).run_blocking();
+    status.expect_code(0);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("json");
+    assert_eq!(
+        status["journal"],
+        work.state().display().to_string(),
+        "{status}"
+    );
+    let resume = work
+        .cmd(&["resume", "--no-progress"])
+        .token(TOKEN)
+        .run()
+        .await;
+    resume
+        .expect_code(0)
+        .expect_stderr("Nothing left to send: 3 sent")
+        .expect_stderr(&format!("(journal {})", work.state().display()));
     assert_eq!(journal_keys(&work.path().join(&archives[0])), old_keys);
 
     // Every recipient twice now, once per campaign, with different keys.
@@ -195,5 +221,71 @@ async fn restart_never_overwrites_a_kept_journal() {
         .count();
     let expected = names.len() + usize::from(!names.contains(&kept_name)) + 1;
     assert_eq!(archives, expected, "{:?}", work.names());
+    sandbox.shutdown().await;
+}
+
+/// Issue 10, item 2: `send other.csv --state <journal of data.csv>` used to
+/// say "already complete" and exit 0, so other.csv was never sent. Another
+/// CSV's journal, or this CSV changed since its campaign began, is an error
+/// that names the way out; nothing is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn send_with_another_campaigns_journal_is_refused() {
+    let _gate = GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let work = Workdir::new();
+    let recipients = work.recipients(2);
+    work.send(&sandbox.url())
+        .opt("--rate", "50/s")
+        .run()
+        .await
+        .expect_code(0);
+    let journal = work.read(STATE);
+
+    let others = crate::common::ids("other", 2);
+    let mut text = "recipient,first_name\n".to_string();
+    for row in rows(&others) {
+        text.push_str(&row);
+        text.push('\n');
+    }
+    work.write("other.csv", &text);
+    let out = work
+        .cmd(&["send", "other.csv"])
+        .opt("--template", "message.txt")
+        .delivery(&sandbox.url(), "events-other.jsonl")
+        .opt("--rate", "50/s")
+        .opt("--state", STATE)
+        .run()
+        .await;
+    let csv = |name: &str| work.path().join(name).display().to_string();
+    out.expect_code(1)
+        .expect_stderr(&format!(
+            "the journal {STATE} holds the campaign of {}, not {}; nothing was sent",
+            csv("data.csv"),
+            csv("other.csv")
+        ))
+        .expect_stderr("--state PATH")
+        .expect_stderr("--restart")
+        .expect_stderr_lacks("already complete");
+    assert!(out.events.is_empty(), "{out}");
+
+    // The same CSV with a row added since: not "complete" either.
+    let mut ids = recipients.clone();
+    ids.push("late01@example.test".to_string());
+    work.csv("recipient,first_name", &rows(&ids));
+    let out = work.send(&sandbox.url()).opt("--rate", "50/s").run().await;
+    out.expect_code(1)
+        .expect_stderr(&format!(
+            "the campaign in {STATE} began with other inputs than the ones given ({} changed); nothing was sent",
+            csv("data.csv")
+        ))
+        .expect_stderr("outreach resume --state data.outreach.db --allow-changes")
+        .expect_stderr_lacks("already complete");
+    assert!(out.events.is_empty(), "{out}");
+
+    assert_eq!(
+        received_recipients(&sandbox.messages()),
+        sorted(&recipients)
+    );
+    assert_eq!(work.read(STATE), journal, "the journal is untouched");
     sandbox.shutdown().await;
 }

@@ -111,6 +111,10 @@ impl Workdir {
         std::fs::write(self.path().join(name), contents).expect("write fixture");
     }
 
+    pub fn write_bytes(&self, name: &str, contents: &[u8]) {
+        std::fs::write(self.path().join(name), contents).expect("write fixture");
+    }
+
     pub fn read(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.path().join(name)).expect("read file")
     }

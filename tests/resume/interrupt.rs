@@ -32,6 +32,11 @@ async fn ctrl_c_then_resume_sends_the_rest_exactly_once() {
         (total, pending, in_flight, sent),
         (12, 12 - sent_first.len() as u64, 0, sent_first.len() as u64)
     );
+    assert!(
+        !work.path().join("data.outreach.db.lock").exists(),
+        "an interrupted run takes its lock file with it: {:?}",
+        work.names()
+    );
 
     let second = work.resume().run().await;
     second
@@ -54,6 +59,11 @@ async fn ctrl_c_then_resume_sends_the_rest_exactly_once() {
     assert_eq!(
         (total, pending, in_flight, sent, failed, uncertain, skipped),
         (12, 0, 0, 12, 0, 0, 0)
+    );
+    assert!(
+        !work.path().join("data.outreach.db.lock").exists(),
+        "a finished run leaves no lock file: {:?}",
+        work.names()
     );
     sandbox.shutdown().await;
 }

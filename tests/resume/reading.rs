@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use outreach::journal::{CampaignStore, MessageState, SqliteStore};
+
 use crate::harness::{GATE, STATE, Workdir, counts, roomy_config, start};
 
 const REPORT_HEADER: &str = "seq,line,recipient,account,state,attempts,last_status,planned_at,sent_at,api_message_id,failure_reason";
@@ -68,8 +70,12 @@ async fn status_json_and_the_csv_report_show_every_state() {
     assert_eq!(accounts.len(), 1, "{status}");
     assert_eq!(accounts[0]["account"], "default");
     assert_eq!(accounts[0]["counts"]["sent"], sent);
-    assert!(
-        status["next_send"].is_string() && status["eta"].is_string(),
+    // Interrupted: nothing will be sent until `resume`, so no time is
+    // promised (this used to show a next send and an ETA).
+    assert_eq!(status["sender"], "stopped", "{status}");
+    assert_eq!(
+        (&status["next_send"], &status["eta"]),
+        (&Value::Null, &Value::Null),
         "{status}"
     );
 
@@ -91,6 +97,7 @@ async fn status_json_and_the_csv_report_show_every_state() {
         "total, pending, in_flight, sent, failed, uncertain, skipped: {status}"
     );
     assert_eq!(status["next_send"], Value::Null, "{status}");
+    assert_eq!(status["sender"], "finished", "{status}");
 
     let out = work
         .cmd(&["report", "--format", "csv", "--state", STATE])
@@ -154,4 +161,63 @@ async fn status_json_and_the_csv_report_show_every_state() {
     }
     first_api.shutdown().await;
     second_api.shutdown().await;
+}
+
+/// Issue 10, item 6: after an interruption that left a message in flight
+/// (kill -9 mid-request), no process holds the lock: `status` says the
+/// campaign stopped, promises no next send or ETA, and counts the message
+/// as uncertain (it may have arrived), not as pending.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_of_a_stopped_campaign_shows_no_sender_and_nothing_in_flight() {
+    let _gate = GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let work = Workdir::new();
+    work.recipients(6);
+    let running = work.send(&sandbox.url()).opt("--rate", "2/s").spawn();
+    assert!(
+        running
+            .wait_for_events("sent", 1, Duration::from_secs(10))
+            .await
+    );
+    running.signal("INT");
+    running.wait().await.expect_code(130);
+    // What a kill -9 during a request leaves: a claim without an outcome.
+    {
+        let mut store = SqliteStore::open(work.state()).expect("open journal");
+        let next = store
+            .messages_in_state(&[MessageState::Pending])
+            .expect("pending")[0]
+            .message
+            .seq;
+        store
+            .mark_in_flight(&[next], chrono::Utc::now())
+            .expect("claim");
+    }
+    let status = work.status();
+    assert_eq!(status["in_flight"], 1, "the journal's own count: {status}");
+    assert_eq!(status["sender"], "stopped", "{status}");
+    assert_eq!(status["next_send"], Value::Null, "{status}");
+    assert_eq!(status["eta"], Value::Null, "{status}");
+
+    let out = work.cmd(&["status", "--state", STATE]).run_blocking();
+    out.expect_code(0);
+    let sent = status["sent"].as_u64().expect("sent");
+    let pending = status["pending"].as_u64().expect("pending");
+    for part in [
+        "  sender    stopped (no sender running); continue with `outreach resume --state data.outreach.db`"
+            .to_string(),
+        format!("6 total: {sent} sent, {pending} pending, 0 failed, 1 uncertain, 0 skipped"),
+        "1 message(s) were in flight when the sender stopped: their request may have arrived".to_string(),
+    ] {
+        assert!(out.stdout.contains(&part), "lacks {part:?}\n{out}");
+    }
+    for absent in ["in flight,", "next send", "ETA"] {
+        assert!(!out.stdout.contains(absent), "has {absent:?}\n{out}");
+    }
+    assert!(
+        !work.path().join("data.outreach.db.lock").exists(),
+        "status creates no lock file: {:?}",
+        work.names()
+    );
+    sandbox.shutdown().await;
 }

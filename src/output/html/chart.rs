@@ -86,7 +86,7 @@ pub const LEGEND: &str = "<ul class=\"legend\">\
 <li><span class=\"sw pause-quota\"></span>paused: quota used up</li>\
 <li><span class=\"sw mark-throttled\"></span>429 responses</li>\
 <li><span class=\"sw mark-retried\"></span>errors, retried</li>\
-<li><span class=\"sw mark-failed\"></span>errors, given up</li>\
+<li><span class=\"sw mark-failed\"></span>errors on a message's last try (it failed, or is uncertain: may have arrived)</li>\
 <li><span class=\"sw quota\"></span>quota left (band: range per slice)</li></ul>";
 
 fn time_grid(out: &mut String, x: &XScale, zone: &Tz) {
@@ -251,7 +251,13 @@ fn marks_strip(out: &mut String, x: &XScale, input: &ChartInput<'_>) {
     let rows: [(&str, &str, &[u32]); 3] = [
         ("429", "× 429", &timeline.throttled),
         ("retried", "failed, retried", &timeline.retried),
-        ("given up", "failed, given up", &timeline.errors),
+        // The last try of a failed *or an uncertain* message: not "given
+        // up", since an uncertain one may have arrived.
+        (
+            "last try",
+            "errors on the last try (failed, or uncertain: may have arrived)",
+            &timeline.errors,
+        ),
     ];
     for (row, (label, what, values)) in rows.into_iter().enumerate() {
         let top = STRIP_TOP + row as f64 * STRIP_ROW;
