@@ -7,13 +7,19 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::config::{self, ConfigError, JitterPercent, LoadedConfig};
-use crate::exit_codes;
-use crate::rate::{Rate, RateError};
-use crate::window::{SendWindow, WindowError, WindowSet};
+use crate::config::{self, JitterPercent, LoadedConfig};
+use crate::rate::Rate;
+use crate::window::{SendWindow, WindowSet};
+
+mod error;
+mod zone;
+
+pub use error::{OptionsError, Origin};
+use zone::parse_start;
+pub use zone::{LocalZone, system_timezone};
 
 /// The environment variable holding the token of accounts that name none.
 pub const DEFAULT_TOKEN_ENV: &str = "OUTREACH_TOKEN";
@@ -36,107 +42,6 @@ pub struct CampaignFlags {
     pub jitter: Option<String>,
     pub start: Option<String>,
     pub max_length: Option<usize>,
-}
-
-/// Where an option value came from: a flag, or a key in the config file.
-/// A bad flag is a usage error (exit 2); a bad config value is a bad file
-/// (exit 1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Flag(&'static str),
-    Config { key: String, path: PathBuf },
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Origin::Flag(flag) => f.write_str(flag),
-            Origin::Config { key, path } => write!(f, "`{key}` in {}", path.display()),
-        }
-    }
-}
-
-/// An option value that cannot be used. Every message starts with the flag
-/// or config key, says what is wrong, then what to write instead.
-#[derive(Debug, thiserror::Error)]
-pub enum OptionsError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("{origin}: {source}")]
-    Rate { origin: Origin, source: RateError },
-    #[error(
-        "{origin}: unknown time zone `{input}`; use an IANA name such as `Europe/Berlin`, `America/New_York` or `UTC`"
-    )]
-    TimeZone { origin: Origin, input: String },
-    #[error("{origin}: {source}")]
-    Window { origin: Origin, source: WindowError },
-    #[error(
-        "--start: invalid date `{input}`; expected RFC 3339 such as `2026-12-01T09:00:00Z` or \
-         `2026-12-01T09:00:00+01:00`, a local time such as `2026-12-01T09:00` read in the \
-         campaign's time zone, or `now`"
-    )]
-    Start { input: String },
-    #[error(
-        "--start: `{input}` does not exist in {zone} (the clocks skip that hour); give an offset, \
-         such as `{suggestion}`"
-    )]
-    StartSkipped {
-        input: String,
-        zone: Tz,
-        suggestion: String,
-    },
-    #[error(
-        "--start: `{input}` happens twice in {zone} (the clocks go back); give the offset: \
-         `{earlier}` or `{later}`"
-    )]
-    StartRepeated {
-        input: String,
-        zone: Tz,
-        earlier: String,
-        later: String,
-    },
-    #[error("{origin}: {detail}")]
-    Jitter { origin: Origin, detail: String },
-    #[error("{origin}: the daily cap must be at least 1; leave it out for no cap")]
-    DailyCap { origin: Origin },
-    #[error("{origin}: the maximum length must be at least 1; leave it out for no limit")]
-    MaxLength { origin: Origin },
-    #[error("{flag}: invalid duration `{input}`; write a duration such as `2s`, `500ms` or `10m`")]
-    Duration { flag: &'static str, input: String },
-    #[error(
-        "{flag}: only with --dry-run, because `send` prints no plan; use `outreach plan` or \
-         `outreach send --dry-run {flag}`"
-    )]
-    OnlyWithDryRun { flag: &'static str },
-}
-
-impl OptionsError {
-    /// The flag or config key the error is about, if it names one.
-    pub fn origin(&self) -> Option<Origin> {
-        match self {
-            OptionsError::Config(_) => None,
-            OptionsError::Rate { origin, .. }
-            | OptionsError::TimeZone { origin, .. }
-            | OptionsError::Window { origin, .. }
-            | OptionsError::Jitter { origin, .. }
-            | OptionsError::DailyCap { origin }
-            | OptionsError::MaxLength { origin } => Some(origin.clone()),
-            OptionsError::Start { .. }
-            | OptionsError::StartSkipped { .. }
-            | OptionsError::StartRepeated { .. } => Some(Origin::Flag("--start")),
-            OptionsError::Duration { flag, .. } | OptionsError::OnlyWithDryRun { flag } => {
-                Some(Origin::Flag(flag))
-            }
-        }
-    }
-
-    /// 2 (usage) for a bad flag, 1 for a bad config file.
-    pub fn exit_code(&self) -> i32 {
-        match self.origin() {
-            Some(Origin::Flag(_)) => exit_codes::USAGE,
-            _ => exit_codes::ERROR,
-        }
-    }
 }
 
 /// Where the campaign's time zone came from.
@@ -179,66 +84,6 @@ pub struct CampaignSpec {
     pub endpoint: Option<String>,
 }
 
-/// The machine's time zone, and the `TZ` value that was not a zone if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalZone {
-    pub zone: Tz,
-    /// `TZ` named no known zone, so UTC is used (as the C library does).
-    pub unknown_tz: Option<String>,
-}
-
-impl LocalZone {
-    /// From the value of `TZ` and the system setting (asked only when `TZ`
-    /// is unset or empty).
-    pub fn from_env(tz: Option<&str>, system: impl FnOnce() -> Option<String>) -> LocalZone {
-        match tz.map(str::trim).filter(|value| !value.is_empty()) {
-            Some(value) => {
-                // `:Europe/Berlin` and `/usr/share/zoneinfo/Europe/Berlin` name a zone too.
-                let name = value.trim_start_matches(':');
-                let name = name.rsplit_once("zoneinfo/").map_or(name, |(_, zone)| zone);
-                match name.parse() {
-                    Ok(zone) => LocalZone {
-                        zone,
-                        unknown_tz: None,
-                    },
-                    Err(_) => LocalZone {
-                        zone: chrono_tz::UTC,
-                        unknown_tz: Some(value.to_string()),
-                    },
-                }
-            }
-            None => LocalZone {
-                zone: system()
-                    .and_then(|name| name.parse().ok())
-                    .unwrap_or(chrono_tz::UTC),
-                unknown_tz: None,
-            },
-        }
-    }
-
-    /// The machine's zone: `TZ` if set, else the system setting, else UTC.
-    pub fn detect() -> LocalZone {
-        let tz = std::env::var("TZ").ok();
-        LocalZone::from_env(tz.as_deref(), || iana_time_zone::get_timezone().ok())
-    }
-
-    /// The one warning line to print when this zone is used, if any.
-    pub fn warning(&self) -> Option<String> {
-        self.unknown_tz.as_ref().map(|value| {
-            format!(
-                "warning: TZ=`{value}` is not a known time zone, so UTC is used; set TZ to an IANA \
-                 name such as `Europe/Berlin`, or pass --timezone"
-            )
-        })
-    }
-}
-
-/// The machine's time zone: `TZ` if it names a zone (UTC if it names none),
-/// else the system setting, else UTC.
-pub fn system_timezone() -> Tz {
-    LocalZone::detect().zone
-}
-
 fn origin(flag: Option<&'static str>, key: &str, config: &LoadedConfig) -> Origin {
     match flag {
         Some(flag) => Origin::Flag(flag),
@@ -273,49 +118,6 @@ pub fn parse_rate_flag(text: &str) -> Result<Rate, OptionsError> {
         origin: Origin::Flag("--rate"),
         source,
     })
-}
-
-/// `--start`: `now`, RFC 3339, or a local time without offset read in `zone`.
-fn parse_start(text: &str, now: DateTime<Utc>, zone: Tz) -> Result<DateTime<Utc>, OptionsError> {
-    if text == "now" {
-        return Ok(now);
-    }
-    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
-        return Ok(instant.to_utc());
-    }
-    let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .ok_or_else(|| OptionsError::Start {
-            input: text.to_string(),
-        })?;
-    let with_offset = |instant: DateTime<Tz>| instant.format("%Y-%m-%dT%H:%M:%S%:z").to_string();
-    match zone.from_local_datetime(&local) {
-        LocalResult::Single(instant) => Ok(instant.to_utc()),
-        LocalResult::Ambiguous(earlier, later) => Err(OptionsError::StartRepeated {
-            input: text.to_string(),
-            zone,
-            earlier: with_offset(earlier),
-            later: with_offset(later),
-        }),
-        LocalResult::None => {
-            // The offset in force just before the gap, the one people forget to change.
-            let before = local - TimeDelta::hours(3);
-            let suggestion = match zone.from_local_datetime(&before).earliest() {
-                Some(instant) => format!(
-                    "{}{}",
-                    local.format("%Y-%m-%dT%H:%M:%S"),
-                    instant.offset().fix()
-                ),
-                None => format!("{}Z", local.format("%Y-%m-%dT%H:%M:%S")),
-            };
-            Err(OptionsError::StartSkipped {
-                input: text.to_string(),
-                zone,
-                suggestion,
-            })
-        }
-    }
 }
 
 /// Merge `flags` with the config found for them. `now` is the default start.

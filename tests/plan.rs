@@ -1974,7 +1974,9 @@ fn am_pm_and_night_windows_plan_as_read_and_the_summary_says_how() {
     // The table's summary shows each window on its own line.
     work.plan("r.csv -t t.txt --window 'mon-fri 9am-12pm' --window 'mon-fri 1pm-5pm'")
         .success()
-        .stdout_has("  window      mon-fri 09:00-12:00 (UTC)\n  window      mon-fri 13:00-17:00 (UTC)\n");
+        .stdout_has(
+            "  window      mon-fri 09:00-12:00 (UTC)\n  window      mon-fri 13:00-17:00 (UTC)\n",
+        );
 }
 
 /// Item 5: `send --format json` (and `--limit`, `--all`) without `--dry-run`
@@ -2025,7 +2027,10 @@ fn malformed_send_and_resume_flag_values_exit_with_two() {
             "--window 'mon-fri 9-5'",
             "--window: invalid send window `mon-fri 9-5`",
         ),
-        ("--daily-cap 0", "--daily-cap: the daily cap must be at least 1"),
+        (
+            "--daily-cap 0",
+            "--daily-cap: the daily cap must be at least 1",
+        ),
         ("--timeout forever", "--timeout: invalid duration `forever`"),
     ] {
         work.run(&format!("resume {flag}"))
@@ -2047,7 +2052,9 @@ fn malformed_send_and_resume_flag_values_exit_with_two() {
 fn an_unknown_tz_warns_once_and_uses_utc() {
     let work = Workdir::simple(1);
     let warning = "warning: TZ=`Nowhere/Place` is not a known time zone, so UTC is used";
-    let mut command = work.command(&format!("plan r.csv -t t.txt --start {START} --format json"));
+    let mut command = work.command(&format!(
+        "plan r.csv -t t.txt --start {START} --format json"
+    ));
     command.env("TZ", "Nowhere/Place");
     let run = Run::of(command);
     assert_eq!(run.code, Some(0), "{run}");

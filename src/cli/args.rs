@@ -190,3 +190,58 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub output: PlanOutputArgs,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+
+    use crate::cli::{Cli, Command};
+
+    fn plan(args: &[&str]) -> Result<Box<super::PlanArgs>, clap::Error> {
+        let cli = Cli::try_parse_from(["outreach", "plan", "r.csv"].iter().chain(args))?;
+        match cli.command {
+            Some(Command::Plan(plan)) => Ok(plan),
+            other => panic!("not plan: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn output_flags_are_none_unless_given() {
+        let output = plan(&[]).unwrap().output;
+        assert_eq!(output.first_given(), None);
+        assert_eq!(output.format(), super::PlanFormat::Table);
+        assert_eq!(output.row_limit(), Some(super::DEFAULT_LIMIT));
+        let output = plan(&["--limit", "7"]).unwrap().output;
+        assert_eq!(
+            (output.first_given(), output.row_limit()),
+            (Some("--limit"), Some(7))
+        );
+        let output = plan(&["--all"]).unwrap().output;
+        assert_eq!(
+            (output.first_given(), output.row_limit()),
+            (Some("--all"), None)
+        );
+        let output = plan(&["--format", "json"]).unwrap().output;
+        assert_eq!(output.first_given(), Some("--format"));
+    }
+
+    #[test]
+    fn counts_that_are_not_numbers_are_usage_errors_in_the_house_style() {
+        for flag in ["--daily-cap", "--max-length", "--limit"] {
+            let error = plan(&[flag, "many"]).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::ValueValidation, "{flag}");
+            assert_eq!(error.exit_code(), crate::exit_codes::USAGE, "{flag}");
+            let text = error.to_string();
+            assert!(text.contains(flag), "{text}");
+            assert!(
+                text.contains("not a whole number; write a count such as `100`"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            plan(&["--daily-cap", " 12 "]).unwrap().campaign.daily_cap,
+            Some(12)
+        );
+    }
+}

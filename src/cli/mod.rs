@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn bad_flags_exit_2_and_bad_files_exit_1() {
-        use crate::options::{Origin, OptionsError};
+        use crate::options::{OptionsError, Origin};
         let flag = anyhow::Error::new(OptionsError::OnlyWithDryRun { flag: "--format" });
         assert_eq!(error_exit_code(&flag), exit_codes::USAGE);
         let wrapped = flag.context("cannot plan");
@@ -197,7 +197,10 @@ mod tests {
             },
         });
         assert_eq!(error_exit_code(&file), exit_codes::ERROR);
-        assert_eq!(error_exit_code(&anyhow::anyhow!("disk full")), exit_codes::ERROR);
+        assert_eq!(
+            error_exit_code(&anyhow::anyhow!("disk full")),
+            exit_codes::ERROR
+        );
     }
 
     #[test]

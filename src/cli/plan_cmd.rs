@@ -44,7 +44,9 @@ pub fn print_plan(
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let format = output.format();
     let result = match format {
-        PlanFormat::Table => plan_output::write_table(&mut out, campaign, slots, output.row_limit()),
+        PlanFormat::Table => {
+            plan_output::write_table(&mut out, campaign, slots, output.row_limit())
+        }
         PlanFormat::Csv => plan_output::write_csv(&mut out, campaign, slots),
         PlanFormat::Json => plan_output::write_json(&mut out, campaign, slots),
     };

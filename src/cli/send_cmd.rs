@@ -159,12 +159,10 @@ fn duration_flag(
     fallback: Duration,
 ) -> Result<Duration, OptionsError> {
     match value {
-        Some(text) => {
-            humantime::parse_duration(text.trim()).map_err(|_| OptionsError::Duration {
-                flag,
-                input: text.to_string(),
-            })
-        }
+        Some(text) => humantime::parse_duration(text.trim()).map_err(|_| OptionsError::Duration {
+            flag,
+            input: text.to_string(),
+        }),
         None => Ok(fallback),
     }
 }
