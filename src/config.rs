@@ -162,10 +162,23 @@ impl LoadedConfig {
 
 /// Parse config text; `path` is used in messages.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    toml::from_str(text).map_err(|error| ConfigError::Invalid {
+    let invalid = |detail: String| ConfigError::Invalid {
         path: path.to_path_buf(),
-        detail: error.to_string().trim_end().to_string(),
-    })
+        detail,
+    };
+    let config: Config =
+        toml::from_str(text).map_err(|error| invalid(error.to_string().trim_end().to_string()))?;
+    // Two accounts of one name would share its CSV rows and token by accident.
+    let mut seen = std::collections::BTreeSet::new();
+    for account in &config.accounts {
+        if !seen.insert(account.name.as_str()) {
+            return Err(invalid(format!(
+                "two `[[accounts]]` are named `{}`; give each account its own name",
+                account.name
+            )));
+        }
+    }
+    Ok(config)
 }
 
 /// Load the config: `explicit` if given (it must exist), else `outreach.toml`
@@ -252,6 +265,21 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("unknown field `token`"), "{error}");
+    }
+
+    /// Issue 10, item 9: a second `[[accounts]]` of the same name was accepted.
+    #[test]
+    fn duplicate_account_names_are_named() {
+        let text = "[[accounts]]\nname = \"alice\"\n[[accounts]]\nname = \"bob\"\n\
+                    [[accounts]]\nname = \"alice\"\nrate = \"5/h\"\n";
+        let error = parse(Path::new("c/outreach.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "config c/outreach.toml is invalid: two `[[accounts]]` are named `alice`; \
+             give each account its own name"
+        );
     }
 
     #[test]

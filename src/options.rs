@@ -10,9 +10,16 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::config::{self, ConfigError, JitterPercent, LoadedConfig};
-use crate::rate::{Rate, RateError};
+use crate::config::{self, JitterPercent, LoadedConfig};
+use crate::rate::Rate;
 use crate::window::{SendWindow, WindowSet};
+
+mod error;
+mod zone;
+
+pub use error::{OptionsError, Origin};
+use zone::parse_start;
+pub use zone::{LocalZone, system_timezone};
 
 /// The environment variable holding the token of accounts that name none.
 pub const DEFAULT_TOKEN_ENV: &str = "OUTREACH_TOKEN";
@@ -37,29 +44,13 @@ pub struct CampaignFlags {
     pub max_length: Option<usize>,
 }
 
-/// An option value that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum OptionsError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("{origin}: {source}")]
-    Rate { origin: String, source: RateError },
-    #[error(
-        "{origin}: unknown time zone `{input}`; use an IANA name such as `Europe/Berlin`, `America/New_York` or `UTC`"
-    )]
-    TimeZone { origin: String, input: String },
-    #[error("{origin}: {detail}")]
-    Window { origin: String, detail: String },
-    #[error(
-        "--start: invalid date `{input}`; expected RFC 3339 such as `2026-12-01T09:00:00Z` or `2026-12-01T09:00:00+01:00`, or `now`"
-    )]
-    Start { input: String },
-    #[error("{origin}: {detail}")]
-    Jitter { origin: String, detail: String },
-    #[error("{origin}: the daily cap must be at least 1")]
-    DailyCap { origin: String },
-    #[error("--max-length must be at least 1")]
-    MaxLength,
+/// Where the campaign's time zone came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneSource {
+    Flag,
+    Config,
+    /// Neither: the machine's zone (`TZ`, the system setting, else UTC).
+    Local,
 }
 
 /// One sender account with its pacing and the variable holding its token.
@@ -84,6 +75,7 @@ pub struct CampaignSpec {
     pub accounts: Vec<AccountSpec>,
     pub windows: WindowSet,
     pub timezone: Tz,
+    pub timezone_source: ZoneSource,
     pub daily_cap: Option<u32>,
     /// Fraction of the interval, 0..=1.
     pub jitter: f64,
@@ -92,31 +84,39 @@ pub struct CampaignSpec {
     pub endpoint: Option<String>,
 }
 
-/// The machine's time zone: `TZ` if it names a zone, else the system setting, else UTC.
-pub fn system_timezone() -> Tz {
-    std::env::var("TZ")
-        .ok()
-        .and_then(|name| name.trim_start_matches(':').parse().ok())
-        .or_else(|| iana_time_zone::get_timezone().ok()?.parse().ok())
-        .unwrap_or(chrono_tz::UTC)
-}
-
-fn origin(flag_given: bool, flag: &str, key: &str, config: &LoadedConfig) -> String {
-    if flag_given {
-        flag.to_string()
-    } else {
-        let path = config
-            .path
-            .as_deref()
-            .unwrap_or(Path::new(config::FILE_NAME));
-        format!("`{key}` in {}", path.display())
+fn origin(flag: Option<&'static str>, key: &str, config: &LoadedConfig) -> Origin {
+    match flag {
+        Some(flag) => Origin::Flag(flag),
+        None => Origin::Config {
+            key: key.to_string(),
+            path: config
+                .path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(config::FILE_NAME)),
+        },
     }
 }
 
-fn parse_timezone(input: &str, origin: String) -> Result<Tz, OptionsError> {
+fn parse_timezone(input: &str, origin: Origin) -> Result<Tz, OptionsError> {
     input.trim().parse().map_err(|_| OptionsError::TimeZone {
         origin,
         input: input.to_string(),
+    })
+}
+
+/// Parse one `--window` value (or `windows` entry) for `origin`.
+pub fn parse_window(text: &str, origin: &Origin) -> Result<SendWindow, OptionsError> {
+    text.parse().map_err(|source| OptionsError::Window {
+        origin: origin.clone(),
+        source,
+    })
+}
+
+/// Parse a `--rate` value.
+pub fn parse_rate_flag(text: &str) -> Result<Rate, OptionsError> {
+    text.parse().map_err(|source| OptionsError::Rate {
+        origin: Origin::Flag("--rate"),
+        source,
     })
 }
 
@@ -132,44 +132,39 @@ pub fn resolve(
     let base = loaded.base_dir();
 
     let rate = match (&flags.rate, &file.rate) {
-        (Some(text), _) => text.parse().map_err(|source| OptionsError::Rate {
-            origin: "--rate".into(),
-            source,
-        })?,
+        (Some(text), _) => parse_rate_flag(text)?,
         (None, Some(rate)) => *rate,
         (None, None) => Rate::DEFAULT,
     };
 
-    let timezone = match (&flags.timezone, &file.timezone) {
-        (Some(text), _) => parse_timezone(text, "--timezone".into())?,
-        (None, Some(text)) => parse_timezone(text, origin(false, "", "timezone", &loaded))?,
-        (None, None) => system_zone,
+    let (timezone, timezone_source) = match (&flags.timezone, &file.timezone) {
+        (Some(text), _) => (
+            parse_timezone(text, Origin::Flag("--timezone"))?,
+            ZoneSource::Flag,
+        ),
+        (None, Some(text)) => (
+            parse_timezone(text, origin(None, "timezone", &loaded))?,
+            ZoneSource::Config,
+        ),
+        (None, None) => (system_zone, ZoneSource::Local),
     };
 
-    let (window_texts, from_flag) = if flags.windows.is_empty() {
-        (file.windows.clone(), false)
+    let (window_texts, window_origin) = if flags.windows.is_empty() {
+        (&file.windows, origin(None, "windows", &loaded))
     } else {
-        (flags.windows.clone(), true)
+        (&flags.windows, Origin::Flag("--window"))
     };
     let windows = window_texts
         .iter()
-        .map(|text| text.parse::<SendWindow>())
+        .map(|text| parse_window(text, &window_origin))
         .collect::<Result<Vec<_>, _>>()
-        .map(WindowSet::new)
-        .map_err(|error| OptionsError::Window {
-            origin: origin(from_flag, "--window", "windows", &loaded),
-            detail: error.to_string(),
-        })?;
+        .map(WindowSet::new)?;
 
     let daily_cap = flags.daily_cap.or(file.daily_cap);
     if daily_cap == Some(0) {
+        let flag = flags.daily_cap.is_some().then_some("--daily-cap");
         return Err(OptionsError::DailyCap {
-            origin: origin(
-                flags.daily_cap.is_some(),
-                "--daily-cap",
-                "daily_cap",
-                &loaded,
-            ),
+            origin: origin(flag, "daily_cap", &loaded),
         });
     }
 
@@ -177,7 +172,7 @@ pub fn resolve(
         (Some(text), _) => {
             text.parse::<JitterPercent>()
                 .map_err(|detail| OptionsError::Jitter {
-                    origin: "--jitter".into(),
+                    origin: Origin::Flag("--jitter"),
                     detail,
                 })?
                 .0
@@ -187,17 +182,16 @@ pub fn resolve(
     } / 100.0;
 
     let start = match flags.start.as_deref().map(str::trim) {
-        None | Some("now") => now,
-        Some(text) => DateTime::parse_from_rfc3339(text)
-            .map_err(|_| OptionsError::Start {
-                input: text.to_string(),
-            })?
-            .with_timezone(&Utc),
+        None => now,
+        Some(text) => parse_start(text, now, timezone)?,
     };
 
     let max_length = flags.max_length.or(file.max_length);
     if max_length == Some(0) {
-        return Err(OptionsError::MaxLength);
+        let flag = flags.max_length.is_some().then_some("--max-length");
+        return Err(OptionsError::MaxLength {
+            origin: origin(flag, "max_length", &loaded),
+        });
     }
 
     let template = flags
@@ -210,8 +204,7 @@ pub fn resolve(
         if account.daily_cap == Some(0) {
             return Err(OptionsError::DailyCap {
                 origin: origin(
-                    false,
-                    "",
+                    None,
                     &format!("accounts.{}.daily_cap", account.name),
                     &loaded,
                 ),
@@ -248,6 +241,7 @@ pub fn resolve(
         accounts,
         windows,
         timezone,
+        timezone_source,
         daily_cap,
         jitter,
         start,

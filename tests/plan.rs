@@ -194,6 +194,19 @@ impl Run {
         self
     }
 
+    /// Exit code 2 for a malformed flag value: nothing on stdout, and one
+    /// `error: --flag: ...` message.
+    #[track_caller]
+    fn flag_error(self) -> Run {
+        assert_eq!(self.code, Some(2), "expected exit code 2\n{self}");
+        assert!(self.stdout.is_empty(), "no data on stdout\n{self}");
+        assert!(
+            self.stderr.starts_with("error: --"),
+            "expected an `error: --flag: ` message\n{self}"
+        );
+        self
+    }
+
     /// Exit code 2 (usage), and nothing on stdout.
     #[track_caller]
     fn usage_error(self) -> Run {
@@ -634,7 +647,7 @@ fn a_saturday_start_waits_for_monday_and_keeps_the_spacing() {
     let run = work
         .plan("r.csv -t t.txt --rate 4/h --window 'mon-fri 09:00-10:00' --start 2026-01-10T12:00:00Z --format json")
         .success()
-        .stderr_has("windows     mon-fri 09:00-10:00 (UTC)");
+        .stderr_has("window      mon-fri 09:00-10:00 (UTC)\n");
     assert_eq!(
         run.ats(),
         utc(&[
@@ -707,7 +720,7 @@ fn windows_are_read_in_the_plan_time_zone() {
     let run = Workdir::simple(9)
         .plan("r.csv -t t.txt --rate 1/h --timezone Europe/Berlin --window 'mon-fri 09:00-17:00' --format json")
         .success()
-        .stderr_has("windows     mon-fri 09:00-17:00 (Europe/Berlin)")
+        .stderr_has("window      mon-fri 09:00-17:00 (Europe/Berlin)\n")
         .stderr_has("first send  Mon 2026-01-05 10:00:00 CET");
     let mut expected = every(START, TimeDelta::hours(1), 7);
     expected.extend(utc(&["2026-01-06T08:00:00Z", "2026-01-06T09:00:00Z"]));
@@ -1320,8 +1333,8 @@ fn max_length_names_the_lines_that_are_too_long() {
     work.rows("r.csv", &[&["recipient", "name"], &["a", "Zoë Ünal"]]);
     work.plan("r.csv -t t.txt --max-length 14").success();
     work.plan("r.csv -t t.txt --max-length 0")
-        .error()
-        .stderr_has("--max-length must be at least 1");
+        .flag_error()
+        .stderr_has("--max-length: the maximum length must be at least 1");
 }
 
 #[test]
@@ -1465,7 +1478,7 @@ fn a_bad_rate_shows_the_accepted_forms() {
     let work = Workdir::simple(1);
     for bad in ["fast", "20", "0/h", "20/fortnight", "x/h"] {
         work.plan(&format!("r.csv -t t.txt --rate {bad}"))
-            .error()
+            .flag_error()
             .stderr_has("--rate: invalid rate")
             .stderr_has(&format!("`{bad}`"))
             .stderr_has("expected N/PERIOD such as `20/h`, `10/s`, `500/day` or `50/90m`");
@@ -1481,7 +1494,7 @@ fn a_bad_rate_shows_the_accepted_forms() {
 fn a_bad_time_zone_suggests_iana_names() {
     let work = Workdir::simple(1);
     work.plan("r.csv -t t.txt --timezone Mars/Base")
-        .error()
+        .flag_error()
         .stderr_has(
             "--timezone: unknown time zone `Mars/Base`; use an IANA name such as `Europe/Berlin`",
         );
@@ -1496,13 +1509,17 @@ fn a_bad_time_zone_suggests_iana_names() {
 fn a_bad_window_shows_the_accepted_forms() {
     let work = Workdir::simple(1);
     for (bad, reason) in [
-        ("mon-fri 9-5pm", "`5pm` is not a time of day"),
+        (
+            "mon-fri 9-5pm",
+            "`9-5pm` gives am or pm on one time only; write it on both, such as `9am-5pm`",
+        ),
+        ("mon-fri 9-5xm", "`5xm` is not a time of day"),
         ("mon-fry 09:00-17:00", "unknown day `fry`"),
         ("09:00-09:00", "the start and end are equal"),
         ("mon 25:00-26:00", "`25:00` is not a time of day"),
     ] {
         work.plan(&format!("r.csv -t t.txt --window '{bad}'"))
-            .error()
+            .flag_error()
             .stderr_has(&format!("--window: invalid send window `{bad}`: {reason}"))
             .stderr_has("expected [DAYS] HH:MM-HH:MM such as `mon-fri 09:00-17:00`");
     }
@@ -1518,7 +1535,7 @@ fn a_bad_start_shows_the_format() {
     let work = Workdir::simple(1);
     for bad in ["yesterday", "2026-01-05", "2026-01-05 09:00"] {
         work.plan(&format!("r.csv -t t.txt --start '{bad}'"))
-            .error()
+            .flag_error()
             .stderr_has(&format!("--start: invalid date `{bad}`"))
             .stderr_has("expected RFC 3339 such as `2026-12-01T09:00:00Z`");
     }
@@ -1528,14 +1545,23 @@ fn a_bad_start_shows_the_format() {
 fn bad_jitter_and_daily_cap_name_their_flag() {
     let work = Workdir::simple(1);
     work.plan("r.csv -t t.txt --jitter 150%")
-        .error()
+        .flag_error()
         .stderr_has("--jitter: invalid jitter `150%`: expected a percentage of the send interval from 0 to 100");
     work.plan("r.csv -t t.txt --daily-cap 0")
-        .error()
-        .stderr_has("--daily-cap: the daily cap must be at least 1");
+        .flag_error()
+        .stderr_has("--daily-cap: the daily cap must be at least 1; leave it out for no cap");
     work.plan("r.csv -t t.txt --daily-cap many")
         .usage_error()
-        .stderr_has("--daily-cap");
+        .stderr_has("--daily-cap")
+        .stderr_has("not a whole number; write a count such as `100`");
+    work.plan("r.csv -t t.txt --max-length 0")
+        .flag_error()
+        .stderr_has("--max-length: the maximum length must be at least 1");
+    work.write("outreach.toml", "daily_cap = 0\nmax_length = 5\n");
+    work.plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("`daily_cap` in ")
+        .stderr_has("the daily cap must be at least 1");
 }
 
 #[test]
@@ -1790,7 +1816,7 @@ fn bug_error_causes_are_printed_once() {
     assert_eq!(run.stderr.matches("os error 2").count(), 1, "{run}");
     let run = work.plan("r.csv -t missing.txt").error();
     assert_eq!(run.stderr.matches("os error 2").count(), 1, "{run}");
-    let run = work.plan("r.csv -t t.txt --rate fast").error();
+    let run = work.plan("r.csv -t t.txt --rate fast").flag_error();
     assert_eq!(run.stderr.matches("expected N/PERIOD").count(), 1, "{run}");
 }
 
@@ -1862,7 +1888,8 @@ fn bug_a_huge_rate_count_does_not_abort() {
         .env("RUST_BACKTRACE", "0")
         .timeout(Duration::from_secs(30));
     let run = Run::of(command);
-    assert!(run.code == Some(0) || run.code == Some(1), "{run}");
+    // Planned, or refused as a malformed flag value (exit 2), never aborted.
+    assert!(run.code == Some(0) || run.code == Some(2), "{run}");
 }
 
 /// `--rate 2/1000000y` parses (humantime accepts years) but the third slot
@@ -1878,4 +1905,219 @@ fn bug_an_enormous_period_is_an_error_not_a_panic() {
     let run = Run::of(command);
     assert_ne!(run.code, Some(101), "panicked\n{run}");
     assert!(!run.stderr.contains("panicked"), "{run}");
+}
+
+// ---------------------------------------------------------------- 11. issue 10: windows as written, flag values, exit codes
+
+/// Item 4: `9-5` used to mean 09:00-05:00 the next morning and planned sends
+/// all night without a word. It is now refused, suggesting both readings.
+#[test]
+fn office_hours_written_9_to_5_are_refused_with_both_readings() {
+    let work = Workdir::simple(2);
+    work.plan("r.csv -t t.txt --window 'mon-fri 9-5' --format json")
+        .flag_error()
+        .stderr_has("--window: invalid send window `mon-fri 9-5`: `9-5` ends before it starts")
+        .stderr_has("write `mon-fri 9-17` (or `mon-fri 9am-5pm`) for 09:00-17:00")
+        .stderr_has("or `mon-fri 21:00-05:00` if you meant a night window");
+    work.plan("r.csv -t t.txt --window '8-6'")
+        .flag_error()
+        .stderr_has("write `8-18`");
+    // In outreach.toml it is a bad file: exit 1, naming the file and the key.
+    work.write("outreach.toml", "windows = [\"mon-fri 9-5\"]\n");
+    work.plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("`windows` in outreach.toml: invalid send window `mon-fri 9-5`")
+        .stderr_has("`mon-fri 9-17`");
+}
+
+/// Item 4: the forms people write plan as they mean, and the summary says
+/// how each window was read.
+#[test]
+fn am_pm_and_night_windows_plan_as_read_and_the_summary_says_how() {
+    let work = Workdir::simple(3);
+    let run = work
+        .plan("r.csv -t t.txt --rate 1/h --window 'mon-fri 9am-5pm' --start 2026-01-05T15:30:00Z --format json")
+        .success()
+        .stderr_has("  window      mon-fri 09:00-17:00 (UTC)\n");
+    assert_eq!(
+        run.ats(),
+        utc(&[
+            "2026-01-05T15:30:00Z",
+            "2026-01-05T16:30:00Z",
+            "2026-01-06T09:00:00Z",
+        ])
+    );
+    let nine_to_seventeen = work
+        .plan("r.csv -t t.txt --rate 1/h --window 'mon-fri 9-17' --start 2026-01-05T15:30:00Z --format json")
+        .success();
+    assert_eq!(nine_to_seventeen.ats(), run.ats());
+
+    // A genuine night window keeps working, written either way.
+    for night in ["daily 22:00-02:00", "daily 22-2", "daily 10pm-2am"] {
+        let run = work
+            .plan(&format!(
+                "r.csv -t t.txt --rate 1/h --window '{night}' --timezone Europe/Berlin --format json"
+            ))
+            .success()
+            .stderr_has("  window      daily 22:00-02:00 (Europe/Berlin), closing the next day\n");
+        assert_eq!(
+            run.ats(),
+            utc(&[
+                "2026-01-05T21:00:00Z",
+                "2026-01-05T22:00:00Z",
+                "2026-01-05T23:00:00Z",
+            ]),
+            "{night}"
+        );
+    }
+
+    // The table's summary shows each window on its own line.
+    work.plan("r.csv -t t.txt --window 'mon-fri 9am-12pm' --window 'mon-fri 1pm-5pm'")
+        .success()
+        .stdout_has(
+            "  window      mon-fri 09:00-12:00 (UTC)\n  window      mon-fri 13:00-17:00 (UTC)\n",
+        );
+}
+
+/// Item 5: `send --format json` (and `--limit`, `--all`) without `--dry-run`
+/// sent for real and ignored the flag.
+#[test]
+fn send_output_flags_need_dry_run() {
+    let work = Workdir::simple(2);
+    for flag in ["--format json", "--format table", "--limit 5", "--all"] {
+        let name = flag.split(' ').next().unwrap();
+        work.run(&format!(
+            "send r.csv -t t.txt --timezone UTC --start {START} {flag}"
+        ))
+        .flag_error()
+        .stderr_has(&format!("{name}: only with --dry-run"));
+        assert!(
+            !work.path().join("r.outreach.db").exists(),
+            "{flag}: nothing may be recorded or sent"
+        );
+    }
+    let run = work
+        .run(&format!(
+            "send r.csv -t t.txt --timezone UTC --start {START} --dry-run --format json"
+        ))
+        .success();
+    assert_eq!(run.ats(), every(START, TimeDelta::minutes(3), 2));
+    work.run(&format!(
+        "send r.csv -t t.txt --timezone UTC --start {START} --dry-run --limit 1"
+    ))
+    .success()
+    .stdout_has("... 1 more messages");
+}
+
+/// Item 5: every malformed flag value of `send` and `resume` is exit 2 in
+/// the `--flag: ...` style, before any journal is opened; bad files stay 1.
+#[test]
+fn malformed_send_and_resume_flag_values_exit_with_two() {
+    let work = Workdir::simple(1);
+    work.run("send r.csv -t t.txt --retry-base soon")
+        .flag_error()
+        .stderr_has("--retry-base: invalid duration `soon`; write a duration such as `2s`");
+    work.run("send r.csv -t t.txt --rate fast")
+        .flag_error()
+        .stderr_has("--rate: invalid rate `fast`");
+    // No journal exists here: the flag is checked first.
+    for (flag, message) in [
+        ("--rate fast", "--rate: invalid rate `fast`"),
+        (
+            "--window 'mon-fri 9-5'",
+            "--window: invalid send window `mon-fri 9-5`",
+        ),
+        (
+            "--daily-cap 0",
+            "--daily-cap: the daily cap must be at least 1",
+        ),
+        ("--timeout forever", "--timeout: invalid duration `forever`"),
+    ] {
+        work.run(&format!("resume {flag}"))
+            .flag_error()
+            .stderr_has(message);
+    }
+    work.run("resume --daily-cap lots")
+        .usage_error()
+        .stderr_has("not a whole number");
+    work.run("plan r.csv -t t.txt --limit many")
+        .usage_error()
+        .stderr_has("--limit");
+    // A bad file is still exit 1.
+    work.run("resume").error();
+}
+
+/// Item 9: `TZ=Nowhere/Place` silently meant UTC.
+#[test]
+fn an_unknown_tz_warns_once_and_uses_utc() {
+    let work = Workdir::simple(1);
+    let warning = "warning: TZ=`Nowhere/Place` is not a known time zone, so UTC is used";
+    let mut command = work.command(&format!(
+        "plan r.csv -t t.txt --start {START} --format json"
+    ));
+    command.env("TZ", "Nowhere/Place");
+    let run = Run::of(command);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.stderr.matches(warning).count(), 1, "{run}");
+    assert_eq!(run.field("local"), ["2026-01-05T09:00:00+00:00"], "{run}");
+    // No warning when the local zone is not needed.
+    let mut command = work.command(&format!(
+        "plan r.csv -t t.txt --start {START} --timezone Europe/Berlin --format json"
+    ));
+    command.env("TZ", "Nowhere/Place");
+    let run = Run::of(command);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(!run.stderr.contains("warning: TZ"), "{run}");
+}
+
+/// Item 9: `--start` without an offset was refused even with `--timezone`.
+#[test]
+fn start_without_an_offset_is_read_in_the_campaign_time_zone() {
+    let work = Workdir::simple(1);
+    let run = work
+        .plan("r.csv -t t.txt --start 2026-01-05T10:00:00 --timezone Europe/Berlin --format json")
+        .success();
+    assert_eq!(run.ats(), utc(&["2026-01-05T09:00:00Z"]));
+    let run = work
+        .plan("r.csv -t t.txt --start 2026-07-01T09:30 --timezone America/New_York --format json")
+        .success();
+    assert_eq!(run.ats(), utc(&["2026-07-01T13:30:00Z"]));
+    // The local zone (TZ) when neither the flag nor the config names one.
+    let mut command = work.command("plan r.csv -t t.txt --start 2026-01-05T10:00:00 --format json");
+    command.env("TZ", "Europe/Berlin");
+    let run = Run::of(command);
+    assert_eq!(run.ats(), utc(&["2026-01-05T09:00:00Z"]), "{run}");
+    // The config's zone.
+    work.write("outreach.toml", "timezone = \"Asia/Tokyo\"\n");
+    let run = work
+        .run("plan r.csv -t t.txt --start 2026-01-05T18:00:00 --format json")
+        .success();
+    assert_eq!(run.ats(), utc(&["2026-01-05T09:00:00Z"]));
+}
+
+/// Item 9: a local `--start` in a DST gap or overlap is an error naming the flag.
+#[test]
+fn start_in_a_dst_gap_or_overlap_names_the_flag() {
+    let work = Workdir::simple(1);
+    work.plan("r.csv -t t.txt --start 2026-03-29T02:30:00 --timezone Europe/Berlin")
+        .flag_error()
+        .stderr_has("--start: `2026-03-29T02:30:00` does not exist in Europe/Berlin")
+        .stderr_has("`2026-03-29T02:30:00+01:00`");
+    work.plan("r.csv -t t.txt --start 2026-10-25T02:30:00 --timezone Europe/Berlin")
+        .flag_error()
+        .stderr_has("--start: `2026-10-25T02:30:00` happens twice in Europe/Berlin")
+        .stderr_has("`2026-10-25T02:30:00+02:00` or `2026-10-25T02:30:00+01:00`");
+}
+
+/// Item 9: two `[[accounts]]` with one name were accepted.
+#[test]
+fn duplicate_account_names_in_the_config_are_a_bad_file() {
+    let work = Workdir::simple(1);
+    work.write(
+        "outreach.toml",
+        "[[accounts]]\nname = \"alice\"\n\n[[accounts]]\nname = \"alice\"\nrate = \"5/h\"\n",
+    );
+    work.plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("config outreach.toml is invalid: two `[[accounts]]` are named `alice`");
 }

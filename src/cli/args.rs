@@ -52,7 +52,7 @@ pub struct CampaignArgs {
         short,
         long = "window",
         value_name = "DAYS HH:MM-HH:MM",
-        long_help = "Only send inside these windows, in --timezone or the recipient's own `timezone` column. Repeat for several windows; a window may cross midnight.\n\nExample: --window 'mon-fri 09:00-12:00' --window 'mon-fri 13:00-17:00'"
+        long_help = "Only send inside these windows, in --timezone or the recipient's own `timezone` column. Times are 24-hour (`09:00`, `17`) or 12-hour with am/pm on both (`9am-5pm`). Repeat for several windows; a window may cross midnight (`22:00-02:00`), but `9-5` is refused as ambiguous: write `9-17` or `21:00-05:00`.\n\nExample: --window 'mon-fri 09:00-12:00' --window 'mon-fri 13:00-17:00'"
     )]
     pub windows: Vec<String>,
 
@@ -68,6 +68,7 @@ pub struct CampaignArgs {
     #[arg(
         long,
         value_name = "N",
+        value_parser = count::<u32>,
         long_help = "At most N sends per account per calendar day (in --timezone); later messages move to the next day.\n\nExample: --daily-cap 100"
     )]
     pub daily_cap: Option<u32>,
@@ -80,11 +81,11 @@ pub struct CampaignArgs {
     )]
     pub jitter: Option<String>,
 
-    /// When the first message may go out (RFC 3339) [default: now].
+    /// When the first message may go out [default: now].
     #[arg(
         long,
         value_name = "TIME",
-        long_help = "When the first message may go out, RFC 3339 [default: now].\n\nExample: --start 2026-12-01T09:00:00+01:00"
+        long_help = "When the first message may go out [default: now]: RFC 3339 with an offset, or a local time without one, read in --timezone (else the config's `timezone`, else the system's).\n\nExamples: --start 2026-12-01T09:00:00+01:00, --start 2026-12-01T09:00 --timezone Europe/Berlin"
     )]
     pub start: Option<String>,
 
@@ -92,6 +93,7 @@ pub struct CampaignArgs {
     #[arg(
         long,
         value_name = "N",
+        value_parser = count::<usize>,
         long_help = "Reject any rendered body longer than N characters (LinkedIn caps connection notes at 300).\n\nExample: --max-length 300"
     )]
     pub max_length: Option<usize>,
@@ -115,27 +117,30 @@ impl CampaignArgs {
     }
 }
 
-/// How a plan is printed.
+/// The table's row limit when neither `--limit` nor `--all` is given.
+pub const DEFAULT_LIMIT: usize = 50;
+
+/// How a plan is printed. The fields stay `None` unless given, so `send`
+/// can refuse them without `--dry-run`.
 #[derive(Debug, Clone, Args)]
 pub struct PlanOutputArgs {
-    /// Output format.
+    /// Output format [default: table].
     #[arg(
         long,
         value_enum,
-        default_value = "table",
-        long_help = "Output format: a readable table, CSV, or JSON Lines (one object per message with recipient, account, at, subject, body).\n\nExample: outreach plan recipients.csv --format json | jq .at"
+        long_help = "Output format: a readable table, CSV, or JSON Lines (one object per message with recipient, account, at, subject, body) [default: table].\n\nExample: outreach plan recipients.csv --format json | jq .at"
     )]
-    pub format: PlanFormat,
+    pub format: Option<PlanFormat>,
 
-    /// Show at most N rows in the table.
+    /// Show at most N rows in the table [default: 50].
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 50,
         conflicts_with = "all",
-        long_help = "Show at most N rows in the table.\n\nExample: outreach plan recipients.csv --limit 200"
+        value_parser = count::<usize>,
+        long_help = "Show at most N rows in the table [default: 50].\n\nExample: outreach plan recipients.csv --limit 200"
     )]
-    pub limit: usize,
+    pub limit: Option<usize>,
 
     /// Show every row in the table.
     #[arg(
@@ -145,6 +150,38 @@ pub struct PlanOutputArgs {
     pub all: bool,
 }
 
+impl PlanOutputArgs {
+    pub fn format(&self) -> PlanFormat {
+        self.format.unwrap_or(PlanFormat::Table)
+    }
+
+    /// The table's row limit; `None` with `--all`.
+    pub fn row_limit(&self) -> Option<usize> {
+        (!self.all).then(|| self.limit.unwrap_or(DEFAULT_LIMIT))
+    }
+
+    /// The first of these flags given, for `send` without `--dry-run`.
+    pub fn first_given(&self) -> Option<&'static str> {
+        if self.format.is_some() {
+            Some("--format")
+        } else if self.limit.is_some() {
+            Some("--limit")
+        } else if self.all {
+            Some("--all")
+        } else {
+            None
+        }
+    }
+}
+
+/// A whole number for a count flag, with the house message style (clap adds
+/// the flag and the value).
+pub fn count<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| "not a whole number; write a count such as `100`".to_string())
+}
+
 /// `outreach plan`.
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
@@ -152,4 +189,59 @@ pub struct PlanArgs {
     pub campaign: CampaignArgs,
     #[command(flatten)]
     pub output: PlanOutputArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+
+    use crate::cli::{Cli, Command};
+
+    fn plan(args: &[&str]) -> Result<Box<super::PlanArgs>, clap::Error> {
+        let cli = Cli::try_parse_from(["outreach", "plan", "r.csv"].iter().chain(args))?;
+        match cli.command {
+            Some(Command::Plan(plan)) => Ok(plan),
+            other => panic!("not plan: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn output_flags_are_none_unless_given() {
+        let output = plan(&[]).unwrap().output;
+        assert_eq!(output.first_given(), None);
+        assert_eq!(output.format(), super::PlanFormat::Table);
+        assert_eq!(output.row_limit(), Some(super::DEFAULT_LIMIT));
+        let output = plan(&["--limit", "7"]).unwrap().output;
+        assert_eq!(
+            (output.first_given(), output.row_limit()),
+            (Some("--limit"), Some(7))
+        );
+        let output = plan(&["--all"]).unwrap().output;
+        assert_eq!(
+            (output.first_given(), output.row_limit()),
+            (Some("--all"), None)
+        );
+        let output = plan(&["--format", "json"]).unwrap().output;
+        assert_eq!(output.first_given(), Some("--format"));
+    }
+
+    #[test]
+    fn counts_that_are_not_numbers_are_usage_errors_in_the_house_style() {
+        for flag in ["--daily-cap", "--max-length", "--limit"] {
+            let error = plan(&[flag, "many"]).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::ValueValidation, "{flag}");
+            assert_eq!(error.exit_code(), crate::exit_codes::USAGE, "{flag}");
+            let text = error.to_string();
+            assert!(text.contains(flag), "{text}");
+            assert!(
+                text.contains("not a whole number; write a count such as `100`"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            plan(&["--daily-cap", " 12 "]).unwrap().campaign.daily_cap,
+            Some(12)
+        );
+    }
 }

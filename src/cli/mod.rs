@@ -84,9 +84,17 @@ pub fn main_with_exit_code() -> i32 {
         Ok(code) => code,
         Err(error) => {
             say!("error: {}", describe(&error));
-            exit_codes::ERROR
+            error_exit_code(&error)
         }
     }
+}
+
+/// 2 for a malformed flag value, 1 for every other error.
+pub fn error_exit_code(error: &anyhow::Error) -> i32 {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<crate::options::OptionsError>())
+        .map_or(exit_codes::ERROR, crate::options::OptionsError::exit_code)
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error.
@@ -219,6 +227,26 @@ mod tests {
         assert!(
             missing.is_empty(),
             "flags without help or example: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn bad_flags_exit_2_and_bad_files_exit_1() {
+        use crate::options::{OptionsError, Origin};
+        let flag = anyhow::Error::new(OptionsError::OnlyWithDryRun { flag: "--format" });
+        assert_eq!(error_exit_code(&flag), exit_codes::USAGE);
+        let wrapped = flag.context("cannot plan");
+        assert_eq!(error_exit_code(&wrapped), exit_codes::USAGE);
+        let file = anyhow::Error::new(OptionsError::DailyCap {
+            origin: Origin::Config {
+                key: "daily_cap".into(),
+                path: "outreach.toml".into(),
+            },
+        });
+        assert_eq!(error_exit_code(&file), exit_codes::ERROR);
+        assert_eq!(
+            error_exit_code(&anyhow::anyhow!("disk full")),
+            exit_codes::ERROR
         );
     }
 

@@ -14,12 +14,13 @@ use crate::plan::Slot;
 /// Load and validate the campaign the flags describe, printing warnings.
 pub fn load_campaign(args: &CampaignArgs) -> anyhow::Result<Campaign> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let spec = options::resolve(
-        &args.flags(),
-        chrono::Utc::now(),
-        &cwd,
-        options::system_timezone(),
-    )?;
+    let local = options::LocalZone::detect();
+    let spec = options::resolve(&args.flags(), chrono::Utc::now(), &cwd, local.zone)?;
+    if spec.timezone_source == options::ZoneSource::Local
+        && let Some(warning) = local.warning()
+    {
+        say!("{warning}");
+    }
     let campaign = Campaign::load(spec)?;
     for duplicate in &campaign.duplicates {
         say!(
@@ -41,10 +42,10 @@ pub fn print_plan(
 ) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let result = match output.format {
+    let format = output.format();
+    let result = match format {
         PlanFormat::Table => {
-            let limit = (!output.all).then_some(output.limit);
-            plan_output::write_table(&mut out, campaign, slots, limit)
+            plan_output::write_table(&mut out, campaign, slots, output.row_limit())
         }
         PlanFormat::Csv => plan_output::write_csv(&mut out, campaign, slots),
         PlanFormat::Json => plan_output::write_json(&mut out, campaign, slots),
@@ -53,7 +54,7 @@ pub fn print_plan(
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
         other => other.context("cannot write the plan")?,
     }
-    if output.format != PlanFormat::Table {
+    if format != PlanFormat::Table {
         let mut summary = Vec::new();
         plan_output::write_summary(&mut summary, campaign, slots)?;
         crate::console::bytes(&summary);

@@ -19,7 +19,7 @@ use crate::exit_codes;
 use crate::journal::{
     CampaignStore, JournalHandle, MessageState, NewMessage, Rerender, RowDigest, SqliteStore,
 };
-use crate::options::{self, CampaignFlags};
+use crate::options::{self, CampaignFlags, OptionsError, Origin};
 use crate::plan::AccountRules;
 use crate::rate::Rate;
 use crate::send::executor::ExecSettings;
@@ -31,7 +31,7 @@ use crate::state::paths::{explain_open_error, find_state};
 use crate::state::replan::{Pacing, replan};
 use crate::state::saved::SavedOptions;
 use crate::state::start::{idempotency_key, rerender_key, row_digest};
-use crate::window::{SendWindow, WindowSet};
+use crate::window::WindowSet;
 
 /// `outreach resume`.
 #[derive(Debug, Clone, Args)]
@@ -66,6 +66,7 @@ pub struct ResumeArgs {
     #[arg(
         long,
         value_name = "N",
+        value_parser = super::args::count::<u32>,
         long_help = "A new daily cap per account.\n\nExample: outreach resume --daily-cap 50"
     )]
     pub daily_cap: Option<u32>,
@@ -116,6 +117,35 @@ impl AllowChanges {
             AllowChanges::Update => ChangePolicy::Update,
         }
     }
+}
+
+impl ResumeArgs {
+    /// Every flag value, checked before the journal is opened or changed.
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        if let Some(text) = &self.rate {
+            options::parse_rate_flag(text)?;
+        }
+        new_windows(self)?;
+        if self.daily_cap == Some(0) {
+            return Err(OptionsError::DailyCap {
+                origin: Origin::Flag("--daily-cap"),
+            });
+        }
+        self.delivery.validate()
+    }
+}
+
+/// The `--window` values, or `None` to keep the saved windows.
+fn new_windows(args: &ResumeArgs) -> Result<Option<WindowSet>, OptionsError> {
+    if args.windows.is_empty() {
+        return Ok(None);
+    }
+    let origin = Origin::Flag("--window");
+    args.windows
+        .iter()
+        .map(|text| options::parse_window(text, &origin))
+        .collect::<Result<Vec<_>, _>>()
+        .map(|windows| Some(WindowSet::new(windows)))
 }
 
 fn saved_options(
@@ -293,11 +323,13 @@ fn pacing_rules(saved: &SavedOptions, args: &ResumeArgs) -> anyhow::Result<Vec<A
     let rate: Option<Rate> = args
         .rate
         .as_deref()
-        .map(str::parse)
-        .transpose()
-        .context("--rate")?;
+        .map(options::parse_rate_flag)
+        .transpose()?;
     if args.daily_cap == Some(0) {
-        bail!("--daily-cap must be at least 1");
+        return Err(OptionsError::DailyCap {
+            origin: Origin::Flag("--daily-cap"),
+        }
+        .into());
     }
     Ok(saved
         .accounts
@@ -311,16 +343,7 @@ fn pacing_rules(saved: &SavedOptions, args: &ResumeArgs) -> anyhow::Result<Vec<A
 }
 
 fn windows(saved: &SavedOptions, args: &ResumeArgs) -> anyhow::Result<WindowSet> {
-    if args.windows.is_empty() {
-        return Ok(saved.windows.clone());
-    }
-    let parsed = args
-        .windows
-        .iter()
-        .map(|text| text.parse::<SendWindow>())
-        .collect::<Result<Vec<_>, _>>()
-        .context("--window")?;
-    Ok(WindowSet::new(parsed))
+    Ok(new_windows(args)?.unwrap_or_else(|| saved.windows.clone()))
 }
 
 /// This run's exit code, raised to 3 when the campaign as a whole (earlier
@@ -344,6 +367,7 @@ fn campaign_exit_code(run_code: i32, state: &std::path::Path) -> i32 {
 }
 
 pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
+    args.validate()?;
     let state = match &args.state {
         Some(path) => path.clone(),
         None => find_state(&std::env::current_dir()?)?,

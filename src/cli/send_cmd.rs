@@ -13,7 +13,7 @@ use super::plan_cmd::{load_campaign, print_plan};
 use crate::campaign::Campaign;
 use crate::exit_codes;
 use crate::journal::{CampaignStore, JournalHandle, JournalLock, NewMessage, SqliteStore};
-use crate::options::AccountSpec;
+use crate::options::{AccountSpec, OptionsError};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::account::{AccountWork, Job};
 use crate::send::api::{
@@ -86,6 +86,7 @@ pub struct DeliveryArgs {
         long,
         value_name = "N",
         hide_short_help = true,
+        value_parser = super::args::count::<u32>,
         long_help = "Attempts per message before it fails [default: 6].\n\nExample: --retry-attempts 10"
     )]
     pub retry_attempts: Option<u32>,
@@ -130,10 +131,41 @@ pub struct SendArgs {
     pub output: PlanOutputArgs,
 }
 
-fn duration_flag(flag: &str, value: Option<&str>, fallback: Duration) -> anyhow::Result<Duration> {
+impl SendArgs {
+    /// Flag values `send` cannot use, found before any file is read.
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        if !self.dry_run
+            && let Some(flag) = self.output.first_given()
+        {
+            return Err(OptionsError::OnlyWithDryRun { flag });
+        }
+        self.delivery.validate()
+    }
+}
+
+impl DeliveryArgs {
+    /// The duration flags, checked before anything is read or sent.
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        for (flag, value) in [
+            ("--retry-base", &self.retry_base),
+            ("--retry-cap", &self.retry_cap),
+            ("--timeout", &self.timeout),
+        ] {
+            duration_flag(flag, value.as_deref(), Duration::ZERO)?;
+        }
+        Ok(())
+    }
+}
+
+fn duration_flag(
+    flag: &'static str,
+    value: Option<&str>,
+    fallback: Duration,
+) -> Result<Duration, OptionsError> {
     match value {
-        Some(text) => humantime::parse_duration(text).with_context(|| {
-            format!("{flag}: invalid duration `{text}`; examples: `2s`, `500ms`, `10m`")
+        Some(text) => humantime::parse_duration(text.trim()).map_err(|_| OptionsError::Duration {
+            flag,
+            input: text.to_string(),
         }),
         None => Ok(fallback),
     }
@@ -491,6 +523,7 @@ pub async fn run_work(
 }
 
 pub fn run(args: SendArgs) -> anyhow::Result<i32> {
+    args.validate()?;
     let campaign = load_campaign(&args.campaign)?;
     let slots = campaign.plan();
     if args.dry_run {

@@ -121,8 +121,14 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
         writeln!(out, "  last send   {}", local_time(last, zone))?;
         writeln!(out, "  duration    {}", human_duration(last - first))?;
     }
-    if !campaign.spec.windows.is_always_open() {
-        writeln!(out, "  windows     {} ({zone})", campaign.spec.windows)?;
+    // How each window was read, so `9am-5pm` or a night window can be checked.
+    for window in campaign.spec.windows.windows() {
+        let night = if window.crosses_midnight() {
+            ", closing the next day"
+        } else {
+            ""
+        };
+        writeln!(out, "  window      {window} ({zone}){night}")?;
     }
     if campaign.spec.jitter > 0.0 {
         writeln!(

@@ -25,6 +25,7 @@
 //! Syntax, display and errors live in `parse.rs`; see [`WindowError`] for
 //! the accepted forms.
 
+mod clock;
 mod local;
 mod parse;
 

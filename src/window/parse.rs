@@ -3,40 +3,75 @@
 //! `[DAYS] START-END`, where DAYS is a `,`-separated list of days (`mon`,
 //! `monday`, any case), wrapping ranges (`fri-mon`) and the words `daily`,
 //! `everyday`, `weekdays` and `weekends`; omitted DAYS means every day.
-//! START and END are `HH:MM` (or a bare hour, `9`); END may be `24:00`, and
-//! an END before START crosses midnight. DAYS alone means the whole day. A
-//! set of windows joins them with `;`, and `always` is the empty set.
+//! START and END are `HH:MM`, a bare hour (`9`) or 12-hour clock (`9am`,
+//! `5:30pm`); END may be `24:00`, and an END before START crosses midnight
+//! unless it reads like office hours (`9-5`, an error: see `clock.rs`). DAYS
+//! alone means the whole day. A set of windows joins them with `;`, and
+//! `always` is the empty set.
 //! Display prints the canonical form, which parses back to the same value.
 
 use std::fmt;
 use std::str::FromStr;
 
+use super::clock::{Clock, TimesError, parse_times};
 use super::{ALL_DAYS, DAY_MINUTES, SendWindow, WEEK, WindowSet, day_bit};
 use chrono::Weekday;
 
-/// Why a window was not understood; the message quotes the input and lists
-/// the accepted forms.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid send window `{input}`: {reason}; expected [DAYS] HH:MM-HH:MM such as \
-     `mon-fri 09:00-17:00`, `sat,sun 10:00-14:00`, `mon,wed-fri 08:30-12:00`, \
-     `daily 22:00-02:00` or `09:00-17:00` (DAYS: `mon`..`sun` or full names, ranges like \
-     `fri-mon`, lists joined by `,`, or `daily`, `everyday`, `weekdays`, `weekends`; an end \
-     before the start crosses midnight, `24:00` ends at midnight; join windows with `;`)"
-)]
+/// Why a window was not understood; the message quotes the input and, unless
+/// the reason already says what to write, lists the accepted forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowError {
     pub input: String,
     pub reason: String,
+    /// Whether the message ends with the accepted forms.
+    pub show_forms: bool,
 }
+
+impl WindowError {
+    fn new(input: &str, reason: String) -> WindowError {
+        WindowError {
+            input: input.to_string(),
+            reason,
+            show_forms: true,
+        }
+    }
+
+    fn from_times(input: &str, error: TimesError) -> WindowError {
+        match error {
+            TimesError::Invalid(reason) => WindowError::new(input, reason),
+            // The reason already suggests exact spellings.
+            TimesError::Ambiguous(reason) => WindowError {
+                show_forms: false,
+                ..WindowError::new(input, reason)
+            },
+        }
+    }
+}
+
+impl fmt::Display for WindowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid send window `{}`: {}", self.input, self.reason)?;
+        if self.show_forms {
+            f.write_str(
+                "; expected [DAYS] HH:MM-HH:MM such as `mon-fri 09:00-17:00`, \
+                 `sat,sun 10:00-14:00`, `mon,wed-fri 08:30-12:00`, `daily 22:00-02:00`, \
+                 `09:00-17:00` or `mon-fri 9am-5pm` (DAYS: `mon`..`sun` or full names, ranges \
+                 like `fri-mon`, lists joined by `,`, or `daily`, `everyday`, `weekdays`, \
+                 `weekends`; an end before the start crosses midnight, `24:00` ends at \
+                 midnight; join windows with `;`)",
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for WindowError {}
 
 impl FromStr for SendWindow {
     type Err = WindowError;
 
     fn from_str(input: &str) -> Result<SendWindow, WindowError> {
-        let error = |reason: String| WindowError {
-            input: input.to_string(),
-            reason,
-        };
+        let error = |reason: String| WindowError::new(input, reason);
         let text = input.trim();
         if text.is_empty() {
             return Err(error("it is empty".to_string()));
@@ -46,11 +81,13 @@ impl FromStr for SendWindow {
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(text.len());
         let (days, times) = text.split_at(split);
-        let days = parse_days(days.trim()).map_err(error)?;
+        let days_text = days.trim();
+        let days = parse_days(days_text).map_err(error)?;
         let (start, end) = if times.is_empty() {
             (0, DAY_MINUTES)
         } else {
-            parse_times(times).map_err(error)?
+            parse_times(times, days_text)
+                .map_err(|times_error| WindowError::from_times(input, times_error))?
         };
         Ok(SendWindow { days, start, end })
     }
@@ -100,40 +137,6 @@ fn day_range(first: Weekday, last: Weekday) -> u8 {
         days |= day_bit(day);
     }
     days
-}
-
-fn parse_times(text: &str) -> Result<(u16, u16), String> {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let (start, end) = compact
-        .split_once('-')
-        .ok_or_else(|| format!("`{compact}` is not a START-END time range"))?;
-    let start = parse_clock(start)?;
-    let end = parse_clock(end)?;
-    if start == DAY_MINUTES {
-        return Err("a window cannot start at 24:00; use 00:00".to_string());
-    }
-    if start == end {
-        return Err("the start and end are equal; use 00:00-24:00 for a whole day".to_string());
-    }
-    Ok((start, end))
-}
-
-/// `HH:MM`, `H:MM` or a bare hour, as minutes after midnight (`24:00` allowed).
-fn parse_clock(text: &str) -> Result<u16, String> {
-    let bad = || format!("`{text}` is not a time of day like 09:00 or 24:00");
-    let (hours, minutes) = text.split_once(':').unwrap_or((text, "00"));
-    let digits = |part: &str, widths: &[usize]| {
-        widths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
-    };
-    if !digits(hours, &[1, 2]) || !digits(minutes, &[2]) {
-        return Err(bad());
-    }
-    let hours: u16 = hours.parse().map_err(|_| bad())?;
-    let minutes: u16 = minutes.parse().map_err(|_| bad())?;
-    if minutes >= 60 || hours > 24 || (hours == 24 && minutes != 0) {
-        return Err(bad());
-    }
-    Ok(hours * 60 + minutes)
 }
 
 impl fmt::Display for SendWindow {
@@ -186,14 +189,6 @@ fn day_name(day: Weekday) -> &'static str {
     }
 }
 
-struct Clock(u16);
-
-impl fmt::Display for Clock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
-    }
-}
-
 impl FromStr for WindowSet {
     type Err = WindowError;
 
@@ -210,10 +205,10 @@ impl FromStr for WindowSet {
             .map(str::parse)
             .collect::<Result<Vec<SendWindow>, _>>()?;
         if windows.is_empty() {
-            return Err(WindowError {
-                input: input.to_string(),
-                reason: "it is empty (write `always` for no restriction)".to_string(),
-            });
+            return Err(WindowError::new(
+                input,
+                "it is empty (write `always` for no restriction)".to_string(),
+            ));
         }
         Ok(WindowSet::new(windows))
     }
@@ -380,10 +375,33 @@ mod tests {
         ] {
             assert_eq!(
                 reason(&format!("mon 08:00-{bad}")),
-                format!("`{bad}` is not a time of day like 09:00 or 24:00"),
+                format!("`{bad}` is not a time of day like 09:00, 24:00 or 9am"),
                 "{bad}"
             );
         }
+    }
+
+    /// Issue 10, item 4: `mon-fri 9-5` parsed as 09:00-05:00 without a word.
+    #[test]
+    fn office_hours_written_as_people_say_them() {
+        let error = "mon-fri 9-5".parse::<SendWindow>().unwrap_err();
+        assert!(!error.show_forms);
+        let message = error.to_string();
+        assert!(
+            message.starts_with("invalid send window `mon-fri 9-5`: `9-5` ends before it starts"),
+            "{message}"
+        );
+        assert!(message.contains("write `mon-fri 9-17`"), "{message}");
+        assert!(message.contains("`mon-fri 21:00-05:00`"), "{message}");
+        assert!(!message.contains("expected [DAYS]"), "{message}");
+        // The readings people mean, and real night windows.
+        assert_eq!(window("mon-fri 9am-5pm"), window("mon-fri 09:00-17:00"));
+        assert_eq!(window("mon-fri 9-17"), window("mon-fri 09:00-17:00"));
+        assert_eq!(window("fri 22-2").to_string(), "fri 22:00-02:00");
+        assert_eq!(window("fri 10pm-2am").to_string(), "fri 22:00-02:00");
+        // The canonical form of an explicit 09:00-05:00 still parses back.
+        let night = window("mon 09:00-05:00");
+        assert_eq!(window(&night.to_string()), night);
     }
 
     #[test]
