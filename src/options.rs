@@ -35,6 +35,8 @@ pub struct CampaignFlags {
     pub jitter: Option<String>,
     pub start: Option<String>,
     pub max_length: Option<usize>,
+    /// The CSV's field separator as given (`;`, `tab`, ...); `None`: detected.
+    pub delimiter: Option<String>,
 }
 
 /// An option value that cannot be used.
@@ -60,6 +62,8 @@ pub enum OptionsError {
     DailyCap { origin: String },
     #[error("--max-length must be at least 1")]
     MaxLength,
+    #[error("--delimiter: {detail}")]
+    Delimiter { detail: String },
 }
 
 /// One sender account with its pacing and the variable holding its token.
@@ -89,6 +93,8 @@ pub struct CampaignSpec {
     pub jitter: f64,
     pub start: DateTime<Utc>,
     pub max_length: Option<usize>,
+    /// The CSV's field separator; `None`: detected from its first line.
+    pub delimiter: Option<u8>,
     pub endpoint: Option<String>,
 }
 
@@ -252,6 +258,12 @@ pub fn resolve(
         jitter,
         start,
         max_length,
+        delimiter: flags
+            .delimiter
+            .as_deref()
+            .map(crate::input::sniff::parse_delimiter)
+            .transpose()
+            .map_err(|detail| OptionsError::Delimiter { detail })?,
         endpoint: file.endpoint.clone(),
         config: loaded,
     })

@@ -84,11 +84,34 @@ pub(super) fn write_value(out: &mut Output, state: &mut State, value: &Value) ->
     }
 }
 
+/// The part of a template file that failed: its source, and the file's line
+/// it starts on.
+#[derive(Clone, Copy)]
+pub(super) struct Part<'a> {
+    pub(super) source: Option<&'a str>,
+    pub(super) first_line: usize,
+}
+
+/// A minijinja error as users read it: what went wrong and the line of the
+/// template file (minijinja's own text names the internal template key).
+pub(super) fn describe(error: &minijinja::Error, first_line: usize) -> String {
+    let mut text = match (error.kind(), error.detail()) {
+        (ErrorKind::SyntaxError, Some(detail)) => detail.to_string(),
+        (kind, Some(detail)) => format!("{kind}: {detail}"),
+        (kind, None) => kind.to_string(),
+    };
+    if let Some(line) = error.line() {
+        text.push_str(&format!(" (line {})", line + first_line - 1));
+    }
+    text
+}
+
 pub(super) fn explain(
     template: &str,
     variables: &HashSet<String>,
     context: &Value,
     error: minijinja::Error,
+    part: Part<'_>,
 ) -> RenderError {
     if error.kind() == ErrorKind::UndefinedError {
         let mut missing: Vec<&String> = variables
@@ -100,7 +123,16 @@ pub(super) fn explain(
             })
             .collect();
         missing.sort();
-        if let Some(variable) = missing.first() {
+        // The failing expression names the variable that was printed; others
+        // may be undefined on purpose (`{% if company %}`).
+        let failing = error
+            .range()
+            .and_then(|range| part.source?.get(range))
+            .unwrap_or("");
+        let printed = failing
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .find_map(|word| missing.iter().find(|name| name.as_str() == word));
+        if let Some(variable) = printed.or(missing.first()) {
             return RenderError::MissingVariable {
                 template: template.to_string(),
                 variable: variable.to_string(),
@@ -109,7 +141,7 @@ pub(super) fn explain(
     }
     RenderError::Other {
         template: template.to_string(),
-        detail: error.to_string(),
+        detail: describe(&error, part.first_line),
     }
 }
 
