@@ -150,6 +150,12 @@ mod tests {
     use minijinja::{Environment, UndefinedBehavior};
 
     use super::*;
+    use crate::input::Record;
+    use crate::input::context::row_context;
+
+    fn context(pairs: &[(&str, &str)]) -> Value {
+        row_context(&Record::from_pairs(pairs))
+    }
 
     #[test]
     fn values_print_as_minijinja_prints_them() {
@@ -167,5 +173,51 @@ mod tests {
         let expected = plain.render_str(source, &context).unwrap();
         assert_eq!(ours.render(id, &context).unwrap().body, expected);
         assert!(expected.contains("&lt;a&amp;b&gt;|<a&b>"), "{expected}");
+    }
+
+    #[test]
+    fn a_failing_filter_names_the_file_line_not_an_internal_name() {
+        let mut set = TemplateSet::new();
+        let id = set
+            .add("t.txt", "Subject: Hi\n\nHello\n{{ name | int }}")
+            .unwrap();
+        let error = set.render(id, &context(&[("name", "Ann")])).unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("template t.txt failed: "), "{text}");
+        assert!(text.ends_with("(line 4)"), "{text}");
+        assert!(!text.contains('#'), "{text}");
+    }
+
+    #[test]
+    fn the_missing_variable_is_the_one_printed_not_one_only_tested() {
+        let mut set = TemplateSet::new();
+        // `company` is blank (fine inside `if`); `frist_name` is printed.
+        let id = set
+            .add(
+                "t.txt",
+                "{% if company %}{{ company }}{% endif %}Hi {{ frist_name }}",
+            )
+            .unwrap();
+        let error = set
+            .render(id, &context(&[("first_name", "Ann"), ("company", "")]))
+            .unwrap_err();
+        assert_eq!(
+            error,
+            RenderError::MissingVariable {
+                template: "t.txt".into(),
+                variable: "frist_name".into()
+            }
+        );
+    }
+
+    #[test]
+    fn variables_match_columns_in_any_case() {
+        let mut set = TemplateSet::new();
+        let id = set
+            .add("t.txt", "Subject: {{ First_Name }}\n\nHi {{ FIRST_NAME }}")
+            .unwrap();
+        let rendered = set.render(id, &context(&[("first_name", "Ann")])).unwrap();
+        assert_eq!(rendered.subject.as_deref(), Some("Ann"));
+        assert_eq!(rendered.body, "Hi Ann");
     }
 }

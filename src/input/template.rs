@@ -405,52 +405,6 @@ mod tests {
     }
 
     #[test]
-    fn a_failing_filter_names_the_file_line_not_an_internal_name() {
-        let mut set = TemplateSet::new();
-        let id = set
-            .add("t.txt", "Subject: Hi\n\nHello\n{{ name | int }}")
-            .unwrap();
-        let error = set.render(id, &context(&[("name", "Ann")])).unwrap_err();
-        let text = error.to_string();
-        assert!(text.starts_with("template t.txt failed: "), "{text}");
-        assert!(text.ends_with("(line 4)"), "{text}");
-        assert!(!text.contains('#'), "{text}");
-    }
-
-    #[test]
-    fn the_missing_variable_is_the_one_printed_not_one_only_tested() {
-        let mut set = TemplateSet::new();
-        // `company` is blank (fine inside `if`); `frist_name` is printed.
-        let id = set
-            .add(
-                "t.txt",
-                "{% if company %}{{ company }}{% endif %}Hi {{ frist_name }}",
-            )
-            .unwrap();
-        let error = set
-            .render(id, &context(&[("first_name", "Ann"), ("company", "")]))
-            .unwrap_err();
-        assert_eq!(
-            error,
-            RenderError::MissingVariable {
-                template: "t.txt".into(),
-                variable: "frist_name".into()
-            }
-        );
-    }
-
-    #[test]
-    fn variables_match_columns_in_any_case() {
-        let mut set = TemplateSet::new();
-        let id = set
-            .add("t.txt", "Subject: {{ First_Name }}\n\nHi {{ FIRST_NAME }}")
-            .unwrap();
-        let rendered = set.render(id, &context(&[("first_name", "Ann")])).unwrap();
-        assert_eq!(rendered.subject.as_deref(), Some("Ann"));
-        assert_eq!(rendered.body, "Hi Ann");
-    }
-
-    #[test]
     fn inline_columns_render_as_templates() {
         let set = TemplateSet::new();
         let ctx = context(&[("name", "Ann")]);
