@@ -133,12 +133,14 @@ fn dedupe_key(recipient: &str) -> Cow<'_, str> {
     }
 }
 
-/// One `@`, a dot in the domain (not at its ends), and no white space.
+/// One `@`, a dot in the domain (not at its ends), no white space, and no
+/// `:` before the `@` (an id such as `urn:x:Ana@Example.com` stays exact).
 fn is_email(text: &str) -> bool {
     let Some((local, domain)) = text.split_once('@') else {
         return false;
     };
     !local.is_empty()
+        && !local.contains(':')
         && !domain.contains('@')
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -285,6 +287,7 @@ mod tests {
         assert_eq!(dedupe_key("ÉLodie@Exemple.FR"), "élodie@exemple.fr");
         for exact in [
             "urn:li:person:AbC",
+            "urn:x:Ana@Example.com",
             "+49 30 1234",
             "Ana@localhost",
             "Ana@Example.com extra",
