@@ -264,11 +264,6 @@ impl TemplateSet {
         explain(&loaded.name, &loaded.variables, context, error, part)
     }
 
-    /// The variables template `id` reads from its row.
-    pub fn variables(&self, id: TemplateId) -> &HashSet<String> {
-        &self.loaded[id].variables
-    }
-
     /// Render `subject`/`body` columns used as templates for their own row.
     pub fn render_inline(
         &self,
