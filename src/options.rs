@@ -42,6 +42,8 @@ pub struct CampaignFlags {
     pub jitter: Option<String>,
     pub start: Option<String>,
     pub max_length: Option<usize>,
+    /// The CSV's field separator as given (`;`, `tab`, ...); `None`: detected.
+    pub delimiter: Option<String>,
 }
 
 /// Where the campaign's time zone came from.
@@ -81,6 +83,8 @@ pub struct CampaignSpec {
     pub jitter: f64,
     pub start: DateTime<Utc>,
     pub max_length: Option<usize>,
+    /// The CSV's field separator; `None`: detected from its first line.
+    pub delimiter: Option<u8>,
     pub endpoint: Option<String>,
 }
 
@@ -246,6 +250,12 @@ pub fn resolve(
         jitter,
         start,
         max_length,
+        delimiter: flags
+            .delimiter
+            .as_deref()
+            .map(crate::input::sniff::parse_delimiter)
+            .transpose()
+            .map_err(|detail| OptionsError::Delimiter { detail })?,
         endpoint: file.endpoint.clone(),
         config: loaded,
     })

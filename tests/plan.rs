@@ -1465,12 +1465,15 @@ fn a_missing_template_variable_names_template_variable_and_line() {
         .stderr_has("r.csv has 1 problem")
         .stderr_has("line 3: template t.txt uses `company` but this row has no value for it")
         .stderr_has("{{ company | default(\"...\") }}");
-    // A variable no column provides fails every row.
+    // A variable no column provides fails every row: one problem, on the
+    // header's line (issue 10 item 8; it used to be one per row).
     work.write("t.txt", "Hi {{ nickname }}");
     work.plan("r.csv -t t.txt")
         .error()
-        .stderr_has("r.csv has 2 problems")
-        .stderr_has("line 2: template t.txt uses `nickname`");
+        .stderr_has("r.csv has 1 problem")
+        .stderr_has(
+            "line 1: template t.txt uses `nickname`, which is no column of this file (2 rows fail)",
+        );
 }
 
 #[test]
@@ -1799,6 +1802,222 @@ fn invalid_utf8_names_the_line_and_column() {
     work.plan("r.csv -t t.txt")
         .error()
         .stderr_has("line 3: column `name` is not valid UTF-8; save the file as UTF-8");
+}
+
+// ---------------------------------------------------------------- 11. input real exports produce
+// Issue 10, item 8: case in e-mail addresses and template variables, other
+// separators and encodings, header spellings, and every bad row in one run.
+
+#[test]
+fn issue10_e_mail_recipients_differing_only_in_case_are_one_person() {
+    let work = Workdir::new();
+    work.write("t.txt", "Hello {{ name }}").rows(
+        "r.csv",
+        &[
+            &["recipient", "name"],
+            &["Ana@Example.com", "First"],
+            &["urn:li:person:Ab", "Urn"],
+            &["ana@example.com", "Second"],
+            &["urn:li:person:ab", "Other urn"],
+            &["+49 30 1234", "Phone"],
+        ],
+    );
+    let run = work
+        .plan("r.csv -t t.txt --format json")
+        .success()
+        .stderr_has(
+            "warning: r.csv:4: recipient `ana@example.com` is also on line 2; it is planned once",
+        )
+        .stderr_has("duplicates  1 dropped");
+    // The first row wins and is sent as written; URNs stay exact.
+    assert_eq!(
+        run.field("recipient"),
+        [
+            "Ana@Example.com",
+            "urn:li:person:Ab",
+            "urn:li:person:ab",
+            "+49 30 1234"
+        ]
+    );
+    assert_eq!(run.field("body")[0], "Hello First");
+}
+
+#[test]
+fn issue10_a_variable_that_is_no_column_is_one_error_with_a_suggestion() {
+    let work = Workdir::new();
+    work.write(
+        "t.txt",
+        "Subject: Hi {{ frist_name }}\n\nHi {{ frist_name }}, {{ nickname }}",
+    )
+    .rows(
+        "r.csv",
+        &[
+            &["recipient", "First Name", "company"],
+            &["a", "Ann", "Acme"],
+            &["b", "Bob", "Bee"],
+            &["c", "Cy", "Sea"],
+        ],
+    );
+    let run = work
+        .plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("r.csv has 1 problem:")
+        .stderr_has(
+            "line 1: template t.txt uses `frist_name`, which is no column of this file (3 rows fail); \
+             did you mean `first_name`?",
+        );
+    assert!(!run.stderr.contains("line 2:"), "{run}");
+    // Fixed, the next unknown variable has no close column: the columns are listed.
+    work.write("t.txt", "Hi {{ first_name }}, {{ nickname }}");
+    work.plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("r.csv has 1 problem:")
+        .stderr_has("uses `nickname`, which is no column of this file (3 rows fail); columns: recipient, first_name, company");
+}
+
+#[test]
+fn issue10_template_variables_match_columns_in_any_case() {
+    let work = Workdir::new();
+    work.write(
+        "t.txt",
+        "Subject: Hi {{ First_Name }}\n\n{{ FIRST_NAME }} at {{ Company }}",
+    )
+    .rows(
+        "r.csv",
+        &[
+            &["recipient", "First Name", "company"],
+            &["a", "Ann", "Acme"],
+        ],
+    );
+    let run = work.plan("r.csv -t t.txt --format json").success();
+    assert_eq!(run.field("subject"), ["Hi Ann"]);
+    assert_eq!(run.field("body"), ["Ann at Acme"]);
+}
+
+#[test]
+fn issue10_template_errors_name_the_file_and_its_line() {
+    let work = Workdir::simple(1);
+    work.write("bad.txt", "Subject: Hi\n\nHello\n{{ name");
+    let run = work
+        .plan("r.csv -t bad.txt")
+        .error()
+        .stderr_has("template bad.txt has a syntax error")
+        .stderr_has("(line 4)");
+    assert!(!run.stderr.contains("#body"), "{run}");
+    work.write("bad.txt", "Subject: Hi {% if %}\n\nHello");
+    let run = work
+        .plan("r.csv -t bad.txt")
+        .error()
+        .stderr_has("template bad.txt has a syntax error")
+        .stderr_has("(line 1)");
+    assert!(!run.stderr.contains("#subject"), "{run}");
+}
+
+#[test]
+fn issue10_semicolon_and_tab_separated_exports_are_detected() {
+    let work = Workdir::new();
+    work.write("t.txt", "Hi {{ name }} at {{ company }}")
+        .write(
+            "semi.csv",
+            "recipient;name;company\r\na;Ann;Acme, Inc.\r\nb;\"Bob; Jr\";Bee\r\n",
+        )
+        .write("tabs.csv", "recipient\tname\tcompany\na\tAnn\tAcme, Inc.\n");
+    let run = work.plan("semi.csv -t t.txt --format json").success();
+    assert_eq!(run.field("recipient"), ["a", "b"]);
+    assert_eq!(
+        run.field("body"),
+        ["Hi Ann at Acme, Inc.", "Hi Bob; Jr at Bee"]
+    );
+    let run = work.plan("tabs.csv -t t.txt --format json").success();
+    assert_eq!(run.field("body"), ["Hi Ann at Acme, Inc."]);
+}
+
+#[test]
+fn issue10_a_header_with_semicolons_suggests_the_delimiter_flag() {
+    let work = Workdir::new();
+    // A comma in the header hides the semicolons from detection.
+    work.write("t.txt", "Hi {{ name }}")
+        .write("r.csv", "recipient;name;note, more\na;Ann;x\n");
+    work.plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("r.csv: a header contains `;`, so the file looks separated by `;`")
+        .stderr_has("pass --delimiter ';'");
+    let run = work
+        .plan("r.csv -t t.txt --delimiter ; --format json")
+        .success();
+    assert_eq!(run.field("body"), ["Hi Ann"]);
+    // A comma-separated file read as tab-separated: one column with commas is no hint.
+    work.write("c.csv", "recipient,name\na,Ann\n");
+    work.plan("c.csv -t t.txt --delimiter tab")
+        .error()
+        .stderr_has("no `recipient` column");
+    let run = work.plan("c.csv -t t.txt --delimiter x").usage_error();
+    assert!(run.stderr.contains("unknown delimiter `x`"), "{run}");
+}
+
+#[test]
+fn issue10_utf16_files_get_an_encoding_hint() {
+    let work = Workdir::simple(0);
+    let text = "recipient,name\r\na,Ann\r\n";
+    let mut le = vec![0xFF, 0xFE];
+    le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut be = vec![0xFE, 0xFF];
+    be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+    let bare: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    for bytes in [le, be, bare] {
+        work.write("r.csv", bytes);
+        work.plan("r.csv -t t.txt")
+            .error()
+            .stderr_has("r.csv is UTF-16 text; outreach reads UTF-8")
+            .stderr_has("iconv -f UTF-16 -t UTF-8 r.csv > utf8.csv")
+            .stderr_has("\"CSV UTF-8\"");
+    }
+}
+
+#[test]
+fn issue10_special_columns_in_any_case_or_spacing() {
+    let work = Workdir::new();
+    work.write("t.txt", "Hello {{ name }}").write(
+        "r.csv",
+        "Recipient,ACCOUNT,Pri_ority,Time Zone,Name\nb,bob,,,B\na,alice, 3 ,Asia/Tokyo,A\n",
+    );
+    let run = work
+        .plan("r.csv -t t.txt --window 'daily 09:00-17:00' --format json")
+        .success();
+    assert_eq!(
+        run.plan(),
+        [
+            triple("b", "bob", "2026-01-05T09:00:00Z"),
+            // Priority 3 and Tokyo's 09:00.
+            triple("a", "alice", "2026-01-06T00:00:00Z"),
+        ]
+    );
+    work.write("r.csv", "recipient,time_zone,TimeZone\na,UTC,UTC\n");
+    work.plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("r.csv has two `timezone` columns, `time_zone` and `TimeZone`");
+}
+
+#[test]
+fn issue10_every_bad_row_is_reported_in_one_run() {
+    let work = Workdir::new();
+    work.write("t.txt", "Hi {{ name }} at {{ company }}").write(
+        "r.csv",
+        "recipient,name,company,priority\n\
+         a,Ann,Acme,\n\
+         b,Bob,,\n\
+         ,Nobody,Corp,\n\
+         d,Di,Dee,high\n\
+         e,Eve,Ex,1,extra\n\
+         f,Fay,Eff,\n",
+    );
+    work.plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("r.csv has 4 problems:")
+        .stderr_has("line 3: template t.txt uses `company` but this row has no value for it")
+        .stderr_has("line 4: the `recipient` cell is empty")
+        .stderr_has("line 5: priority `high` is not a whole number")
+        .stderr_has("line 6: has 5 field(s) but the header has 4");
 }
 
 // ---------------------------------------------------------------- bugs found

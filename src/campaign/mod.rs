@@ -87,7 +87,10 @@ pub struct Campaign {
 impl Campaign {
     /// Read the CSV and templates of `spec` and validate every row.
     pub fn load(spec: CampaignSpec) -> Result<Campaign, CampaignError> {
-        let table = RecipientTable::read(&spec.csv, &spec.recipient_column)?;
+        // Rows the CSV reader could not take are reported with every other
+        // bad row, so one run lists all of them.
+        let (table, mut problems) =
+            RecipientTable::read(&spec.csv, &spec.recipient_column, spec.delimiter)?;
         let config_dir = spec.config.base_dir();
         let mut templates = TemplateSet::new();
         let default_template = match &spec.template {
@@ -105,7 +108,6 @@ impl Campaign {
             });
         }
 
-        let mut problems = Problems::new(&spec.csv);
         let defaults = rows::TemplateDefaults {
             file: default_template,
             inline,
@@ -119,9 +121,9 @@ impl Campaign {
             messages: queue.messages,
             duplicates: queue.duplicates,
         };
-        if problems.is_empty() {
-            render::check_rendering(&campaign, &mut problems);
-        }
+        // Rendered even when other rows are bad: the queue holds only the
+        // rows that passed, and their template problems belong in the list.
+        render::check_rendering(&campaign, &mut problems);
         problems.into_result()?;
         Ok(campaign)
     }

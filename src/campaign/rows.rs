@@ -11,6 +11,7 @@
 //! priorities a CSV has (its scratch copy, half the facts, is freed long
 //! before the output's buffers make the command's peak).
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -57,7 +58,7 @@ pub fn queue(
 ) -> Queue {
     let csv_dir = spec.csv.parent().unwrap_or(Path::new(""));
     let mut accounts = Accounts::new(spec);
-    let mut first_seen: HashMap<&str, u64, BuildHasherDefault<MultiplyHasher>> =
+    let mut first_seen: HashMap<Cow<'_, str>, u64, BuildHasherDefault<MultiplyHasher>> =
         HashMap::with_capacity_and_hasher(table.rows.len(), BuildHasherDefault::default());
     let mut duplicates = Vec::new();
     let mut facts: Vec<RowFacts> = Vec::with_capacity(table.rows.len());
@@ -72,7 +73,8 @@ pub fn queue(
             );
             continue;
         };
-        if let Some(first_line) = first_seen.get(recipient) {
+        let key = dedupe_key(recipient);
+        if let Some(first_line) = first_seen.get(key.as_ref()) {
             duplicates.push(Duplicate {
                 recipient: recipient.to_string(),
                 first_line: *first_line,
@@ -80,7 +82,7 @@ pub fn queue(
             });
             continue;
         }
-        first_seen.insert(recipient, row.line);
+        first_seen.insert(key, row.line);
         match row_facts(table, index, defaults, templates, spec, csv_dir) {
             Ok(mut found) => {
                 if let Some(name) = row.get(table.columns.account) {
@@ -118,6 +120,32 @@ pub fn queue(
         duplicates,
         accounts,
     }
+}
+
+/// What two recipients are compared by: an e-mail address by its lower-case
+/// form (exports mix `Ana@Example.com` and `ana@example.com` for one person),
+/// any other id (an URN, a phone number) exactly as written.
+fn dedupe_key(recipient: &str) -> Cow<'_, str> {
+    if is_email(recipient) && recipient.chars().any(char::is_uppercase) {
+        Cow::Owned(recipient.to_lowercase())
+    } else {
+        Cow::Borrowed(recipient)
+    }
+}
+
+/// One `@`, a dot in the domain (not at its ends), no white space, and no
+/// `:` before the `@` (an id such as `urn:x:Ana@Example.com` stays exact).
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !local.contains(':')
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text.chars().any(char::is_whitespace)
 }
 
 /// A fast hash for recipient ids: FxHash's mixing step, eight bytes at a
@@ -245,4 +273,30 @@ fn row_facts(
         timezone,
         template,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e_mail_addresses_compare_without_case_and_other_ids_exactly() {
+        assert_eq!(dedupe_key("Ana@Example.com"), "ana@example.com");
+        assert_eq!(dedupe_key("ana@example.com"), "ana@example.com");
+        assert!(matches!(dedupe_key("ana@example.com"), Cow::Borrowed(_)));
+        assert_eq!(dedupe_key("ÉLodie@Exemple.FR"), "élodie@exemple.fr");
+        for exact in [
+            "urn:li:person:AbC",
+            "urn:x:Ana@Example.com",
+            "+49 30 1234",
+            "Ana@localhost",
+            "Ana@Example.com extra",
+            "a@b@Example.com",
+            "@Example.com",
+            "Ana@.Example",
+            "Ana@Example.",
+        ] {
+            assert_eq!(dedupe_key(exact), exact, "{exact}");
+        }
+    }
 }

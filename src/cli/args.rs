@@ -97,6 +97,20 @@ pub struct CampaignArgs {
         long_help = "Reject any rendered body longer than N characters (LinkedIn caps connection notes at 300).\n\nExample: --max-length 300"
     )]
     pub max_length: Option<usize>,
+
+    /// The CSV's field separator: ',', ';' or tab [default: detected].
+    #[arg(
+        long,
+        value_name = "SEP",
+        value_parser = delimiter,
+        long_help = "The CSV's field separator: ',', ';', tab or '|' [default: what the header row uses: `,`, else `;` or tab].\n\nExample: --delimiter ';'"
+    )]
+    pub delimiter: Option<String>,
+}
+
+/// `--delimiter` is checked here, so a bad value is a usage error.
+fn delimiter(text: &str) -> Result<String, String> {
+    crate::input::sniff::parse_delimiter(text).map(|_| text.to_string())
 }
 
 impl CampaignArgs {
@@ -113,6 +127,7 @@ impl CampaignArgs {
             jitter: self.jitter.clone(),
             start: self.start.clone(),
             max_length: self.max_length,
+            delimiter: self.delimiter.clone(),
         }
     }
 }

@@ -118,17 +118,35 @@ impl Cells {
         &self.text[start..self.ends[index] as usize]
     }
 
-    /// The column a template variable reads, if the header has it.
+    /// The column a template variable reads, if the header has it; case does
+    /// not matter (`{{ First_Name }}` reads `first_name`), as for headers.
     pub fn variable(&self, name: &str) -> Option<usize> {
+        // Templates mostly spell variables as the header does: one exact
+        // scan first keeps the per-render lookup as cheap as before.
         self.variables
             .iter()
             .find(|(known, _)| known == name)
+            .or_else(|| {
+                self.variables
+                    .iter()
+                    .find(|(known, _)| same_ignoring_case(known, name))
+            })
             .map(|(_, column)| *column)
     }
 
     /// Every (template variable, column) pair.
     pub fn variables(&self) -> &[(String, usize)] {
         &self.variables
+    }
+}
+
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase))
     }
 }
 
@@ -294,6 +312,28 @@ mod tests {
                 Err(PushError::NotUtf8 { field: 2 })
             ]
         );
+    }
+
+    #[test]
+    fn variables_are_found_in_any_case() {
+        let builder = CellsBuilder::new(
+            3,
+            vec![
+                ("first_name".into(), 0),
+                ("ärger".into(), 1),
+                ("Name".into(), 2),
+            ],
+            0,
+        );
+        let cells = builder.finish();
+        assert_eq!(cells.variable("first_name"), Some(0));
+        assert_eq!(cells.variable("First_Name"), Some(0));
+        assert_eq!(cells.variable("FIRST_NAME"), Some(0));
+        assert_eq!(cells.variable("ÄRGER"), Some(1));
+        // An exact spelling wins over an earlier one in another case.
+        assert_eq!(cells.variable("Name"), Some(2));
+        assert_eq!(cells.variable("first name"), None);
+        assert_eq!(cells.variable("first_nam"), None);
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //! so a bad row can never stop a campaign halfway.
 
 pub mod cells;
+pub mod columns;
 pub mod context;
 pub mod problems;
 pub mod recipients;
 pub mod renderer;
+pub mod sniff;
+pub mod suggest;
 pub mod template;
 
 pub use cells::{Cells, Record};

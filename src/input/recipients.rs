@@ -1,8 +1,9 @@
 //! Reading the recipients CSV into memory, with every bad row reported at once.
 //!
 //! The csv crate does the RFC 4180 work (quotes, embedded newlines, CRLF, BOM);
-//! this module finds the meaningful columns, keeps each row's starting line for
-//! error messages, and hashes the bytes it reads so a campaign can tell later
+//! this module picks the separator ([`super::sniff`]), finds the meaningful
+//! columns ([`super::columns`]), keeps each row's starting line for error
+//! messages, and hashes the bytes it reads so a campaign can tell later
 //! whether its CSV changed. The cells themselves live in one shared buffer
 //! ([`Cells`]), so a million rows cost little more than the file's size.
 
@@ -14,18 +15,11 @@ use std::sync::Arc;
 use csv::ByteRecord;
 
 use super::cells::{self, Cells, CellsBuilder, PushError, Record};
+use super::columns::find_columns;
+pub use super::columns::names as columns;
+pub use super::columns::{Columns, variable_name};
 use super::problems::Problems;
-
-/// Column names with a meaning of their own (besides being template variables).
-pub mod columns {
-    pub const RECIPIENT: &str = "recipient";
-    pub const ACCOUNT: &str = "account";
-    pub const PRIORITY: &str = "priority";
-    pub const TEMPLATE: &str = "template";
-    pub const TIMEZONE: &str = "timezone";
-    pub const SUBJECT: &str = "subject";
-    pub const BODY: &str = "body";
-}
+use super::sniff;
 
 /// Why the CSV could not be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +39,32 @@ pub enum CsvError {
         column: String,
         found: String,
     },
+    #[error(
+        "{path} has two `{meaning}` columns, `{first}` and `{second}`; \
+         headers are matched ignoring case, spaces, `_` and `-`, so rename or remove one"
+    )]
+    SameMeaning {
+        path: PathBuf,
+        meaning: String,
+        first: String,
+        second: String,
+    },
+    #[error(
+        "{path}: a header contains {shown}, so the file looks separated by {shown}, not by commas \
+         (columns found: {found}); pass --delimiter {flag}"
+    )]
+    WrongDelimiter {
+        path: PathBuf,
+        shown: &'static str,
+        flag: &'static str,
+        found: String,
+    },
+    #[error(
+        "{path} is UTF-16 text; outreach reads UTF-8. Convert it with \
+         `iconv -f UTF-16 -t UTF-8 {path} > utf8.csv`, or save it from the spreadsheet \
+         as \"CSV UTF-8\""
+    )]
+    Utf16 { path: PathBuf },
     #[error("{path} has a header row but no recipients: add one row per recipient")]
     NoRows { path: PathBuf },
     #[error("{path}: the header row is not valid CSV: {source}")]
@@ -53,18 +73,6 @@ pub enum CsvError {
     TooLarge { path: PathBuf },
     #[error(transparent)]
     Rows(#[from] Problems),
-}
-
-/// Positions of the columns that mean something to outreach.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Columns {
-    pub recipient: usize,
-    pub account: Option<usize>,
-    pub priority: Option<usize>,
-    pub template: Option<usize>,
-    pub timezone: Option<usize>,
-    pub subject: Option<usize>,
-    pub body: Option<usize>,
 }
 
 /// One data row and the line of the file it starts on.
@@ -96,39 +104,54 @@ pub struct RecipientTable {
     pub digest: String,
 }
 
-/// The template variable a header becomes: trimmed, lower case, spaces and
-/// dashes as underscores (`First Name` -> `first_name`).
-pub fn variable_name(header: &str) -> String {
-    header
-        .trim()
-        .chars()
-        .map(|c| match c {
-            ' ' | '-' => '_',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect()
-}
-
 impl RecipientTable {
-    /// Read `path`, finding the recipient in `recipient_column` (case-insensitive).
-    pub fn read(path: &Path, recipient_column: &str) -> Result<RecipientTable, CsvError> {
+    /// Read `path`, finding the recipient in `recipient_column` (ignoring
+    /// case, spaces, `_` and `-`), with fields separated by `delimiter` or,
+    /// without one, by what the first line uses.
+    ///
+    /// Rows that cannot be read are returned as problems beside the table,
+    /// so the caller can add its own and report them all at once.
+    pub fn read(
+        path: &Path,
+        recipient_column: &str,
+        delimiter: Option<u8>,
+    ) -> Result<(RecipientTable, Problems), CsvError> {
         let bytes = fs::read(path).map_err(|source| CsvError::Open {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_bytes(path, &bytes, recipient_column)
+        Self::parse(path, &bytes, recipient_column, delimiter)
     }
 
-    /// Parse CSV held in memory; `path` is used in messages.
+    /// Parse CSV held in memory, any bad row an error; `path` is used in messages.
     pub fn from_bytes(
         path: &Path,
         bytes: &[u8],
         recipient_column: &str,
     ) -> Result<RecipientTable, CsvError> {
+        let (table, problems) = Self::parse(path, bytes, recipient_column, None)?;
+        problems.into_result()?;
+        Ok(table)
+    }
+
+    /// Parse CSV held in memory: the good rows, and a problem for each bad one.
+    pub fn parse(
+        path: &Path,
+        bytes: &[u8],
+        recipient_column: &str,
+        delimiter: Option<u8>,
+    ) -> Result<(RecipientTable, Problems), CsvError> {
+        if sniff::is_utf16(bytes) {
+            return Err(CsvError::Utf16 {
+                path: path.to_path_buf(),
+            });
+        }
+        let delimiter = delimiter.unwrap_or_else(|| sniff::delimiter(bytes));
         let mut counter = LineCounter::default();
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
+            .delimiter(delimiter)
             .from_reader(bytes);
         let header_record = csv.byte_headers().map_err(|source| CsvError::Header {
             path: path.to_path_buf(),
@@ -178,9 +201,10 @@ impl RecipientTable {
                 problems.push(
                     line,
                     format!(
-                        "has {} field(s) but the header has {}; quote fields that contain commas",
+                        "has {} field(s) but the header has {}; quote fields that contain {}",
                         record.len(),
-                        headers.len()
+                        headers.len(),
+                        sniff::plural_name(delimiter)
                     ),
                 );
                 continue;
@@ -201,8 +225,8 @@ impl RecipientTable {
                 }
             }
         }
-        problems.into_result()?;
         if lines.is_empty() {
+            problems.into_result()?;
             return Err(CsvError::NoRows {
                 path: path.to_path_buf(),
             });
@@ -217,14 +241,15 @@ impl RecipientTable {
             })
             .collect();
         let digest = blake3::hash(bytes).to_hex().to_string();
-        Ok(RecipientTable {
+        let table = RecipientTable {
             path: path.to_path_buf(),
             headers,
             columns,
             cells,
             rows,
             digest,
-        })
+        };
+        Ok((table, problems))
     }
 }
 
@@ -256,36 +281,6 @@ impl LineCounter {
         }
         self.newlines + 1
     }
-}
-
-fn find_columns(
-    path: &Path,
-    headers: &[String],
-    recipient_column: &str,
-) -> Result<Columns, CsvError> {
-    let find = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case(name.trim()))
-    };
-    let recipient = find(recipient_column).ok_or_else(|| CsvError::NoRecipientColumn {
-        path: path.to_path_buf(),
-        column: recipient_column.to_string(),
-        found: headers
-            .iter()
-            .map(|h| format!("`{h}`"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    })?;
-    Ok(Columns {
-        recipient,
-        account: find(columns::ACCOUNT),
-        priority: find(columns::PRIORITY),
-        template: find(columns::TEMPLATE),
-        timezone: find(columns::TIMEZONE),
-        subject: find(columns::SUBJECT),
-        body: find(columns::BODY),
-    })
 }
 
 #[cfg(test)]

@@ -84,11 +84,34 @@ pub(super) fn write_value(out: &mut Output, state: &mut State, value: &Value) ->
     }
 }
 
+/// The part of a template file that failed: its source, and the file's line
+/// it starts on.
+#[derive(Clone, Copy)]
+pub(super) struct Part<'a> {
+    pub(super) source: Option<&'a str>,
+    pub(super) first_line: usize,
+}
+
+/// A minijinja error as users read it: what went wrong and the line of the
+/// template file (minijinja's own text names the internal template key).
+pub(super) fn describe(error: &minijinja::Error, first_line: usize) -> String {
+    let mut text = match (error.kind(), error.detail()) {
+        (ErrorKind::SyntaxError, Some(detail)) => detail.to_string(),
+        (kind, Some(detail)) => format!("{kind}: {detail}"),
+        (kind, None) => kind.to_string(),
+    };
+    if let Some(line) = error.line() {
+        text.push_str(&format!(" (line {})", line + first_line - 1));
+    }
+    text
+}
+
 pub(super) fn explain(
     template: &str,
     variables: &HashSet<String>,
     context: &Value,
     error: minijinja::Error,
+    part: Part<'_>,
 ) -> RenderError {
     if error.kind() == ErrorKind::UndefinedError {
         let mut missing: Vec<&String> = variables
@@ -100,7 +123,16 @@ pub(super) fn explain(
             })
             .collect();
         missing.sort();
-        if let Some(variable) = missing.first() {
+        // The failing expression names the variable that was printed; others
+        // may be undefined on purpose (`{% if company %}`).
+        let failing = error
+            .range()
+            .and_then(|range| part.source?.get(range))
+            .unwrap_or("");
+        let printed = failing
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .find_map(|word| missing.iter().find(|name| name.as_str() == word));
+        if let Some(variable) = printed.or(missing.first()) {
             return RenderError::MissingVariable {
                 template: template.to_string(),
                 variable: variable.to_string(),
@@ -109,7 +141,7 @@ pub(super) fn explain(
     }
     RenderError::Other {
         template: template.to_string(),
-        detail: error.to_string(),
+        detail: describe(&error, part.first_line),
     }
 }
 
@@ -118,6 +150,12 @@ mod tests {
     use minijinja::{Environment, UndefinedBehavior};
 
     use super::*;
+    use crate::input::Record;
+    use crate::input::context::row_context;
+
+    fn context(pairs: &[(&str, &str)]) -> Value {
+        row_context(&Record::from_pairs(pairs))
+    }
 
     #[test]
     fn values_print_as_minijinja_prints_them() {
@@ -135,5 +173,51 @@ mod tests {
         let expected = plain.render_str(source, &context).unwrap();
         assert_eq!(ours.render(id, &context).unwrap().body, expected);
         assert!(expected.contains("&lt;a&amp;b&gt;|<a&b>"), "{expected}");
+    }
+
+    #[test]
+    fn a_failing_filter_names_the_file_line_not_an_internal_name() {
+        let mut set = TemplateSet::new();
+        let id = set
+            .add("t.txt", "Subject: Hi\n\nHello\n{{ name | int }}")
+            .unwrap();
+        let error = set.render(id, &context(&[("name", "Ann")])).unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("template t.txt failed: "), "{text}");
+        assert!(text.ends_with("(line 4)"), "{text}");
+        assert!(!text.contains('#'), "{text}");
+    }
+
+    #[test]
+    fn the_missing_variable_is_the_one_printed_not_one_only_tested() {
+        let mut set = TemplateSet::new();
+        // `company` is blank (fine inside `if`); `frist_name` is printed.
+        let id = set
+            .add(
+                "t.txt",
+                "{% if company %}{{ company }}{% endif %}Hi {{ frist_name }}",
+            )
+            .unwrap();
+        let error = set
+            .render(id, &context(&[("first_name", "Ann"), ("company", "")]))
+            .unwrap_err();
+        assert_eq!(
+            error,
+            RenderError::MissingVariable {
+                template: "t.txt".into(),
+                variable: "frist_name".into()
+            }
+        );
+    }
+
+    #[test]
+    fn variables_match_columns_in_any_case() {
+        let mut set = TemplateSet::new();
+        let id = set
+            .add("t.txt", "Subject: {{ First_Name }}\n\nHi {{ FIRST_NAME }}")
+            .unwrap();
+        let rendered = set.render(id, &context(&[("first_name", "Ann")])).unwrap();
+        assert_eq!(rendered.subject.as_deref(), Some("Ann"));
+        assert_eq!(rendered.body, "Hi Ann");
     }
 }

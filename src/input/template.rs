@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
-use super::renderer::{Handles, RenderError, Renderer, explain, write_value};
+use super::renderer::{Handles, Part, RenderError, Renderer, describe, explain, write_value};
 
 /// A template that could not be loaded or compiled.
 #[derive(Debug, thiserror::Error)]
@@ -63,10 +63,20 @@ pub fn split_subject(text: &str) -> (Option<&str>, &str) {
 struct Loaded {
     name: String,
     /// The names the subject and body are registered under in the environment
-    /// (they also appear in minijinja's error messages).
+    /// (internal: messages name the file and its line instead).
     subject_key: Option<String>,
     body_key: String,
+    /// The file's line the body starts on (after a `Subject:` line).
+    body_line: usize,
     variables: HashSet<String>,
+}
+
+/// The line of `text` that `part`, a slice of it, starts on.
+fn first_line(text: &str, part: &str) -> usize {
+    (part.as_ptr() as usize)
+        .checked_sub(text.as_ptr() as usize)
+        .and_then(|offset| text.get(..offset))
+        .map_or(1, |before| before.matches('\n').count() + 1)
 }
 
 /// All templates of a campaign, compiled once.
@@ -153,13 +163,17 @@ impl TemplateSet {
     pub fn add(&mut self, name: &str, text: &str) -> Result<TemplateId, TemplateError> {
         let id = self.loaded.len();
         let (subject, body) = split_subject(text);
-        let syntax = |error: minijinja::Error| TemplateError::Syntax {
-            name: name.to_string(),
-            detail: error.to_string(),
+        let body_line = first_line(text, body);
+        let syntax = |line: usize| {
+            move |error: minijinja::Error| TemplateError::Syntax {
+                name: name.to_string(),
+                detail: describe(&error, line),
+            }
         };
         let mut variables = HashSet::new();
         let subject_key = subject.map(|_| subject_key(id));
         if let (Some(subject), Some(key)) = (subject, &subject_key) {
+            let syntax = syntax(1);
             self.env
                 .add_template_owned(key.clone(), subject.to_string())
                 .map_err(syntax)?;
@@ -167,6 +181,7 @@ impl TemplateSet {
             variables.extend(template.undeclared_variables(false));
         }
         let body_key = body_key(id);
+        let syntax = syntax(body_line);
         self.env
             .add_template_owned(body_key.clone(), body.to_string())
             .map_err(syntax)?;
@@ -176,6 +191,7 @@ impl TemplateSet {
             name: name.to_string(),
             subject_key,
             body_key,
+            body_line,
             variables,
         });
         Ok(id)
@@ -233,7 +249,19 @@ impl TemplateSet {
         error: minijinja::Error,
     ) -> RenderError {
         let loaded = &self.loaded[id];
-        explain(&loaded.name, &loaded.variables, context, error)
+        let in_subject =
+            loaded.subject_key.is_some() && error.name() == loaded.subject_key.as_deref();
+        let key = if in_subject {
+            loaded.subject_key.as_deref()
+        } else {
+            Some(loaded.body_key.as_str())
+        };
+        let template = key.and_then(|key| self.env.get_template(key).ok());
+        let part = Part {
+            source: template.as_ref().map(|template| template.source()),
+            first_line: if in_subject { 1 } else { loaded.body_line },
+        };
+        explain(&loaded.name, &loaded.variables, context, error, part)
     }
 
     /// Render `subject`/`body` columns used as templates for their own row.
@@ -250,12 +278,16 @@ impl TemplateSet {
                     .template_from_str(source)
                     .map_err(|error| RenderError::Other {
                         template: name.to_string(),
-                        detail: error.to_string(),
+                        detail: describe(&error, 1),
                     })?;
             let variables = template.undeclared_variables(false);
+            let part = Part {
+                source: Some(source),
+                first_line: 1,
+            };
             template
                 .render(context)
-                .map_err(|error| explain(name, &variables, context, error))
+                .map_err(|error| explain(name, &variables, context, error, part))
         };
         Ok(Rendered {
             subject: subject.map(render_one).transpose()?,
@@ -342,7 +374,7 @@ mod tests {
     }
 
     #[test]
-    fn syntax_errors_name_the_template() {
+    fn syntax_errors_name_the_template_and_its_line() {
         let error = TemplateSet::new()
             .add("bad.txt", "Hi {{ name")
             .unwrap_err()
@@ -351,6 +383,20 @@ mod tests {
             error.starts_with("template bad.txt has a syntax error"),
             "{error}"
         );
+        assert!(error.ends_with("(line 1)"), "{error}");
+        // Lines count from the top of the file, the subject line included.
+        let error = TemplateSet::new()
+            .add("bad.txt", "Subject: Hi\n\nHello\n{% if x %}")
+            .unwrap_err()
+            .to_string();
+        assert!(error.ends_with("(line 4)"), "{error}");
+        assert!(!error.contains("#body"), "{error}");
+        let error = TemplateSet::new()
+            .add("bad.txt", "Subject: Hi {{ x\n\nHello")
+            .unwrap_err()
+            .to_string();
+        assert!(error.ends_with("(line 1)"), "{error}");
+        assert!(!error.contains("#subject"), "{error}");
     }
 
     #[test]

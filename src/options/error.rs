@@ -80,6 +80,8 @@ pub enum OptionsError {
          `outreach send --dry-run {flag}`"
     )]
     OnlyWithDryRun { flag: &'static str },
+    #[error("--delimiter: {detail}")]
+    Delimiter { detail: String },
 }
 
 impl OptionsError {
@@ -99,6 +101,7 @@ impl OptionsError {
             OptionsError::Duration { flag, .. } | OptionsError::OnlyWithDryRun { flag } => {
                 Some(Origin::Flag(flag))
             }
+            OptionsError::Delimiter { .. } => Some(Origin::Flag("--delimiter")),
         }
     }
 
