@@ -2149,6 +2149,21 @@ fn office_hours_written_9_to_5_are_refused_with_both_readings() {
         .stderr_has("`mon-fri 9-17`");
 }
 
+/// The summary says in whose time zone a window opens: with a `timezone`
+/// column, each recipient's own (not the campaign's, as it used to say).
+#[test]
+fn the_window_line_names_recipient_time_zones_when_the_csv_has_them() {
+    let work = Workdir::new();
+    work.write(
+        "r.csv",
+        "recipient,timezone\nr1,Europe/Berlin\nr2,\nr3,America/New_York\n",
+    );
+    work.write("t.txt", "Subject: Hi\n\nHello\n");
+    work.plan("r.csv -t t.txt --window 'mon-fri 9-17' --timezone UTC")
+        .success()
+        .stdout_has("  window      mon-fri 09:00-17:00 (each recipient's time zone, else UTC)\n");
+}
+
 /// Item 4: the forms people write plan as they mean, and the summary says
 /// how each window was read.
 #[test]

@@ -121,14 +121,25 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
         writeln!(out, "  last send   {}", local_time(last, zone))?;
         writeln!(out, "  duration    {}", human_duration(last - first))?;
     }
-    // How each window was read, so `9am-5pm` or a night window can be checked.
+    // How each window was read, so `9am-5pm` or a night window can be
+    // checked, and in whose time zone it opens.
+    let own_zones = campaign
+        .messages
+        .iter()
+        .filter(|m| m.timezone.is_some())
+        .count();
+    let zones = match own_zones {
+        0 => zone.to_string(),
+        n if n == campaign.messages.len() => "each recipient's time zone".to_string(),
+        _ => format!("each recipient's time zone, else {zone}"),
+    };
     for window in campaign.spec.windows.windows() {
         let night = if window.crosses_midnight() {
             ", closing the next day"
         } else {
             ""
         };
-        writeln!(out, "  window      {window} ({zone}){night}")?;
+        writeln!(out, "  window      {window} ({zones}){night}")?;
     }
     if campaign.spec.jitter > 0.0 {
         writeln!(
