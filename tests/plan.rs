@@ -1432,7 +1432,21 @@ fn more_than_twenty_problems_are_counted() {
         .plan("r.csv -t t.txt")
         .error()
         .stderr_has("r.csv has 25 problems:")
-        .stderr_has("line 21: has 3 field(s)")
+        // The same problem on every row is one line naming the first rows.
+        .stderr_has("lines 2, 3, 4, 5, 6 and 20 more (25 rows): has 3 field(s)");
+    assert!(!run.stderr.contains("line 7"), "{run}");
+
+    // Different problems are listed up to 20, then counted.
+    let mut text = String::from("recipient,timezone\n");
+    for i in 0..25 {
+        text.push_str(&format!("r{i},Nowhere/Zone{i}\n"));
+    }
+    work.write("r.csv", text);
+    let run = work
+        .plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("r.csv has 25 problems:")
+        .stderr_has("line 21: unknown time zone `Nowhere/Zone19`")
         .stderr_has("... and 5 more");
     assert!(!run.stderr.contains("line 22:"), "{run}");
 }
@@ -1444,8 +1458,9 @@ fn empty_recipients_are_each_named() {
     work.plan("r.csv -t t.txt")
         .error()
         .stderr_has("r.csv has 2 problems:")
-        .stderr_has("line 3: the `recipient` cell is empty; every row needs a recipient")
-        .stderr_has("line 4: the `recipient` cell is empty");
+        .stderr_has(
+            "lines 3, 4 (2 rows): the `recipient` cell is empty; every row needs a recipient",
+        );
 }
 
 #[test]

@@ -57,16 +57,54 @@ impl Problems {
     }
 }
 
+/// How many line numbers a group of rows with the same problem lists.
+const SHOWN_LINES: usize = 5;
+
+impl Problems {
+    /// The problems grouped by message, in the order each first appears:
+    /// 44 rows without a template are one thing to fix, not 44.
+    fn grouped(&self) -> Vec<(&str, Vec<u64>)> {
+        let mut groups: Vec<(&str, Vec<u64>)> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        for problem in &self.items {
+            let at = *index.entry(problem.message.as_str()).or_insert_with(|| {
+                groups.push((problem.message.as_str(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[at].1.push(problem.line);
+        }
+        groups
+    }
+}
+
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.items.len();
         let noun = if count == 1 { "problem" } else { "problems" };
         write!(f, "{} has {count} {noun}:", self.path.display())?;
-        for problem in self.items.iter().take(SHOWN_PROBLEMS) {
-            write!(f, "\n  line {}: {}", problem.line, problem.message)?;
+        let groups = self.grouped();
+        for (message, lines) in groups.iter().take(SHOWN_PROBLEMS) {
+            match lines.as_slice() {
+                [line] => write!(f, "\n  line {line}: {message}")?,
+                _ => {
+                    let shown: Vec<String> =
+                        lines.iter().take(SHOWN_LINES).map(u64::to_string).collect();
+                    let more = match lines.len().saturating_sub(SHOWN_LINES) {
+                        0 => String::new(),
+                        n => format!(" and {n} more"),
+                    };
+                    write!(
+                        f,
+                        "\n  lines {}{more} ({} rows): {message}",
+                        shown.join(", "),
+                        lines.len()
+                    )?;
+                }
+            }
         }
-        if count > SHOWN_PROBLEMS {
-            write!(f, "\n  ... and {} more", count - SHOWN_PROBLEMS)?;
+        if groups.len() > SHOWN_PROBLEMS {
+            let rest: usize = groups[SHOWN_PROBLEMS..].iter().map(|(_, l)| l.len()).sum();
+            write!(f, "\n  ... and {rest} more")?;
         }
         write!(
             f,
@@ -85,12 +123,30 @@ mod tests {
     fn lists_up_to_the_cap_then_counts() {
         let mut problems = Problems::new(Path::new("r.csv"));
         for line in (2..30).rev() {
-            problems.push(line, "empty recipient");
+            problems.push(line, format!("unknown time zone `Zone{line}`"));
         }
         let text = problems.into_result().unwrap_err().to_string();
-        assert!(text.starts_with("r.csv has 28 problems:\n  line 2: empty recipient"));
+        assert!(text.starts_with("r.csv has 28 problems:\n  line 2: unknown time zone `Zone2`"));
         assert!(text.contains("... and 8 more"));
         assert!(!text.contains("line 29"));
+    }
+
+    #[test]
+    fn rows_with_the_same_problem_are_one_line() {
+        let mut problems = Problems::new(Path::new("r.csv"));
+        for line in 2..46 {
+            problems.push(line, "no template for this row");
+        }
+        problems.push(5, "empty recipient");
+        problems.push(7, "empty recipient");
+        let text = problems.into_result().unwrap_err().to_string();
+        assert_eq!(
+            text,
+            "r.csv has 46 problems:\n  \
+             lines 2, 3, 4, 5, 6 and 39 more (44 rows): no template for this row\n  \
+             lines 5, 7 (2 rows): empty recipient\n\
+             Fix these rows and run the command again; nothing was sent."
+        );
     }
 
     #[test]
