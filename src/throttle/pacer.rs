@@ -276,4 +276,67 @@ mod tests {
             })
         );
     }
+
+    #[test]
+    fn every_dialect_teaches_the_same_policy() {
+        // The first answer of a window of 10 per 5 s, received 1 ms after the
+        // request left at 12:00:00.400 (the server's Date agrees with ours).
+        let sent = ms(400);
+        let now = ms(401);
+        let date = ("date", "Sat, 01 Jun 2024 12:00:00 GMT");
+        // The window ends at 12:00:05.400: epoch seconds round it up to :06.
+        let dialects: [&[(&str, &str)]; 6] = [
+            &[
+                ("x-ratelimit-limit", "10"),
+                ("x-ratelimit-remaining", "9"),
+                ("x-ratelimit-reset", "5"),
+            ],
+            &[
+                date,
+                ("x-ratelimit-limit", "10"),
+                ("x-ratelimit-remaining", "9"),
+                ("x-ratelimit-reset", "1717243206"),
+            ],
+            &[
+                ("ratelimit-limit", "10"),
+                ("ratelimit-remaining", "9"),
+                ("ratelimit-reset", "5"),
+            ],
+            &[("ratelimit", "limit=10, remaining=9, reset=5")],
+            &[
+                ("ratelimit-policy", "\"default\";q=10;w=5"),
+                ("ratelimit", "\"default\";r=9;t=5"),
+            ],
+            &[
+                ("ratelimit-limit", "10;w=5"),
+                ("ratelimit-remaining", "9"),
+                ("ratelimit-reset", "5"),
+            ],
+        ];
+        for pairs in dialects {
+            let mut headers = reqwest::header::HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, value.parse().unwrap());
+            }
+            let info = super::super::parse_rate_limit_headers(&headers, now);
+            let mut pacer = Pacer::default();
+            let advice = pacer.observe(&info, 201, sent, now);
+            assert_eq!(
+                pacer.policy(),
+                Some(Policy {
+                    limit: 10,
+                    window: Duration::from_secs(5)
+                }),
+                "{pairs:?}"
+            );
+            assert_eq!(
+                advice,
+                Advice {
+                    pause_until: None,
+                    min_spacing: Some(Duration::from_millis(500))
+                },
+                "{pairs:?}"
+            );
+        }
+    }
 }
