@@ -16,8 +16,8 @@
 #   A.  plan = server pace, x-ratelimit (delta reset), fixed and rolling window
 #   B.  plan 4x too fast, in each header style: x-ratelimit (delta reset),
 #       x-ratelimit-epoch, ietf (structured RateLimit / RateLimit-Policy)
-#   C.  15% 503 + 10% dropped responses, plan = server = 10/s (fixed seed),
-#       default retry policy (base 2 s)
+#   C.  15% 503 + 10% dropped responses, plan = server = 10/s, default retry
+#       policy (base 2 s), once per seed in SEEDS (default "42 7 1")
 #
 # Usage: benches/pacing.sh [MESSAGES] [LIMIT]      (defaults 30 10/5s)
 # shellcheck source=benches/common.sh
@@ -32,12 +32,13 @@ python3 "$HERE/benches/gen_recipients.py" "$messages" "$BENCH_DIR/r.csv" --templ
 export OUTREACH_TOKEN=sandbox-demo-token
 note_machine
 echo
-printf '%-44s %8s %8s %6s %5s %11s\n' scenario elapsed ratio 429s dups "max in W/N"
+printf '%-46s %8s %8s %6s %5s %11s\n' scenario elapsed ratio 429s dups "max in W/N"
 
-# run NAME RATE LIMIT SANDBOX_FLAGS...: one sandbox, one send, one line.
+# run ID LABEL RATE LIMIT SANDBOX_FLAGS...: one sandbox, one send, one line;
+# files in BENCH_DIR are named after ID.
 run() {
-    local name=$1 rate=$2 server=$3
-    shift 3
+    local name=$1 label=$2 rate=$3 server=$4
+    shift 4
     start_sandbox --limit "$server" "$@"
     rm -f "$BENCH_DIR/$name".db* "$BENCH_DIR/$name.events.jsonl"
     "$OUTREACH_BIN" send "$BENCH_DIR/r.csv" -t "$BENCH_DIR/t.txt" --timezone UTC \
@@ -49,7 +50,7 @@ run() {
     kill -INT "$SANDBOX_PID" 2>/dev/null || true
     wait "$SANDBOX_PID" 2>/dev/null || true
     SANDBOX_PID=""
-    python3 - "$name" "$server" "$BENCH_DIR/$name.messages.json" "$BENCH_DIR/$name.stats.json" <<'PY'
+    python3 - "$label" "$server" "$BENCH_DIR/$name.messages.json" "$BENCH_DIR/$name.stats.json" <<'PY'
 import collections, datetime, json, re, sys
 
 name, server, messages_path, stats_path = sys.argv[1:]
@@ -75,7 +76,7 @@ burst = max(
 extra = ""
 if stats["faults"] or stats["dropped"]:
     extra = f"  (503s {stats['faults']}, dropped {stats['dropped']}, replayed {stats['replayed']})"
-print(f"{name:<44} {elapsed:7.2f}s {elapsed / optimum:7.3f}x {stats['throttled']:6} "
+print(f"{name:<46} {elapsed:7.2f}s {elapsed / optimum:7.3f}x {stats['throttled']:6} "
       f"{duplicates:5} {burst:11}{extra}")
 PY
 }
@@ -85,11 +86,14 @@ fast_rate() { # 4x the server's rate: N*4 per W
     echo "$((n * 4))/$w"
 }
 
-run "A1 plan = server, x-ratelimit, fixed" "$limit" "$limit" --window fixed --headers x-ratelimit
-run "A2 plan = server, x-ratelimit, rolling" "$limit" "$limit" --window rolling --headers x-ratelimit
+run a1 "A1 plan = server, x-ratelimit, fixed" "$limit" "$limit" --window fixed --headers x-ratelimit
+run a2 "A2 plan = server, x-ratelimit, rolling" "$limit" "$limit" --window rolling --headers x-ratelimit
 for dialect in x-ratelimit x-ratelimit-epoch ietf; do
-    run "B  plan 4x too fast, $dialect, fixed" "$(fast_rate)" "$limit" --window fixed --headers "$dialect"
+    run "b-$dialect" "B  plan 4x too fast, $dialect, fixed" "$(fast_rate)" "$limit" \
+        --window fixed --headers "$dialect"
 done
-run "C  15% 503 + 10% dropped, 10/s, fixed" 10/s 10/s --window fixed --headers x-ratelimit \
-    --fail-rate 0.15 --drop-rate 0.10 --seed 42
+for seed in ${SEEDS:-42 7 1}; do
+    run "c-$seed" "C  15% 503 + 10% drop, 10/s, seed $seed" 10/s 10/s --window fixed \
+        --headers x-ratelimit --fail-rate 0.15 --drop-rate 0.10 --seed "$seed"
+done
 echo "load: $(uptime)"
