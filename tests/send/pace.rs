@@ -163,3 +163,42 @@ async fn lone_transient_failures_cost_about_one_interval_each() {
     assert!(max_within(&times, PACE) <= 2, "{times:?}\n{out}");
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_in_a_row_back_off_only_from_the_third() {
+    // Every request fails. The first two failures are retried on the next
+    // slot, one interval (100 ms) later; from the third in a row the
+    // account backs off with full jitter below the base (400 ms here).
+    // The old code backed off from the first: 0-400 ms, then 0-800 ms.
+    let mut config = sandbox_config("100/s", &[("default", TOKEN)]);
+    config.fail_rate = 1.0;
+    let sandbox = start(config).await;
+    let work = Workdir::new();
+    work.recipients(1);
+    let out = work
+        .send(&sandbox.url())
+        .opt("--rate", "10/s")
+        .opt("--retry-base", "400ms")
+        .opt("--retry-cap", "400ms")
+        .opt("--retry-attempts", "4")
+        .token(TOKEN)
+        .run()
+        .await;
+    out.expect_code(3);
+    let gaps = out.sending_gaps_ms("default");
+    assert_eq!(gaps.len(), 3, "4 attempts\n{out}");
+    assert!(
+        gaps[..2].iter().all(|gap| (95..=200).contains(gap)),
+        "lone failures retried one interval later: {gaps:?}\n{out}"
+    );
+    let waits: Vec<i64> = out
+        .events("retrying")
+        .iter()
+        .map(|e| e["wait_ms"].as_i64().unwrap())
+        .collect();
+    assert_eq!(waits.len(), 3, "{out}");
+    assert!(waits[..2].iter().all(|w| *w <= 100), "{waits:?}\n{out}");
+    assert!(waits[2] < 400, "backoff below the base: {waits:?}\n{out}");
+    assert!(out.events("account_paused").is_empty(), "{out}");
+    sandbox.shutdown().await;
+}
