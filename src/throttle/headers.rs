@@ -38,9 +38,19 @@
 //! | `N >= 10^14`         | malformed, ignored      |                                                    |
 //!
 //! An absolute instant (epoch reset, HTTP-date `Retry-After`) is in the
-//! server's clock. When the response has a valid `Date` header it is moved
-//! into ours: `ours = now + (instant - Date)`; `Date` has whole seconds, so
-//! this is exact to a second. Without `Date` the instant is taken as is.
+//! server's clock. When the response has a valid `Date` header that shows
+//! the server's clock more than a second or so off ours (`now - Date`
+//! outside `[-1 s, 2 s]`), the instant is moved into ours: `ours = now +
+//! (instant - Date)`; `Date` has whole seconds, so this is exact to a
+//! second. A `Date` within that range agrees with our clock as far as its
+//! whole seconds can tell, and translating would only add up to a second of
+//! rounding, so the instant is taken as is, as it is without `Date`.
+//!
+//! Servers round a reset *up* to the unit they send (a reset of `3` may
+//! mean 2.01 s), so [`RateLimitInfo::reset_resolution`] says how much
+//! earlier than `reset_at` the quota may really reset: 1 s for a whole
+//! number of seconds, 1 ms for epoch milliseconds, `10^-k` s for `k`
+//! decimals, plus 1 s when a whole-second `Date` moved the instant.
 
 use std::time::Duration;
 
@@ -58,6 +68,9 @@ pub struct RateLimitInfo {
     pub reset_at: Option<DateTime<Utc>>,
     /// The policy window if known (IETF `w=`).
     pub window: Option<Duration>,
+    /// How much earlier than `reset_at` the reset may really be, from the
+    /// rounding of the value sent (see the module docs); zero if unknown.
+    pub reset_resolution: Duration,
     /// From `Retry-After`, in OUR clock.
     pub retry_after: Option<DateTime<Utc>>,
 }
@@ -115,9 +128,18 @@ impl Clock {
             .checked_add_signed(TimeDelta::from_std(delay).ok()?)
     }
 
+    /// The server's `Date`, if it shows a clock off ours by more than its
+    /// whole seconds can hide (see the module docs).
+    fn skewed_date(&self) -> Option<DateTime<Utc>> {
+        let date = self.server_date?;
+        let behind = self.now.signed_duration_since(date);
+        let agrees = (TimeDelta::seconds(-1)..=TimeDelta::seconds(2)).contains(&behind);
+        (!agrees).then_some(date)
+    }
+
     /// A server-clock instant moved into our clock.
     fn translate(&self, instant: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        match self.server_date {
+        match self.skewed_date() {
             Some(date) => self
                 .now
                 .checked_add_signed(instant.signed_duration_since(date)),
@@ -125,16 +147,24 @@ impl Clock {
         }
     }
 
-    /// A reset value, read by magnitude (see the module docs).
-    fn reset(&self, value: &str) -> Option<DateTime<Utc>> {
+    /// A reset value, read by magnitude (see the module docs), with how much
+    /// earlier the real reset may be.
+    fn reset(&self, value: &str) -> Option<(DateTime<Utc>, Duration)> {
         let number = seconds(value)?;
+        let unit = resolution(value);
+        // A whole-second `Date` used to translate adds its own rounding.
+        let translated = |unit: Duration| match self.skewed_date() {
+            Some(_) => unit + Duration::from_secs(1),
+            None => unit,
+        };
         let whole = number.as_secs();
         if whole < RESET_EPOCH_SECONDS_FROM {
-            self.after(number)
+            Some((self.after(number)?, unit))
         } else if whole < RESET_EPOCH_MILLIS_FROM {
-            self.translate(epoch(number)?)
+            Some((self.translate(epoch(number)?)?, translated(unit)))
         } else if whole < RESET_MALFORMED_FROM {
-            self.translate(epoch(number / 1000)?)
+            let unit = (unit / 1000).max(Duration::from_nanos(1));
+            Some((self.translate(epoch(number / 1000)?)?, translated(unit)))
         } else {
             None
         }
@@ -191,6 +221,23 @@ fn seconds(text: &str) -> Option<Duration> {
         .take(9)
         .fold(0u32, |nanos, digit| nanos * 10 + u32::from(digit - b'0'));
     Some(Duration::new(whole, nanos))
+}
+
+/// The unit of a number of seconds as written: 1 s for `30`, 100 ms for
+/// `1.5`, down to 1 ns.
+fn resolution(text: &str) -> Duration {
+    let decimals = text.trim().split_once('.').map_or(0, |(_, f)| f.len());
+    Duration::from_nanos(10u64.pow(9 - decimals.min(9) as u32))
+}
+
+/// Sets the reset of `info` if it has none yet.
+fn fill_reset(info: &mut RateLimitInfo, reset: Option<(DateTime<Utc>, Duration)>) {
+    if info.reset_at.is_none()
+        && let Some((at, resolution)) = reset
+    {
+        info.reset_at = Some(at);
+        info.reset_resolution = resolution;
+    }
 }
 
 /// A non-negative whole number.
@@ -263,7 +310,10 @@ fn read_fields(headers: &HeaderMap, clock: &Clock, info: &mut RateLimitInfo, fie
     if info.reset_at.is_none()
         && let Some((value, member)) = first_member(fields.reset)
     {
-        info.reset_at = checked(fields.reset, value, clock.reset(&member.item));
+        fill_reset(
+            info,
+            checked(fields.reset, value, clock.reset(&member.item)),
+        );
     }
 }
 
@@ -361,7 +411,7 @@ fn unquote(text: &str) -> String {
 struct Item {
     name: Option<String>,
     remaining: Option<u64>,
-    reset_at: Option<DateTime<Utc>>,
+    reset_at: Option<(DateTime<Utc>, Duration)>,
     /// The reset as seconds from now, to rank items.
     reset_in: Option<f64>,
 }
@@ -382,9 +432,7 @@ fn read_structured(headers: &HeaderMap, clock: &Clock, info: &mut RateLimitInfo)
                     "remaining" if info.remaining.is_none() => {
                         info.remaining = checked(name, &value, count(number));
                     }
-                    "reset" if info.reset_at.is_none() => {
-                        info.reset_at = checked(name, &value, clock.reset(number));
-                    }
+                    "reset" => fill_reset(info, checked(name, &value, clock.reset(number))),
                     _ => {}
                 }
                 continue;
@@ -395,7 +443,7 @@ fn read_structured(headers: &HeaderMap, clock: &Clock, info: &mut RateLimitInfo)
             let reset_at = member
                 .param("t")
                 .and_then(|t| checked("ratelimit", &value, clock.reset(t)));
-            let reset_in = reset_at.map(|at| (at - clock.now).as_seconds_f64());
+            let reset_in = reset_at.map(|(at, _)| (at - clock.now).as_seconds_f64());
             if remaining.is_some() || reset_at.is_some() {
                 items.push(Item {
                     name: member.name().map(str::to_string),
@@ -407,7 +455,7 @@ fn read_structured(headers: &HeaderMap, clock: &Clock, info: &mut RateLimitInfo)
         }
         if let Some(item) = pick_most_restrictive(items) {
             info.remaining = info.remaining.or(item.remaining);
-            info.reset_at = info.reset_at.or(item.reset_at);
+            fill_reset(info, item.reset_at);
             chosen_name = item.name;
         }
     }
@@ -518,6 +566,7 @@ mod tests {
                 remaining: Some(0),
                 reset_at: at(3600.0),
                 window: None,
+                reset_resolution: Duration::from_secs(1),
                 retry_after: None,
             }
         );
@@ -566,6 +615,45 @@ mod tests {
     }
 
     #[test]
+    fn a_date_that_agrees_with_our_clock_is_not_used_to_translate() {
+        // Date floors to the second: 11:59:59 and 12:00:01 both fit a
+        // server whose clock is ours, so the epoch is taken as is.
+        for date in [
+            "Sat, 01 Jun 2024 11:59:59 GMT",
+            "Sat, 01 Jun 2024 12:00:00 GMT",
+            "Sat, 01 Jun 2024 12:00:01 GMT",
+        ] {
+            let info = parse(&[("Date", date), ("X-RateLimit-Reset", "1717243320")]);
+            assert_eq!(info.reset_at, at(120.0), "{date}");
+            assert_eq!(info.reset_resolution, Duration::from_secs(1), "{date}");
+        }
+        // Two seconds ahead is a skew: translated, a second less precise.
+        let info = parse(&[
+            ("Date", "Sat, 01 Jun 2024 12:00:02 GMT"),
+            ("X-RateLimit-Reset", "1717243320"),
+        ]);
+        assert_eq!(info.reset_at, at(118.0));
+        assert_eq!(info.reset_resolution, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn reset_resolution_follows_the_unit_sent() {
+        let resolution = |pairs: &[(&str, &str)]| parse(pairs).reset_resolution;
+        let ms = Duration::from_millis;
+        assert_eq!(resolution(&[("X-RateLimit-Reset", "3")]), ms(1000));
+        assert_eq!(resolution(&[("X-RateLimit-Reset", "2.5")]), ms(100));
+        assert_eq!(resolution(&[("X-RateLimit-Reset", "2.25")]), ms(10));
+        assert_eq!(resolution(&[("X-RateLimit-Reset", "1717243320250")]), ms(1));
+        assert_eq!(resolution(&[("RateLimit", "\"h\";r=1;t=0.125")]), ms(1));
+        assert_eq!(resolution(&[("RateLimit", "limit=1, reset=7")]), ms(1000));
+        assert_eq!(
+            resolution(&[SERVER_AHEAD, ("X-RateLimit-Reset", "1717246920000")]),
+            ms(1001)
+        );
+        assert_eq!(resolution(&[("Retry-After", "5")]), Duration::ZERO);
+    }
+
+    #[test]
     fn reset_magnitude_thresholds() {
         let reset = |value: &str| parse(&[("X-RateLimit-Reset", value)]).reset_at;
         assert_eq!(reset("0"), at(0.0));
@@ -592,6 +680,7 @@ mod tests {
                 remaining: Some(5),
                 reset_at: at(120.0),
                 window: Some(Duration::from_secs(3600)),
+                reset_resolution: Duration::from_secs(1),
                 retry_after: None,
             }
         );
@@ -674,6 +763,7 @@ mod tests {
                 remaining: Some(3),
                 reset_at: at(30.0),
                 window: Some(Duration::from_secs(60)),
+                reset_resolution: Duration::from_secs(1),
                 retry_after: None,
             }
         );
@@ -805,6 +895,7 @@ mod tests {
                 remaining: Some(5),
                 reset_at: at(120.0),
                 window: None,
+                reset_resolution: Duration::from_secs(1),
                 retry_after: at(30.0),
             }
         );

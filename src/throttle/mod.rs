@@ -13,7 +13,12 @@
 //!   drafts' `RateLimit-*`, `X-RateLimit-*`, `Retry-After`), with instants
 //!   moved into our clock. Built by [`parse_rate_limit_headers`].
 //! - [`Advice`] ([`pacing`]): what to do before the next send, a pause and a
-//!   minimum spacing. Built by [`advise`] from the info and the status.
+//!   minimum spacing. Built by [`advise`] from the info and the status;
+//!   [`learn_window`] infers a window the headers do not name.
+//! - [`Pacer`] ([`pacer`]): one account's memory across responses: the
+//!   policy announced or learned, and when its recent requests were
+//!   answered, so a spent quota pauses until its real reset, not a reset
+//!   rounded up to the second.
 //! - [`BackoffPolicy`] ([`backoff`]): exponential backoff with full jitter,
 //!   used only when a failure came without a usable hint; a server's reset
 //!   is never scaled by the attempt number.
@@ -21,15 +26,17 @@
 //! Flow for one response:
 //!
 //! ```text
-//! HeaderMap ─► parse_rate_limit_headers ─► RateLimitInfo ─► advise ─► Advice
-//!                                                                     │
-//!                      failure without pause_until ─► BackoffPolicy::retry_at
+//! HeaderMap ─► parse_rate_limit_headers ─► RateLimitInfo ─► Pacer::observe ─► Advice
+//!                                                           (policy, advise)      │
+//!                                 failure without pause_until ─► BackoffPolicy::retry_at
 //! ```
 
 pub mod backoff;
 pub mod headers;
+pub mod pacer;
 pub mod pacing;
 
 pub use backoff::BackoffPolicy;
 pub use headers::{RateLimitInfo, parse_rate_limit_headers};
-pub use pacing::{Advice, MAX_HINT, advise};
+pub use pacer::{Pacer, Policy};
+pub use pacing::{Advice, MAX_HINT, advise, learn_window};

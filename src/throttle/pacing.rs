@@ -5,7 +5,8 @@
 //! hints, the status code and `now`. It only ever slows the campaign down:
 //! the caller waits until [`Advice::pause_until`] and spaces sends by
 //! `max(plan interval, min_spacing)`, so a generous server never makes us
-//! faster than the plan.
+//! faster than the plan. [`Pacer`](super::Pacer) keeps what one account
+//! learns across responses and refines the pause.
 //!
 //! Rules, in order:
 //!
@@ -15,18 +16,38 @@
 //! 2. `Retry-After` takes precedence over everything: pause until it.
 //! 3. Otherwise, when the quota is spent (`remaining == 0`, or a 429) and
 //!    the reset is known: pause until the reset.
-//! 4. Spacing: with requests remaining and a known reset (and no pause until
-//!    that reset), spread them over the time left: `(reset - now) /
-//!    remaining`. Failing that, with a policy known (`limit` per `window`),
-//!    the policy's average `window / limit`. Spacings above `MAX_HINT` are
-//!    ignored like rule 1.
+//! 4. Spacing: the policy (`limit` per `window`, announced or learned) is
+//!    the pace: `window / limit`. `remaining` and the reset only keep the
+//!    account from running dry: `remaining` sends need `remaining + 1`
+//!    spacings before the one after them finds the quota reset, so the
+//!    spacing is at least `(earliest reset - now) / (remaining + 1)`, where
+//!    the earliest reset is `reset_at - reset_resolution` (a reset of `3`
+//!    may mean 2.01 s). When the plan's own pace already spends the quota no
+//!    faster than that, this asks for nothing the plan does not do anyway.
+//!    Spacings above `MAX_HINT` are ignored like rule 1.
 //! 5. A 429 with no usable hint gives no pause: the caller backs off
 //!    exponentially ([`backoff`](super::backoff)), which is the only place
 //!    where delays grow with the attempt number.
+//!
+//! # Learning the window
+//!
+//! `X-RateLimit-*` and the drafts' separate fields give `Limit` (the quota
+//! per window) but no window. [`learn_window`] infers it from a response
+//! that shows a window just opened (`remaining == limit - 1`: this request
+//! was the first one counted), whose reset distance `d = reset_at - now` is
+//! then the window less the request's time in transit, rounded up to the
+//! resolution `g` of the value. So the window lies in `(d - g, d + rtt]`.
+//! Windows are whole seconds in practice (per second, minute, hour), so the
+//! largest whole number of seconds in that range is taken: the slower
+//! choice when two fit, and exact for both `Reset: 5` and an epoch reset
+//! that lands anywhere in the sixth second. When no whole second fits
+//! (sub-second resolution, or `d < 1 s`), the window is `d + rtt`, never
+//! shorter than the server's. A response that does not open a window
+//! teaches nothing about it.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::headers::RateLimitInfo;
 
@@ -64,16 +85,17 @@ pub fn advise(info: &RateLimitInfo, status: u16, now: DateTime<Utc>) -> Advice {
         _ => None,
     };
     let spread = match (info.remaining, reset) {
-        (Some(remaining), Some((at, wait))) if remaining > 0 && pause_until != Some(at) => {
-            Some(divide(wait, remaining))
-        }
+        (Some(remaining), Some((at, wait))) if remaining > 0 && pause_until != Some(at) => wait
+            .checked_sub(info.reset_resolution)
+            .filter(|early| !early.is_zero())
+            .map(|early| divide(early, remaining.saturating_add(1))),
         _ => None,
     };
     let policy = match (info.limit, info.window) {
         (Some(limit), Some(window)) if limit > 0 => Some(divide(window, limit)),
         _ => None,
     };
-    let min_spacing = spread.or(policy).filter(|spacing| {
+    let min_spacing = spread.max(policy).filter(|spacing| {
         let plausible = *spacing <= MAX_HINT;
         if !plausible {
             tracing::debug!(
@@ -89,15 +111,46 @@ pub fn advise(info: &RateLimitInfo, status: u16, now: DateTime<Utc>) -> Advice {
     }
 }
 
+/// The policy window shown by a response that opened one, received at
+/// `now` for a request sent at `sent_at` (see "Learning the window").
+pub fn learn_window(
+    info: &RateLimitInfo,
+    sent_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    let (limit, remaining, reset_at) = (info.limit?, info.remaining?, info.reset_at?);
+    if limit == 0 || remaining.checked_add(1) != Some(limit) {
+        return None;
+    }
+    let distance = (reset_at - now).to_std().ok().filter(|d| !d.is_zero())?;
+    let rtt = (now - sent_at).to_std().unwrap_or_default();
+    let longest = distance.checked_add(rtt)?;
+    let whole = Duration::from_secs(longest.as_secs());
+    let window = if whole >= Duration::from_secs(1) && whole + info.reset_resolution > distance {
+        whole
+    } else {
+        longest
+    };
+    (window <= MAX_HINT).then_some(window)
+}
+
 /// `total / parts`, rounded up to the nanosecond so that `parts` spacings
 /// never add up to less than `total`.
-fn divide(total: Duration, parts: u64) -> Duration {
+pub(crate) fn divide(total: Duration, parts: u64) -> Duration {
     let nanos = total.as_nanos().div_ceil(u128::from(parts));
     // `nanos <= total.as_nanos()`, so the seconds fit in a u64.
     Duration::new(
         (nanos / 1_000_000_000) as u64,
         (nanos % 1_000_000_000) as u32,
     )
+}
+
+/// `at - by`, saturating at the earliest representable instant.
+pub(crate) fn earlier(at: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(by)
+        .ok()
+        .and_then(|by| at.checked_sub_signed(by))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 #[cfg(test)]
@@ -154,8 +207,9 @@ mod tests {
         // Even a later Retry-After beats an earlier reset.
         let hints = info(Some(0), Some(60), Some(600));
         assert_eq!(advise(&hints, 429, now()), advice(at(600), None));
-        // Spacing from the remaining quota still applies after the pause.
-        let hints = info(Some(10), Some(1000), Some(5));
+        // Spacing from the remaining quota still applies after the pause:
+        // 10 sends left need 11 spacings before the reset.
+        let hints = info(Some(10), Some(1100), Some(5));
         assert_eq!(advise(&hints, 200, now()), advice(at(5), secs(100)));
     }
 
@@ -187,17 +241,18 @@ mod tests {
 
     #[test]
     fn remaining_quota_is_spread_until_reset() {
+        // 5 sends left: the 6th finds the quota reset after 6 spacings.
         assert_eq!(
             advise(&info(Some(5), Some(600), None), 200, now()),
-            advice(None, secs(120))
+            advice(None, secs(100))
         );
         assert_eq!(
             advise(&info(Some(1), Some(45), None), 200, now()),
-            advice(None, secs(45))
+            advice(None, Some(Duration::from_millis(22_500)))
         );
-        // Rounded up to the nanosecond: 3 sends in 1 s.
+        // Rounded up to the nanosecond: 2 sends, 3 spacings in 1 s.
         let hints = RateLimitInfo {
-            remaining: Some(3),
+            remaining: Some(2),
             reset_at: Some(now() + TimeDelta::seconds(1)),
             ..RateLimitInfo::default()
         };
@@ -217,20 +272,53 @@ mod tests {
     }
 
     #[test]
-    fn policy_gives_spacing_when_nothing_better_is_known() {
+    fn a_reset_rounded_up_is_spread_from_its_earliest_instant() {
+        // `Reset: 3` may mean 2.01 s: 4 sends left, 5 spacings in 2 s.
+        let rounded = |remaining, reset_in| RateLimitInfo {
+            reset_resolution: Duration::from_secs(1),
+            ..info(Some(remaining), Some(reset_in), None)
+        };
+        assert_eq!(
+            advise(&rounded(4, 3), 200, now()),
+            advice(None, Some(Duration::from_millis(400)))
+        );
+        // `Reset: 1` may mean any instant from now on: nothing to spread.
+        assert_eq!(advise(&rounded(9, 1), 200, now()), Advice::default());
+        // With a policy of 10 per 5 s, the first answer of a window
+        // (9 left, `Reset: 5`) asks for no more than the policy's pace.
+        let opened = RateLimitInfo {
+            limit: Some(10),
+            window: secs(5),
+            ..rounded(9, 5)
+        };
+        assert_eq!(
+            advise(&opened, 200, now()),
+            advice(None, Some(Duration::from_millis(500)))
+        );
+    }
+
+    #[test]
+    fn policy_is_the_pace_and_the_quota_only_slows_it() {
         let policy = RateLimitInfo {
             limit: Some(20),
             window: secs(3600),
             ..RateLimitInfo::default()
         };
         assert_eq!(advise(&policy, 200, now()), advice(None, secs(180)));
-        // The live quota beats the policy average.
+        // A quota that lasts at the policy's pace does not speed it up...
         let live = RateLimitInfo {
             remaining: Some(2),
             reset_at: at(100),
             ..policy.clone()
         };
-        assert_eq!(advise(&live, 200, now()), advice(None, secs(50)));
+        assert_eq!(advise(&live, 200, now()), advice(None, secs(180)));
+        // ...and one that would run dry at that pace slows it down.
+        let low = RateLimitInfo {
+            remaining: Some(2),
+            reset_at: at(900),
+            ..policy.clone()
+        };
+        assert_eq!(advise(&low, 200, now()), advice(None, secs(300)));
         // When pausing until the reset, only the policy says anything about
         // the spacing after it.
         let spent = RateLimitInfo {
@@ -296,5 +384,72 @@ mod tests {
             ..RateLimitInfo::default()
         };
         assert_eq!(advise(&far, 429, now()), Advice::default());
+    }
+
+    /// What the sandbox's `X-RateLimit-*` says to the first request of a
+    /// window of `window_ms`, answered `rtt_ms` after it left at `now()`.
+    fn opened(limit: u64, reset: &str, rtt_ms: i64) -> (RateLimitInfo, DateTime<Utc>) {
+        let answered = now() + TimeDelta::milliseconds(rtt_ms);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-ratelimit-limit", limit.to_string().parse().unwrap());
+        headers.insert(
+            "x-ratelimit-remaining",
+            (limit - 1).to_string().parse().unwrap(),
+        );
+        headers.insert("x-ratelimit-reset", reset.parse().unwrap());
+        (
+            super::super::parse_rate_limit_headers(&headers, answered),
+            answered,
+        )
+    }
+
+    #[test]
+    fn the_window_is_the_reset_seen_when_one_opens() {
+        let learn = |limit, reset: &str, rtt_ms| {
+            let (info, answered) = opened(limit, reset, rtt_ms);
+            learn_window(&info, now(), answered)
+        };
+        let s = |secs| Some(Duration::from_secs(secs));
+        // `Reset: 5` right after a 5 s window opened.
+        assert_eq!(learn(10, "5", 1), s(5));
+        assert_eq!(learn(10, "1", 1), s(1));
+        assert_eq!(learn(20, "3600", 40), s(3600));
+        // An epoch reset rounded up lands anywhere in (W, W + 1]; one
+        // rounded from a window that opened a moment before the answer,
+        // just under W. Both are W.
+        let epoch = |distance_ms: i64, rtt_ms: i64| {
+            let answered = now() + TimeDelta::milliseconds(rtt_ms);
+            let info = RateLimitInfo {
+                limit: Some(10),
+                remaining: Some(9),
+                reset_at: Some(answered + TimeDelta::milliseconds(distance_ms)),
+                reset_resolution: Duration::from_secs(1),
+                ..RateLimitInfo::default()
+            };
+            learn_window(&info, now(), answered)
+        };
+        assert_eq!(epoch(5_600, 1), s(5));
+        assert_eq!(epoch(4_999, 2), s(5));
+        assert_eq!(epoch(999, 2), s(1));
+        // Fractions are precise: no whole second in (2.5 - 0.1, 2.5 + rtt].
+        assert_eq!(learn(10, "2.5", 1), Some(Duration::from_millis(2_501)));
+        // A sub-second window read in whole seconds: 1 s, never shorter.
+        assert_eq!(learn(10, "1", 0), s(1));
+    }
+
+    #[test]
+    fn only_a_response_that_opened_a_window_teaches_it() {
+        let (mut info, answered) = opened(10, "5", 1);
+        info.remaining = Some(5);
+        assert_eq!(learn_window(&info, now(), answered), None);
+        let (mut info, answered) = opened(10, "5", 1);
+        info.limit = None;
+        assert_eq!(learn_window(&info, now(), answered), None);
+        // A reset already past teaches nothing either.
+        let (info, _) = opened(10, "5", 1);
+        assert_eq!(
+            learn_window(&info, now(), now() + TimeDelta::seconds(6)),
+            None
+        );
     }
 }

@@ -10,6 +10,8 @@
 //! Modules by area:
 //! - [`pacing`]: even spacing, several accounts in parallel, `--dry-run`.
 //! - [`throttling`]: every header dialect, pausing on a 429.
+//! - [`pace`]: reaching the server's real pace in every dialect, and with
+//!   transient faults (issue 10).
 //! - [`failures`]: 5xx, dropped connections, timeouts, 400, 401.
 //! - [`safety`]: Ctrl-C, tokens never written anywhere, missing tokens,
 //!   the embedded sandbox with the samples.
@@ -18,6 +20,7 @@
 mod common;
 mod failures;
 mod harness;
+mod pace;
 mod pacing;
 mod safety;
 mod throttling;

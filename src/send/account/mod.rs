@@ -3,9 +3,12 @@
 //! Every request, retries included, takes a slot from the account's
 //! [`AccountSlots`], so real sends keep the plan's guarantees (spacing, the
 //! rolling window, send windows, daily cap). Server hints only ever slow the
-//! account down: a pause until the reset, or a wider spacing when the
-//! remaining quota is low. A known reset is waited exactly once; exponential
-//! backoff is only for failures that come without a hint.
+//! account down: the server's pace (its policy, announced or learned by the
+//! [`Pacer`]) when it is slower than the plan, a pause until the real reset
+//! when the quota is spent, or a wider spacing when the quota would run dry.
+//! A known reset is waited exactly once. A lone transient failure is retried
+//! on the next slot; exponential backoff is only for failures without a hint
+//! while the recent requests keep failing.
 
 mod outcomes;
 mod unreachable;
@@ -25,6 +28,7 @@ use super::executor::RunContext;
 use super::recorder::SendOutcome;
 use crate::plan::AccountRules;
 use crate::plan::slots::{AccountSlots, SlotRules};
+use crate::throttle::Pacer;
 
 /// How many of its messages an account announces (`planned` events) ahead of
 /// the one it is sending.
@@ -94,8 +98,12 @@ struct AccountState<'a> {
     claim_lead: TimeDelta,
     /// Messages claimed with an earlier one, not sent yet.
     claimed: ClaimedAhead,
-    /// A spacing the headers asked for, valid until the quota resets.
-    header_spacing: Option<(TimeDelta, DateTime<Utc>)>,
+    /// What the server's responses taught about its limit.
+    pacer: Pacer,
+    /// The spacing the server's pace asks for, when wider than the plan's.
+    header_spacing: Option<TimeDelta>,
+    /// The plan's interval, which the slot generator already keeps.
+    plan_interval: TimeDelta,
     last_request: Option<DateTime<Utc>>,
     /// 429s in a row without a hint, for exponential backoff.
     blind_throttles: u32,
@@ -128,7 +136,9 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
         // as soon as the previous response is in.
         claim_lead: TimeDelta::from_std(ctx.settings.claim_lead).unwrap_or_default(),
         claimed: ClaimedAhead::default(),
+        pacer: Pacer::default(),
         header_spacing: None,
+        plan_interval: TimeDelta::from_std(work.rules.rate.interval()).unwrap_or(TimeDelta::MAX),
         last_request: None,
         blind_throttles: 0,
         budget: ErrorBudget::default(),
@@ -200,12 +210,22 @@ impl AccountState<'_> {
         if let Some(until) = self.pause_until {
             at = at.max(until);
         }
-        if let (Some((spacing, valid_until)), Some(last)) = (self.header_spacing, self.last_request)
-            && last < valid_until
-        {
-            at = at.max((last + spacing).min(valid_until));
+        if let (Some(spacing), Some(last)) = (self.header_spacing, self.last_request) {
+            at = at.max(last + spacing);
         }
         at
+    }
+
+    /// How long after `now` the next request may leave at the earliest,
+    /// without a pause: one interval (the plan's or the server's) after the
+    /// last request.
+    fn next_interval(&self, now: DateTime<Utc>) -> TimeDelta {
+        let spacing = self
+            .header_spacing
+            .map_or(self.plan_interval, |s| s.max(self.plan_interval));
+        self.last_request.map_or(TimeDelta::zero(), |last| {
+            (last + spacing - now).max(TimeDelta::zero())
+        })
     }
 
     async fn try_once(&mut self, job: &Job, following: &[Job], attempt: &mut u32) -> Step {

@@ -7,9 +7,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{AccountState, Job, Step};
 use crate::send::api::{ApiResponse, TransportError};
+use crate::send::budget::HARD_BACKOFF_AFTER;
 use crate::send::events::EventKind;
 use crate::send::recorder::{AttemptInfo, SendOutcome};
-use crate::throttle::{advise, parse_rate_limit_headers};
+use crate::throttle::parse_rate_limit_headers;
 
 impl AccountState<'_> {
     pub(super) fn on_response(
@@ -23,7 +24,8 @@ impl AccountState<'_> {
         let status = response.status;
         self.unreachable_streak = 0;
         let info = parse_rate_limit_headers(&response.headers, now);
-        let advice = advise(&info, status, now);
+        let sent_at = self.last_request.unwrap_or(now);
+        let advice = self.pacer.observe(&info, status, sent_at, now);
         ctx.recorder.attempt(AttemptInfo {
             seq: job.seq,
             at: now,
@@ -33,10 +35,12 @@ impl AccountState<'_> {
             reset_at: info.reset_at,
             error: (!(200..300).contains(&status)).then(|| response.body_excerpt.clone()),
         });
+        // Only a pace slower than the plan's: the slot generator keeps the
+        // plan's own pace, on its grid.
         self.header_spacing = advice
             .min_spacing
             .and_then(|spacing| TimeDelta::from_std(spacing).ok())
-            .map(|spacing| (spacing, info.reset_at.unwrap_or(now + spacing)));
+            .filter(|spacing| *spacing > self.plan_interval);
 
         match status {
             200..=299 => {
@@ -167,6 +171,10 @@ impl AccountState<'_> {
         }
         self.unreachable_streak = 0;
         let maybe_delivered = error.maybe_delivered();
+        if maybe_delivered {
+            // The server may have counted it against the quota.
+            self.pacer.unanswered(now);
+        }
         self.transient(
             job,
             attempt,
@@ -240,10 +248,20 @@ impl AccountState<'_> {
             }
             return Step::Next;
         }
-        let wait = hinted_until.map(|until| until - now).unwrap_or_else(|| {
-            let delay = backoff.delay(attempt.saturating_sub(1), rand::random::<f64>());
-            TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX)
-        });
+        // A hint is waited as given. Without one, a lone failure costs one
+        // interval (the retry takes the next slot); only a streak of
+        // failures backs the account off, doubling with each further one.
+        let streak = self.budget.failing_streak();
+        let backoff_wait = match hinted_until {
+            Some(until) => Some(until - now),
+            None if streak >= HARD_BACKOFF_AFTER => {
+                let exponent = u32::try_from(streak - HARD_BACKOFF_AFTER).unwrap_or(u32::MAX);
+                let delay = backoff.delay(exponent, rand::random::<f64>());
+                Some(TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX))
+            }
+            None => None,
+        };
+        let wait = backoff_wait.unwrap_or_else(|| self.next_interval(now));
         if !maybe_delivered {
             // Not taken by the server: pending until the retry claims it again,
             // so a crash meanwhile leaves it pending, not uncertain.
@@ -258,10 +276,12 @@ impl AccountState<'_> {
             wait_ms: wait.num_milliseconds(),
         });
         // The `retrying` event already says when; no pause/resume pair.
-        self.pause_until = Some(
-            self.pause_until
-                .map_or(now + wait, |until| until.max(now + wait)),
-        );
+        if let Some(wait) = backoff_wait {
+            self.pause_until = Some(
+                self.pause_until
+                    .map_or(now + wait, |until| until.max(now + wait)),
+            );
+        }
         Step::Again
     }
 
