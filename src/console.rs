@@ -5,10 +5,14 @@
 //! leave the run deaf to Ctrl-C and SIGTERM, and one in the send path would
 //! end the process with exit 101 instead of a consistent journal and 130.
 //! A message nobody can read is not worth either, so [`say!`] drops the
-//! write error and carries on.
+//! write error and carries on. While live progress bars are drawn, lines go
+//! above them instead of being wiped by the next redraw.
 
 use std::fmt;
 use std::io::{self, Write};
+use std::sync::Mutex;
+
+use indicatif::MultiProgress;
 
 /// `eprintln!` that ignores a closed or failing stderr.
 #[macro_export]
@@ -21,9 +25,22 @@ macro_rules! say {
     };
 }
 
+/// The live progress bars, while they are drawn: a line written under them
+/// would be wiped by their next redraw, so it is written above them.
+static LIVE_BARS: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
+/// Route [`say!`] lines above `bars` while they are drawn (`None`: plainly).
+pub fn draw_lines_above(bars: Option<MultiProgress>) {
+    *LIVE_BARS.lock().unwrap_or_else(|e| e.into_inner()) = bars;
+}
+
 /// Write one line to stderr; errors (a closed pipe, a full disk) are dropped.
 pub fn line(args: fmt::Arguments<'_>) {
-    write_line(&mut io::stderr().lock(), args);
+    let bars = LIVE_BARS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match bars {
+        Some(bars) => bars.suspend(|| write_line(&mut io::stderr().lock(), args)),
+        None => write_line(&mut io::stderr().lock(), args),
+    }
 }
 
 /// Write bytes to stderr as they are; errors are dropped.

@@ -193,6 +193,7 @@ impl LiveProgress {
             done: Arc::new(AtomicBool::new(false)),
             clock,
         });
+        crate::console::draw_lines_above(Some(progress.multi.clone()));
         let ticker = Arc::clone(&progress);
         std::thread::spawn(move || {
             while !ticker.done.load(Ordering::Relaxed) {
@@ -351,7 +352,16 @@ impl EventSink for LiveProgress {
                 interrupted: true, ..
             } => {
                 if let Some(bars) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    // No ETA and no "next in" for a run that will send nothing more.
+                    if let Ok(style) =
+                        ProgressStyle::with_template("{bar:30.green/blue} {pos}/{len} sent  {msg}")
+                    {
+                        bars.overall.set_style(style.progress_chars("=> "));
+                    }
                     bars.overall.set_message("interrupted");
+                }
+                for view in views.values_mut() {
+                    view.next_at = None;
                 }
             }
             _ => {}
@@ -360,6 +370,7 @@ impl EventSink for LiveProgress {
 
     fn finish(&self) {
         self.done.store(true, Ordering::Relaxed);
+        crate::console::draw_lines_above(None);
         self.refresh();
         // `abandon`, not `finish`: finishing moves a bar to its length, and
         // an interrupted run's last frame would claim "N/N sent".
