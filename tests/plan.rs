@@ -11,57 +11,22 @@
 //! writing these tests and passes once it is fixed.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
-use assert_cmd::Command;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::Value;
-use tempfile::TempDir;
+
+mod common;
+
+use common::{Cmd, Outcome, Workdir};
 
 // ---------------------------------------------------------------- helpers
 
 /// Monday 2026-01-05 09:00 UTC.
 const START: &str = "2026-01-05T09:00:00Z";
 
-/// A temporary folder holding one campaign's files; commands run inside it.
-struct Workdir {
-    dir: TempDir,
-}
-
+/// What only this suite asks of a work dir.
 impl Workdir {
-    fn new() -> Workdir {
-        let dir = tempfile::Builder::new()
-            .prefix("outreach-plan-")
-            .tempdir()
-            .expect("create a temporary folder");
-        Workdir { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Write a file (creating its folders) relative to the work folder.
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> &Workdir {
-        let path = self.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("create folders");
-        }
-        std::fs::write(&path, contents).expect("write a fixture");
-        self
-    }
-
-    /// Write a CSV from rows, quoting cells as needed (the first row is the header).
-    fn rows(&self, name: &str, rows: &[&[&str]]) -> &Workdir {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        for row in rows {
-            writer.write_record(*row).expect("csv row");
-        }
-        let bytes = writer.into_inner().expect("csv bytes");
-        self.write(name, bytes)
-    }
-
     /// `r.csv` with `recipient,name` rows `r1..=rN` / `N1..=NN`, and the
     /// template `t.txt`: `Subject: Hi {{ name }}` / `Hello {{ name }}`.
     fn simple(count: usize) -> Workdir {
@@ -75,18 +40,11 @@ impl Workdir {
         work
     }
 
-    /// `outreach ARGS` in this folder with `TZ=UTC`; ARGS are split as a
-    /// shell would split them, with `'...'` around an argument with spaces.
-    fn command(&self, args: &str) -> Command {
-        let mut command = Command::cargo_bin("outreach").expect("the outreach binary");
-        command
-            .args(split(args))
-            .current_dir(self.path())
-            .env("TZ", "UTC")
-            .env("NO_COLOR", "1")
-            .env_remove("OUTREACH_TOKEN")
-            .timeout(Duration::from_secs(30));
-        command
+    /// `outreach ARGS` in this folder (the environment scrubbed, `TZ=UTC`);
+    /// ARGS are split as a shell would split them, with `'...'` around an
+    /// argument with spaces.
+    fn command(&self, args: &str) -> Cmd {
+        self.cmd(&[]).args(split(args))
     }
 
     /// `outreach ARGS`, as given.
@@ -129,44 +87,21 @@ fn split(line: &str) -> Vec<String> {
     args
 }
 
-/// A finished command, printed in full when an expectation fails.
-struct Run {
-    command: String,
-    dir: PathBuf,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+/// A finished command, printed in full when an expectation fails; the
+/// plan-specific expectations on top of the shared [`Outcome`].
+struct Run(Outcome);
+
+impl std::ops::Deref for Run {
+    type Target = Outcome;
+
+    fn deref(&self) -> &Outcome {
+        &self.0
+    }
 }
 
 impl Run {
-    fn of(mut command: Command) -> Run {
-        let program = Path::new(command.get_program())
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let line = std::iter::once(program)
-            .chain(command.get_args().map(|arg| {
-                let arg = arg.to_string_lossy();
-                if arg.contains(' ') || arg.is_empty() {
-                    format!("'{arg}'")
-                } else {
-                    arg.into_owned()
-                }
-            }))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let dir = command
-            .get_current_dir()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let output = command.output().expect("run outreach");
-        Run {
-            command: line,
-            dir,
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+    fn of(command: Cmd) -> Run {
+        Run(command.run_blocking())
     }
 
     /// Exit code 0 and no error on stderr.
@@ -283,11 +218,7 @@ impl Run {
 
 impl fmt::Display for Run {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "command: {}", self.command)?;
-        writeln!(f, "dir:     {}", self.dir.display())?;
-        writeln!(f, "status:  {:?}", self.code)?;
-        writeln!(f, "--- stdout ---\n{}", self.stdout)?;
-        write!(f, "--- stderr ---\n{}", self.stderr)
+        self.0.fmt(f)
     }
 }
 
@@ -861,10 +792,11 @@ fn an_unknown_recipient_timezone_names_the_line() {
 #[test]
 fn the_default_time_zone_is_the_systems() {
     let work = Workdir::simple(1);
-    let mut command = work.command(&format!(
-        "plan r.csv -t t.txt --start {START} --window 'daily 09:00-17:00' --format json"
-    ));
-    command.env("TZ", "America/New_York");
+    let command = work
+        .command(&format!(
+            "plan r.csv -t t.txt --start {START} --window 'daily 09:00-17:00' --format json"
+        ))
+        .env("TZ", "America/New_York");
     let run = Run::of(command).success();
     assert_eq!(run.ats(), utc(&["2026-01-05T14:00:00Z"]));
     assert_eq!(run.field("local"), ["2026-01-05T09:00:00-05:00"]);
@@ -1697,14 +1629,10 @@ fn usage_errors_exit_with_two() {
 
 #[test]
 fn the_shipped_samples_plan_fine() {
-    let mut command = Command::cargo_bin("outreach").expect("the outreach binary");
-    command
-        .args(split(&format!(
-            "plan samples/recipients.csv --start {START} --timezone UTC --format json"
-        )))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("TZ", "UTC")
-        .timeout(Duration::from_secs(30));
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let command = Cmd::new(samples, &[]).args(split(&format!(
+        "plan samples/recipients.csv --start {START} --timezone UTC --format json"
+    )));
     let run = Run::of(command).success();
     let records = run.json();
     assert_eq!(records.len(), 48, "{run}");
@@ -1736,11 +1664,10 @@ fn the_shipped_samples_plan_fine() {
         assert!(!record["body"].as_str().unwrap().is_empty());
     }
 
-    let mut table = Command::cargo_bin("outreach").expect("the outreach binary");
-    table
-        .args(["plan", "samples/recipients.csv", "--timezone", "UTC"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .timeout(Duration::from_secs(30));
+    let table = Cmd::new(
+        samples,
+        &["plan", "samples/recipients.csv", "--timezone", "UTC"],
+    );
     Run::of(table)
         .success()
         .stdout_has("Plan: 48 messages from 2 account(s)")
@@ -2110,17 +2037,12 @@ fn bug_the_daily_cap_flag_wins_over_account_caps() {
 #[cfg(unix)]
 fn bug_a_huge_rate_count_does_not_abort() {
     let work = Workdir::simple(2);
-    let binary = env!("CARGO_BIN_EXE_outreach");
-    let mut command = Command::new("sh");
-    command
-        .args(["-c", "ulimit -v 4000000; exec \"$0\" \"$@\""])
-        .arg(binary)
-        .args(split(&format!(
+    let command = work
+        .command(&format!(
             "plan r.csv -t t.txt --start {START} --timezone UTC --rate 4294967295/s --format json"
-        )))
-        .current_dir(work.path())
-        .env("RUST_BACKTRACE", "0")
-        .timeout(Duration::from_secs(30));
+        ))
+        .through(&["sh", "-c", "ulimit -v 4000000; exec \"$0\" \"$@\""])
+        .env("RUST_BACKTRACE", "0");
     let run = Run::of(command);
     // Planned, or refused as a malformed flag value (exit 2), never aborted.
     assert!(run.code == Some(0) || run.code == Some(2), "{run}");
@@ -2134,8 +2056,9 @@ fn bug_an_enormous_period_is_an_error_not_a_panic() {
     // Two messages plan (the interval is silently capped at u64::MAX
     // nanoseconds, 584 years); the third adds the period and overflows.
     let work = Workdir::simple(3);
-    let mut command = work.command("plan r.csv -t t.txt --timezone UTC --rate 2/1000000y");
-    command.env("RUST_BACKTRACE", "0");
+    let command = work
+        .command("plan r.csv -t t.txt --timezone UTC --rate 2/1000000y")
+        .env("RUST_BACKTRACE", "0");
     let run = Run::of(command);
     assert_ne!(run.code, Some(101), "panicked\n{run}");
     assert!(!run.stderr.contains("panicked"), "{run}");
@@ -2301,19 +2224,21 @@ fn malformed_send_and_resume_flag_values_exit_with_two() {
 fn an_unknown_tz_warns_once_and_uses_utc() {
     let work = Workdir::simple(1);
     let warning = "warning: TZ=`Nowhere/Place` is not a known time zone, so UTC is used";
-    let mut command = work.command(&format!(
-        "plan r.csv -t t.txt --start {START} --format json"
-    ));
-    command.env("TZ", "Nowhere/Place");
+    let command = work
+        .command(&format!(
+            "plan r.csv -t t.txt --start {START} --format json"
+        ))
+        .env("TZ", "Nowhere/Place");
     let run = Run::of(command);
     assert_eq!(run.code, Some(0), "{run}");
     assert_eq!(run.stderr.matches(warning).count(), 1, "{run}");
     assert_eq!(run.field("local"), ["2026-01-05T09:00:00+00:00"], "{run}");
     // No warning when the local zone is not needed.
-    let mut command = work.command(&format!(
-        "plan r.csv -t t.txt --start {START} --timezone Europe/Berlin --format json"
-    ));
-    command.env("TZ", "Nowhere/Place");
+    let command = work
+        .command(&format!(
+            "plan r.csv -t t.txt --start {START} --timezone Europe/Berlin --format json"
+        ))
+        .env("TZ", "Nowhere/Place");
     let run = Run::of(command);
     assert_eq!(run.code, Some(0), "{run}");
     assert!(!run.stderr.contains("warning: TZ"), "{run}");
@@ -2332,8 +2257,9 @@ fn start_without_an_offset_is_read_in_the_campaign_time_zone() {
         .success();
     assert_eq!(run.ats(), utc(&["2026-07-01T13:30:00Z"]));
     // The local zone (TZ) when neither the flag nor the config names one.
-    let mut command = work.command("plan r.csv -t t.txt --start 2026-01-05T10:00:00 --format json");
-    command.env("TZ", "Europe/Berlin");
+    let command = work
+        .command("plan r.csv -t t.txt --start 2026-01-05T10:00:00 --format json")
+        .env("TZ", "Europe/Berlin");
     let run = Run::of(command);
     assert_eq!(run.ats(), utc(&["2026-01-05T09:00:00Z"]), "{run}");
     // The config's zone.

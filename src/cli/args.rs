@@ -14,96 +14,106 @@ pub struct CampaignArgs {
     pub csv: PathBuf,
 
     /// Campaign settings file [default: outreach.toml beside the CSV, then in the current directory].
-    #[arg(
-        long,
-        value_name = "FILE",
-        long_help = "Campaign settings file [default: outreach.toml beside the CSV, then in the current directory].\n\nExample: --config campaigns/q4.toml"
-    )]
+    ///
+    /// Example: --config campaigns/q4.toml
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The column that holds recipient ids.
-    #[arg(
-        long,
-        value_name = "NAME",
-        long_help = "The column that holds recipient ids [default: recipient].\n\nExample: --recipient-column urn"
-    )]
+    /// The column that holds recipient ids [default: recipient].
+    ///
+    /// Example: --recipient-column urn
+    #[arg(long, value_name = "NAME")]
     pub recipient_column: Option<String>,
 
     /// The default message template.
-    #[arg(
-        short,
-        long,
-        value_name = "FILE",
-        long_help = "The default message template: an optional first line `Subject: ...`, a blank line, then the body, with placeholders such as {{ first_name }}.\n\nExample: --template templates/intro.txt"
-    )]
+    ///
+    /// An optional first line `Subject: ...`, a blank line, then the body, with placeholders
+    /// such as {{ first_name }}.
+    ///
+    /// Example: --template templates/intro.txt
+    #[arg(short, long, value_name = "FILE")]
     pub template: Option<PathBuf>,
 
     /// Sends per period for each account [default: 20/h].
-    #[arg(
-        short,
-        long,
-        value_name = "N/PERIOD",
-        long_help = "At most N sends per PERIOD for each account, evenly spaced (20/h means one every 3 minutes). PERIOD is s, min, h, day or a duration such as 90m. [default: 20/h]\n\nExample: --rate 30/h"
-    )]
+    ///
+    /// At most N sends per PERIOD, evenly spaced (20/h means one every 3 minutes). PERIOD is s,
+    /// min, h, day or a duration such as 90m.
+    ///
+    /// Example: --rate 30/h
+    #[arg(short, long, value_name = "N/PERIOD")]
     pub rate: Option<String>,
 
     /// A send window such as 'mon-fri 09:00-17:00' (repeatable).
-    #[arg(
-        short,
-        long = "window",
-        value_name = "DAYS HH:MM-HH:MM",
-        long_help = "Only send inside these windows, in --timezone or the recipient's own `timezone` column. Times are 24-hour (`09:00`, `17`) or 12-hour with am/pm on both (`9am-5pm`). Repeat for several windows; a window may cross midnight (`22:00-02:00`), but `9-5` is refused as ambiguous: write `9-17` or `21:00-05:00`.\n\nExample: --window 'mon-fri 09:00-12:00' --window 'mon-fri 13:00-17:00'"
-    )]
+    ///
+    /// Only send inside these windows, in --timezone or the recipient's own `timezone` column.
+    /// Times are 24-hour (`09:00`, `17`) or 12-hour with am/pm on both (`9am-5pm`). Repeat for
+    /// several windows; a window may cross midnight (`22:00-02:00`), but `9-5` is refused as
+    /// ambiguous: write `9-17` or `21:00-05:00`.
+    ///
+    /// Example: --window 'mon-fri 09:00-12:00' --window 'mon-fri 13:00-17:00'
+    #[arg(short, long = "window", value_name = "DAYS HH:MM-HH:MM")]
     pub windows: Vec<String>,
 
     /// Time zone of windows, daily caps and displayed times [default: the system's].
-    #[arg(
-        long,
-        value_name = "ZONE",
-        long_help = "IANA time zone of send windows, daily caps and displayed times [default: the system's].\n\nExample: --timezone Europe/Berlin"
-    )]
+    ///
+    /// An IANA name.
+    ///
+    /// Example: --timezone Europe/Berlin
+    #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
 
     /// At most N sends per account per calendar day.
+    ///
+    /// Days are counted in --timezone; later messages move to the next day.
+    ///
+    /// Example: --daily-cap 100
     #[arg(
         long,
         value_name = "N",
-        value_parser = count::<u32>,
-        long_help = "At most N sends per account per calendar day (in --timezone); later messages move to the next day.\n\nExample: --daily-cap 100"
+        value_parser = count::<u32>
     )]
     pub daily_cap: Option<u32>,
 
     /// Random extra delay of up to PCT of the interval.
-    #[arg(
-        long,
-        value_name = "PCT",
-        long_help = "Each slot gets a random extra delay of up to PCT percent of the interval, the same for the same campaign. It only delays, so the rate is never exceeded.\n\nExample: --jitter 30%"
-    )]
+    ///
+    /// Each slot gets its own delay, PCT being a percentage of the interval, the same for the
+    /// same campaign. It only delays, so the rate is never exceeded.
+    ///
+    /// Example: --jitter 30%
+    #[arg(long, value_name = "PCT")]
     pub jitter: Option<String>,
 
     /// When the first message may go out [default: now].
-    #[arg(
-        long,
-        value_name = "TIME",
-        long_help = "When the first message may go out [default: now]: RFC 3339 with an offset, or a local time without one, read in --timezone (else the config's `timezone`, else the system's).\n\nExamples: --start 2026-12-01T09:00:00+01:00, --start 2026-12-01T09:00 --timezone Europe/Berlin"
-    )]
+    ///
+    /// RFC 3339 with an offset, or a local time without one, read in --timezone (else the
+    /// config's `timezone`, else the system's).
+    ///
+    /// Examples: --start 2026-12-01T09:00:00+01:00, --start 2026-12-01T09:00 --timezone
+    /// Europe/Berlin
+    #[arg(long, value_name = "TIME")]
     pub start: Option<String>,
 
     /// Reject rendered bodies longer than N characters.
+    ///
+    /// LinkedIn caps connection notes at 300.
+    ///
+    /// Example: --max-length 300
     #[arg(
         long,
         value_name = "N",
-        value_parser = count::<usize>,
-        long_help = "Reject any rendered body longer than N characters (LinkedIn caps connection notes at 300).\n\nExample: --max-length 300"
+        value_parser = count::<usize>
     )]
     pub max_length: Option<usize>,
 
     /// The CSV's field separator: ',', ';' or tab [default: detected].
+    ///
+    /// Also '|'. Detected from what the header row uses: `,`, else `;` or tab.
+    ///
+    /// Example: --delimiter ';'
     #[arg(
         long,
         value_name = "SEP",
-        value_parser = delimiter,
-        long_help = "The CSV's field separator: ',', ';', tab or '|' [default: what the header row uses: `,`, else `;` or tab].\n\nExample: --delimiter ';'"
+        value_parser = delimiter
     )]
     pub delimiter: Option<String>,
 }
@@ -140,28 +150,29 @@ pub const DEFAULT_LIMIT: usize = 50;
 #[derive(Debug, Clone, Args)]
 pub struct PlanOutputArgs {
     /// Output format [default: table].
-    #[arg(
-        long,
-        value_enum,
-        long_help = "Output format: a readable table, CSV, or JSON Lines (one object per message with recipient, account, at, subject, body) [default: table].\n\nExample: outreach plan recipients.csv --format json | jq .at"
-    )]
+    ///
+    /// A readable table, CSV, or JSON Lines (one object per message with recipient, account,
+    /// at, subject, body).
+    ///
+    /// Example: outreach plan recipients.csv --format json | jq .at
+    #[arg(long, value_enum)]
     pub format: Option<PlanFormat>,
 
     /// Show at most N rows in the table [default: 50].
+    ///
+    /// Example: outreach plan recipients.csv --limit 200
     #[arg(
         long,
         value_name = "N",
         conflicts_with = "all",
-        value_parser = count::<usize>,
-        long_help = "Show at most N rows in the table [default: 50].\n\nExample: outreach plan recipients.csv --limit 200"
+        value_parser = count::<usize>
     )]
     pub limit: Option<usize>,
 
     /// Show every row in the table.
-    #[arg(
-        long,
-        long_help = "Show every row in the table.\n\nExample: outreach plan recipients.csv --all | less"
-    )]
+    ///
+    /// Example: outreach plan recipients.csv --all | less
+    #[arg(long)]
     pub all: bool,
 }
 

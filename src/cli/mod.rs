@@ -61,12 +61,12 @@ pub enum Command {
         /// The subcommand whose page to print (`plan`, `send`, ...).
         subcommand: Option<String>,
         /// Write every page (outreach.1, outreach-plan.1, ...) into DIR.
-        #[arg(
-            long,
-            value_name = "DIR",
-            conflicts_with = "subcommand",
-            long_help = "Write every page (outreach.1, outreach-plan.1, outreach-send.1, ...) into DIR instead of printing one.\n\nExample: outreach man --dir ~/.local/share/man/man1"
-        )]
+        ///
+        /// Writes outreach.1, outreach-plan.1, outreach-send.1, ... instead of printing one
+        /// page.
+        ///
+        /// Example: outreach man --dir ~/.local/share/man/man1
+        #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
         dir: Option<std::path::PathBuf>,
     },
 }

@@ -37,64 +37,67 @@ use crate::window::WindowSet;
 #[derive(Debug, Clone, Args)]
 pub struct ResumeArgs {
     /// The campaign journal [default: the one *.outreach.db in the current directory].
-    #[arg(
-        long,
-        value_name = "PATH",
-        long_help = "The campaign journal [default: the one *.outreach.db in the current directory].\n\nExample: outreach resume --state campaigns/q4.outreach.db"
-    )]
+    ///
+    /// Example: outreach resume --state campaigns/q4.outreach.db
+    #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
 
     /// A new pace for every account (e.g. lower after a warning from the API).
-    #[arg(
-        short,
-        long,
-        value_name = "N/PERIOD",
-        long_help = "A new pace for every account; the messages themselves do not change.\n\nExample: outreach resume --rate 10/h"
-    )]
+    ///
+    /// The messages themselves do not change.
+    ///
+    /// Example: outreach resume --rate 10/h
+    #[arg(short, long, value_name = "N/PERIOD")]
     pub rate: Option<String>,
 
     /// New send windows (repeatable), replacing the saved ones.
-    #[arg(
-        short,
-        long = "window",
-        value_name = "DAYS HH:MM-HH:MM",
-        long_help = "New send windows (repeatable), replacing the saved ones.\n\nExample: outreach resume --window 'mon-fri 09:00-17:00'"
-    )]
+    ///
+    /// Example: outreach resume --window 'mon-fri 09:00-17:00'
+    #[arg(short, long = "window", value_name = "DAYS HH:MM-HH:MM")]
     pub windows: Vec<String>,
 
     /// A new daily cap per account.
+    ///
+    /// Example: outreach resume --daily-cap 50
     #[arg(
         long,
         value_name = "N",
-        value_parser = super::args::count::<u32>,
-        long_help = "A new daily cap per account.\n\nExample: outreach resume --daily-cap 50"
+        value_parser = super::args::count::<u32>
     )]
     pub daily_cap: Option<u32>,
 
     /// Continue although the CSV or a template changed: new rows are added, removed or edited rows skipped (`=update`: edited rows re-rendered).
+    ///
+    /// New rows are added as pending, removed rows are skipped. Edited rows: `--allow-changes`
+    /// (or `=skip`) skips their messages, with the reason in the report;
+    /// `--allow-changes=update` renders their unsent messages again from the edited row (same
+    /// recipient). Messages that were sent, or may have been (failed, uncertain), are never
+    /// changed.
+    ///
+    /// Example: outreach resume --allow-changes=update
     #[arg(
         long,
         value_enum,
         value_name = "HOW",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "skip",
-        long_help = "Continue although the CSV or a template changed: new rows are added as pending, removed rows are skipped. Edited rows: `--allow-changes` (or `=skip`) skips their messages, with the reason in the report; `--allow-changes=update` renders their unsent messages again from the edited row (same recipient). Messages that were sent, or may have been (failed, uncertain), are never changed.\n\nExample: outreach resume --allow-changes=update"
+        default_missing_value = "skip"
     )]
     pub allow_changes: Option<AllowChanges>,
 
     /// Put permanently failed messages back in the queue (e.g. after fixing a token).
-    #[arg(
-        long,
-        long_help = "Put permanently failed messages back in the queue (e.g. after fixing a token).\n\nExample: outreach resume --retry-failed"
-    )]
+    ///
+    /// Example: outreach resume --retry-failed
+    #[arg(long)]
     pub retry_failed: bool,
 
     /// Send uncertain messages again, with the same Idempotency-Key.
-    #[arg(
-        long,
-        long_help = "Send messages whose first request may have arrived (no response came back) again, with the same Idempotency-Key, so servers that honour the header drop the duplicate. Check `outreach report` first.\n\nExample: outreach resume --resend-uncertain"
-    )]
+    ///
+    /// Uncertain: the first request may have arrived, but no response came back. Servers that
+    /// honour the header drop the duplicate. Check `outreach report` first.
+    ///
+    /// Example: outreach resume --resend-uncertain
+    #[arg(long)]
     pub resend_uncertain: bool,
 
     #[command(flatten)]

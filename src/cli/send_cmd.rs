@@ -41,63 +41,57 @@ pub const SANDBOX_ENDPOINT: &str = "sandbox";
 #[derive(Debug, Clone, Args)]
 pub struct DeliveryArgs {
     /// The messages endpoint, or `sandbox` for a local demo API.
-    #[arg(
-        long,
-        value_name = "URL",
-        long_help = "The URL of POST /v2/messages, or `sandbox` to run a local rate-limited API inside outreach (no account or token needed) [default: the config's `endpoint`, else https://api.linkedin.com/v2/messages].\n\nExample: --endpoint http://127.0.0.1:8080/v2/messages"
-    )]
+    ///
+    /// The URL of POST /v2/messages, or `sandbox` to run a local rate-limited API inside
+    /// outreach (no account or token needed) [default: the config's `endpoint`, else
+    /// https://api.linkedin.com/v2/messages].
+    ///
+    /// Example: --endpoint http://127.0.0.1:8080/v2/messages
+    #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
 
     /// Append every event as JSON Lines to FILE.
-    #[arg(
-        long,
-        value_name = "FILE",
-        long_help = "Append every event (planned, sending, sent, throttled, retrying, failed, account paused/resumed, finished) as one JSON object per line, with timestamps.\n\nExample: --events events.jsonl, then: tail -f events.jsonl | jq ."
-    )]
+    ///
+    /// Events: planned, sending, sent, throttled, retrying, failed, account paused/resumed,
+    /// finished; one JSON object per line, with timestamps.
+    ///
+    /// Example: --events events.jsonl, then: tail -f events.jsonl | jq .
+    #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
 
     /// Log one line per event instead of progress bars.
-    #[arg(
-        long,
-        long_help = "Log one line per event instead of progress bars.\n\nExample: outreach send recipients.csv --no-progress 2> send.log"
-    )]
+    ///
+    /// Example: outreach send recipients.csv --no-progress 2> send.log
+    #[arg(long)]
     pub no_progress: bool,
 
     /// First retry delay; later ones double (full jitter) [default: 2s].
-    #[arg(
-        long,
-        value_name = "DURATION",
-        hide_short_help = true,
-        long_help = "First retry delay; later ones double (full jitter) [default: 2s].\n\nExample: --retry-base 5s"
-    )]
+    ///
+    /// Example: --retry-base 5s
+    #[arg(long, value_name = "DURATION", hide_short_help = true)]
     pub retry_base: Option<String>,
 
     /// Longest retry delay [default: 10m].
-    #[arg(
-        long,
-        value_name = "DURATION",
-        hide_short_help = true,
-        long_help = "Longest retry delay [default: 10m].\n\nExample: --retry-cap 30m"
-    )]
+    ///
+    /// Example: --retry-cap 30m
+    #[arg(long, value_name = "DURATION", hide_short_help = true)]
     pub retry_cap: Option<String>,
 
     /// Attempts per message before it fails [default: 6].
+    ///
+    /// Example: --retry-attempts 10
     #[arg(
         long,
         value_name = "N",
         hide_short_help = true,
-        value_parser = super::args::count::<u32>,
-        long_help = "Attempts per message before it fails [default: 6].\n\nExample: --retry-attempts 10"
+        value_parser = super::args::count::<u32>
     )]
     pub retry_attempts: Option<u32>,
 
     /// Request timeout [default: 30s].
-    #[arg(
-        long,
-        value_name = "DURATION",
-        hide_short_help = true,
-        long_help = "Request timeout [default: 30s].\n\nExample: --timeout 1m"
-    )]
+    ///
+    /// Example: --timeout 1m
+    #[arg(long, value_name = "DURATION", hide_short_help = true)]
     pub timeout: Option<String>,
 }
 
@@ -109,23 +103,21 @@ pub struct SendArgs {
     #[command(flatten)]
     pub delivery: DeliveryArgs,
     /// Print the plan exactly as `outreach plan` does and send nothing.
-    #[arg(
-        long,
-        long_help = "Print the plan exactly as `outreach plan` does and send nothing.\n\nExample: outreach send recipients.csv --dry-run --format json"
-    )]
+    ///
+    /// Example: outreach send recipients.csv --dry-run --format json
+    #[arg(long)]
     pub dry_run: bool,
     /// The campaign journal [default: <csv name>.outreach.db beside the CSV].
-    #[arg(
-        long,
-        value_name = "PATH",
-        long_help = "The campaign journal, an SQLite file that records every message and attempt so the campaign can be resumed [default: <csv name>.outreach.db beside the CSV].\n\nExample: --state campaigns/q4.outreach.db"
-    )]
+    ///
+    /// An SQLite file that records every message and attempt so the campaign can be resumed.
+    ///
+    /// Example: --state campaigns/q4.outreach.db
+    #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// Begin a new campaign even though this CSV already has one (the old journal is kept).
-    #[arg(
-        long,
-        long_help = "Begin a new campaign even though this CSV already has one (the old journal is kept).\n\nExample: outreach send recipients.csv --restart"
-    )]
+    ///
+    /// Example: outreach send recipients.csv --restart
+    #[arg(long)]
     pub restart: bool,
     #[command(flatten)]
     pub output: PlanOutputArgs,

@@ -22,32 +22,32 @@ use crate::state::saved::SavedOptions;
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// The campaign journal [default: the one *.outreach.db in the current directory].
-    #[arg(
-        long,
-        value_name = "PATH",
-        long_help = "The campaign journal [default: the one *.outreach.db in the current directory].\n\nExample: outreach status --state campaigns/q4.outreach.db"
-    )]
+    ///
+    /// Example: outreach status --state campaigns/q4.outreach.db
+    #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// Print JSON (total, pending, in_flight, sent, failed, uncertain, skipped, accounts, eta).
-    #[arg(
-        long,
-        conflicts_with = "watch",
-        long_help = "Print JSON (total, pending, in_flight, sent, failed, uncertain, skipped, accounts, eta).\n\nExample: outreach status --json | jq '.sent, .pending'"
-    )]
+    ///
+    /// Example: outreach status --json | jq '.sent, .pending'
+    #[arg(long, conflicts_with = "watch")]
     pub json: bool,
     /// Refresh every few seconds while another process sends, until it ends or Ctrl-C.
-    #[arg(
-        long,
-        long_help = "Refresh the view every --interval while another `outreach send` or `resume` works on the campaign; stops when nothing is left to send, when no sender holds the journal any more, or on Ctrl-C. Reading never blocks the sender.\n\nExample: outreach status --watch --state recipients.outreach.db"
-    )]
+    ///
+    /// Refreshes every --interval while another `outreach send` or `resume` works on the
+    /// campaign; stops when nothing is left to send, when no sender holds the journal any more,
+    /// or on Ctrl-C. Reading never blocks the sender.
+    ///
+    /// Example: outreach status --watch --state recipients.outreach.db
+    #[arg(long)]
     pub watch: bool,
     /// How often --watch refreshes.
+    ///
+    /// Example: outreach status --watch --interval 10s
     #[arg(
         long,
         value_name = "DURATION",
         default_value = "2s",
-        requires = "watch",
-        long_help = "How often --watch refreshes.\n\nExample: outreach status --watch --interval 10s"
+        requires = "watch"
     )]
     pub interval: String,
 }
@@ -68,31 +68,26 @@ pub enum ReportFormat {
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// The campaign journal [default: the one *.outreach.db in the current directory].
-    #[arg(
-        long,
-        value_name = "PATH",
-        long_help = "The campaign journal [default: the one *.outreach.db in the current directory].\n\nExample: outreach status --state campaigns/q4.outreach.db"
-    )]
+    ///
+    /// Example: outreach status --state campaigns/q4.outreach.db
+    #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// Output format.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "csv",
-        long_help = "Output format: csv or json (JSON Lines), one row per recipient; or html, one self-contained page with a summary, failure reasons, per-account timelines (planned vs sent, 429s, retries, pauses, quota) and the failed recipients, written beside the journal unless --output.\n\nExample: outreach report --format json | jq -c 'select(.state == \"failed\")'"
-    )]
+    ///
+    /// csv or json (JSON Lines), one row per recipient; or html, one self-contained page with a
+    /// summary, failure reasons, per-account timelines (planned vs sent, 429s, retries, pauses,
+    /// quota) and the failed recipients, written beside the journal unless --output.
+    ///
+    /// Example: outreach report --format json | jq -c 'select(.state == "failed")'
+    #[arg(long, value_enum, default_value = "csv")]
     pub format: ReportFormat,
     /// Write the report to FILE; `-` is standard output [default: standard output
     /// for csv and json; for html, <journal name>.report.html beside the journal].
-    #[arg(
-        long,
-        short = 'o',
-        value_name = "FILE",
-        long_help = "Write the report to FILE; `-` is standard output.\n\n\
-                     Default: standard output for csv and json. For html, a file beside \
-                     the journal: recipients.outreach.db -> recipients.report.html.\n\n\
-                     Example: outreach report --format html --output /tmp/campaign.html"
-    )]
+    ///
+    /// The html default for the journal recipients.outreach.db is recipients.report.html.
+    ///
+    /// Example: outreach report --format html --output /tmp/campaign.html
+    #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 

@@ -1,7 +1,18 @@
-//! What the `send` and `resume` test suites share: the sandbox they start,
-//! a running binary, the outcome of one run and how it prints on failure,
-//! and a few list helpers. Each suite's `harness` module adds its own commands
-//! (one-run campaigns in `send`, multi-run journals in `resume`).
+//! The one harness every suite of the real binary shares (`plan`, `send`,
+//! `resume`): the temp dir a test works in ([`Workdir`]), the command
+//! builder that scrubs the environment ([`Cmd`]), a running binary, the
+//! outcome of one run and how it prints on failure, the sandbox the
+//! delivery suites start, and a few list helpers. Each suite's `harness`
+//! adds only its own conveniences on top, in `impl` blocks of its own.
+
+// Each suite uses its own subset.
+#![allow(dead_code)]
+
+mod command;
+mod workdir;
+
+pub use command::Cmd;
+pub use workdir::Workdir;
 
 use std::fmt;
 use std::io::Read;
@@ -44,6 +55,14 @@ pub fn ids(prefix: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// `id,Name<i>` rows for `recipient,first_name`.
+pub fn rows(ids: &[String]) -> Vec<String> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| format!("{id},Name{i}"))
+        .collect()
+}
+
 /// The events of an `--events` file; none if it does not exist. A line may
 /// be half-written while the binary runs: it is skipped.
 pub fn read_events(path: &Path) -> Vec<Value> {
@@ -67,7 +86,6 @@ pub struct Running {
     dir: PathBuf,
 }
 
-#[allow(dead_code)] // each suite uses its own subset
 impl Running {
     /// Start `command` (stdout and stderr piped), which runs `args` in `dir`
     /// and writes its events to `events`, if any.
@@ -263,7 +281,6 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
-#[allow(dead_code)] // each suite uses its own subset
 impl Outcome {
     /// Panics, printing the whole outcome, unless the exit code is `code`.
     #[track_caller]

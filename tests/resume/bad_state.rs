@@ -106,7 +106,7 @@ async fn a_damaged_journal_gets_no_files_beside_it() {
     // Keep the 100-byte header, wreck the schema on the rest of page 1.
     let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
     bytes[100..page_size].fill(0xA5);
-    work.write_bytes(STATE, &bytes);
+    work.write(STATE, &bytes);
     assert_eq!(
         work.names(),
         [

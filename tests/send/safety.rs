@@ -9,7 +9,7 @@ use outreach::sandbox::{FaultDice, FaultRates, HeaderDialect, Stats, WindowKind}
 use serde_json::Value;
 
 use crate::harness::{
-    Outcome, SendCommand, TOKEN, Workdir, copy_inputs, ids, roomy_config, sandbox_config, start,
+    Cmd, Outcome, TOKEN, Workdir, copy_inputs, ids, roomy_config, sandbox_config, start,
 };
 
 /// 20 recipients at 2/s, stopped by `signal` a moment after the first send;
@@ -269,7 +269,7 @@ async fn the_samples_run_against_the_embedded_sandbox() {
     expected.sort_unstable();
     assert_eq!(expected.len(), 48);
 
-    let out = SendCommand::new(work.path(), &["send", "samples/recipients.csv"])
+    let out = Cmd::new(work.path(), &["send", "samples/recipients.csv"])
         .opt("--rate", "20/s")
         .opt("--events", "events.jsonl")
         .run()
