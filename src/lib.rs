@@ -24,9 +24,12 @@ pub mod options;
 pub mod output;
 pub mod parallel;
 pub mod plan;
-pub mod rate;
-pub mod sandbox;
 pub mod send;
 pub mod state;
 pub mod throttle;
 pub mod window;
+
+// Crates of their own (docs/design.md, "The sandbox is a crate of its own"),
+// re-exported so `outreach::rate` and `outreach::sandbox` paths keep working.
+pub use outreach_rate as rate;
+pub use outreach_sandbox as sandbox;

@@ -10,9 +10,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::faults::FaultRates;
-use super::headers::HeaderDialect;
 use super::limiter::WindowKind;
-use crate::rate::Rate;
+use super::rate_headers::HeaderDialect;
+use outreach_rate::Rate;
 
 /// The token a sandbox accepts when none is configured.
 pub const DEMO_TOKEN: &str = "sandbox-demo-token";

@@ -11,19 +11,19 @@
 //!
 //! # Architecture
 //!
-//! - [`config`]: [`SandboxConfig`] and its validation; `--token` parsing.
+//! - [`settings`]: [`SandboxConfig`] and its validation; `--token` parsing.
 //! - [`limiter`]: the pure per-token [`Limiter`] (`now` is always passed in).
-//! - [`headers`]: pure rendering of each [`HeaderDialect`].
+//! - [`rate_headers`]: pure rendering of each [`HeaderDialect`].
 //! - [`faults`]: the seeded [`FaultDice`].
 //! - [`request`]: body and header parsing, the JSON error shape.
-//! - [`state`]: the shared ledger: limiters, idempotency replies, messages, [`Stats`].
+//! - [`ledger`]: the shared ledger: limiters, idempotency replies, messages, [`Stats`].
 //! - `routes`: the axum handlers, in pipeline order.
 //! - `server`: [`Sandbox`], the accept loop that can drop a connection.
-//! - [`cli`]: [`SandboxArgs`], the banner, running until Ctrl-C.
+//! - [`command`]: [`SandboxArgs`], the banner, running until Ctrl-C.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use outreach::sandbox::{Sandbox, SandboxConfig};
+//! use outreach_sandbox::{Sandbox, SandboxConfig};
 //!
 //! let sandbox = Sandbox::start(SandboxConfig { quiet: true, ..SandboxConfig::default() }, 0).await?;
 //! // POST to sandbox.url() with `Authorization: Bearer sandbox-demo-token` ...
@@ -33,21 +33,23 @@
 //! # }
 //! ```
 
-pub mod cli;
-pub mod config;
+pub mod command;
 pub mod faults;
-pub mod headers;
+pub mod ledger;
 pub mod limiter;
+pub mod rate_headers;
 pub mod request;
 mod routes;
 mod server;
-pub mod state;
+pub mod settings;
 
-pub use cli::{SandboxArgs, run_cli};
-pub use config::{ConfigError, DEFAULT_LIMIT, DEMO_ACCOUNT, DEMO_TOKEN, SandboxConfig, TokenSpec};
+pub use command::{SandboxArgs, run_cli};
 pub use faults::{Fault, FaultDice, FaultRates};
-pub use headers::HeaderDialect;
+pub use ledger::{AcceptedMessage, Stats};
 pub use limiter::{Limiter, Quota, Verdict, WindowKind};
+pub use rate_headers::HeaderDialect;
 pub use request::{ApiError, MessageRequest};
 pub use server::Sandbox;
-pub use state::{AcceptedMessage, Stats};
+pub use settings::{
+    ConfigError, DEFAULT_LIMIT, DEMO_ACCOUNT, DEMO_TOKEN, SandboxConfig, TokenSpec,
+};

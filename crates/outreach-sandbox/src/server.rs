@@ -28,9 +28,9 @@ use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 
-use super::config::SandboxConfig;
+use super::ledger::{AcceptedMessage, Shared, Stats};
 use super::routes;
-use super::state::{AcceptedMessage, Shared, Stats};
+use super::settings::SandboxConfig;
 
 /// How long [`Sandbox::shutdown`] lets open requests finish.
 const GRACE: Duration = Duration::from_secs(2);

@@ -11,11 +11,11 @@ use std::time::Duration;
 use clap::Args;
 use rand::RngExt as _;
 
-use super::config::{SandboxConfig, TokenSpec, accounts_from_specs};
-use super::headers::HeaderDialect;
 use super::limiter::WindowKind;
+use super::rate_headers::HeaderDialect;
 use super::server::Sandbox;
-use crate::rate::Rate;
+use super::settings::{SandboxConfig, TokenSpec, accounts_from_specs};
+use outreach_rate::Rate;
 
 /// `outreach sandbox` options.
 #[derive(Debug, Clone, Args)]
@@ -168,7 +168,9 @@ pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
     wait_for_stop().await?;
     let stats = sandbox.stats();
     sandbox.shutdown().await;
-    say!(
+    // As the main crate's `say!`: a closed stderr is no reason to fail at exit.
+    let _ = writeln!(
+        std::io::stderr().lock(),
         "sandbox stopped: {} accepted, {} throttled, {} replayed, {} faults, {} dropped, {} rejected, {} unauthorized",
         stats.accepted,
         stats.throttled,

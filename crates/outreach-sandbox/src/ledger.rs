@@ -15,11 +15,11 @@ use axum::http::StatusCode;
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::config::SandboxConfig;
 use super::faults::FaultDice;
-use super::headers::HeaderDialect;
 use super::limiter::{Limiter, Quota, Verdict};
+use super::rate_headers::HeaderDialect;
 use super::request::MessageRequest;
+use super::settings::SandboxConfig;
 
 /// A message the sandbox accepted, as `GET /_sandbox/messages` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

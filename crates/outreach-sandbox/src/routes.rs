@@ -24,11 +24,11 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-use super::headers::{self, IDEMPOTENT_REPLAYED};
+use super::ledger::{Admission, Shared, bump, created_body};
 use super::limiter::Quota;
+use super::rate_headers::{self, IDEMPOTENT_REPLAYED};
 use super::request::{ApiError, bearer_token, idempotency_key, parse_message};
 use super::server::DropHandle;
-use super::state::{Admission, Shared, bump, created_body};
 
 /// Larger bodies get a 413; a real message is a few kilobytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -117,7 +117,7 @@ async fn post_message(
                 format!(
                     "rate limit of {} exceeded for this token; retry in {} s",
                     shared.config.limit,
-                    headers::ceil_secs(retry_after)
+                    rate_headers::ceil_secs(retry_after)
                 ),
             );
             json_response(
@@ -172,7 +172,7 @@ fn json_response(
         HeaderValue::from_static("application/json"),
     );
     if let Some((quota, retry_after)) = quota {
-        headers::apply(headers, shared.dialect, quota, retry_after, now);
+        rate_headers::apply(headers, shared.dialect, quota, retry_after, now);
     }
     response
 }
