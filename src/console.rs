@@ -50,6 +50,44 @@ pub fn bytes(text: &[u8]) {
     let _ = err.flush();
 }
 
+/// Write data to stdout; a closed pipe (`| head`) is not an error.
+pub fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    unless_closed_pipe(out.write_all(bytes).and_then(|()| out.flush()))
+}
+
+/// `result`, with a closed pipe turned into success: a reader that has
+/// seen enough (`| head`) is not a failure of the writer.
+pub fn unless_closed_pipe(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether `error`, or any error it wraps, is a write to a closed pipe.
+pub fn is_closed_pipe(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        let io_kind = match error.downcast_ref::<io::Error>() {
+            Some(io) => Some(io.kind()),
+            // Neither gives the io::Error it wraps as its `source()`.
+            None => error
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                .or_else(|| match error.downcast_ref::<csv::Error>()?.kind() {
+                    csv::ErrorKind::Io(io) => Some(io.kind()),
+                    _ => None,
+                }),
+        };
+        if io_kind == Some(io::ErrorKind::BrokenPipe) {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
 fn write_line(out: &mut impl Write, args: fmt::Arguments<'_>) {
     let _ = out.write_fmt(args);
     let _ = out.write_all(b"\n");
@@ -75,6 +113,21 @@ mod tests {
     #[test]
     fn a_closed_pipe_is_not_a_panic() {
         write_line(&mut ClosedPipe, format_args!("stopping: {}", 1));
+    }
+
+    #[test]
+    fn a_closed_pipe_is_found_under_the_errors_that_wrap_it() {
+        let closed = serde_json::to_writer(ClosedPipe, &[1, 2]).unwrap_err();
+        let wrapped = crate::journal::JournalError::sink(closed);
+        assert!(is_closed_pipe(&wrapped));
+        let closed = csv::Writer::from_writer(ClosedPipe)
+            .write_record(["a"; 10_000])
+            .unwrap_err();
+        assert!(is_closed_pipe(&crate::journal::JournalError::sink(closed)));
+        let other = crate::journal::JournalError::sink(io::Error::other("disk full"));
+        assert!(!is_closed_pipe(&other));
+        assert!(unless_closed_pipe(Err(io::ErrorKind::BrokenPipe.into())).is_ok());
+        assert!(unless_closed_pipe(Err(io::ErrorKind::PermissionDenied.into())).is_err());
     }
 
     #[test]

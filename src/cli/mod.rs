@@ -97,16 +97,6 @@ pub fn error_exit_code(error: &anyhow::Error) -> i32 {
         .map_or(exit_codes::ERROR, crate::options::OptionsError::exit_code)
 }
 
-/// Write to stdout; a closed pipe (`| head`) is not an error.
-fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
-}
-
 /// `outreach man`: the top page, one subcommand's page (the top page refers
 /// to them as `outreach-plan(1)` and so on), or all of them into a folder.
 fn man_pages(subcommand: Option<&str>, dir: Option<&std::path::Path>) -> anyhow::Result<i32> {
@@ -141,7 +131,7 @@ fn man_pages(subcommand: Option<&str>, dir: Option<&std::path::Path>) -> anyhow:
     };
     let mut page = Vec::new();
     clap_mangen::Man::new(page_of).render(&mut page)?;
-    write_stdout(&page)?;
+    crate::console::write_stdout(&page)?;
     Ok(exit_codes::SUCCESS)
 }
 
@@ -178,12 +168,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command, "outreach", &mut script);
-            write_stdout(&script)?;
+            crate::console::write_stdout(&script)?;
             Ok(exit_codes::SUCCESS)
         }
         Some(Command::Man { subcommand, dir }) => man_pages(subcommand.as_deref(), dir.as_deref()),
         None => {
-            write_stdout(
+            crate::console::write_stdout(
                 format!("outreach: evenly paced, resumable outreach campaigns\n\n{AFTER_HELP}\n")
                     .as_bytes(),
             )?;

@@ -50,9 +50,12 @@ pub fn print_plan(
         PlanFormat::Csv => plan_output::write_csv(&mut out, campaign, slots),
         PlanFormat::Json => plan_output::write_json(&mut out, campaign, slots),
     };
-    match result.and_then(|()| out.flush()) {
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-        other => other.context("cannot write the plan")?,
+    if let Err(error) = result.and_then(|()| out.flush()) {
+        if crate::console::is_closed_pipe(&error) {
+            // `| head` has what it wanted: no summary after the data.
+            return Ok(());
+        }
+        return Err(error).context("cannot write the plan");
     }
     if format != PlanFormat::Table {
         let mut summary = Vec::new();

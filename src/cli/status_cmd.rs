@@ -145,9 +145,9 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
     }
     let (path, store) = open(&args.state)?;
     let sender = Sender::of(&path);
-    let mut out = BufWriter::new(io::stdout().lock());
-    write_status(&mut out, &path, &store, args.json, sender)?;
-    out.flush()?;
+    let mut text = Vec::new();
+    write_status(&mut text, &path, &store, args.json, sender)?;
+    crate::console::write_stdout(&text)?;
     Ok(exit_codes::SUCCESS)
 }
 
@@ -224,30 +224,38 @@ fn watch(args: &StatusArgs) -> anyhow::Result<i32> {
         // running once more, never one that runs as stopped.
         let sender = Sender::of(&path);
         let mut screen = Vec::new();
+        if terminal {
+            screen.extend_from_slice(b"\x1b[2J\x1b[H");
+        }
         let counts = write_status(&mut screen, &path, &store, false, sender)?;
         drop(store);
-        let mut out = io::stdout().lock();
-        if terminal {
-            out.write_all(b"\x1b[2J\x1b[H")?;
-        }
-        out.write_all(&screen)?;
         let done = counts.pending + counts.in_flight == 0;
-        if done || !sender.running() {
+        let ended = done || !sender.running();
+        if ended {
             let why = if done {
                 "nothing left to send"
             } else {
                 "no sender is working on this campaign"
             };
-            writeln!(out, "\n(watch ended: {why})")?;
-            out.flush()?;
+            writeln!(screen, "\n(watch ended: {why})")?;
+        } else {
+            writeln!(
+                screen,
+                "\n(refreshing every {}; Ctrl-C to stop watching — the sender goes on)",
+                humantime::format_duration(every)
+            )?;
+        }
+        let mut out = io::stdout().lock();
+        match out.write_all(&screen).and_then(|()| out.flush()) {
+            // Nobody reads any more (`| head`): watching is over.
+            Err(error) if crate::console::is_closed_pipe(&error) => {
+                return Ok(exit_codes::SUCCESS);
+            }
+            other => other?,
+        }
+        if ended {
             return Ok(exit_codes::SUCCESS);
         }
-        writeln!(
-            out,
-            "\n(refreshing every {}; Ctrl-C to stop watching — the sender goes on)",
-            humantime::format_duration(every)
-        )?;
-        out.flush()?;
         std::thread::sleep(every);
     }
 }
@@ -442,10 +450,10 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
             }
             None => {
                 let mut out = io::stdout().lock();
-                match out.write_all(page.as_bytes()).and_then(|()| out.flush()) {
-                    Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
-                    other => other.context("cannot write the report")?,
-                }
+                crate::console::unless_closed_pipe(
+                    out.write_all(page.as_bytes()).and_then(|()| out.flush()),
+                )
+                .context("cannot write the report")?;
                 Ok(exit_codes::SUCCESS)
             }
         };
@@ -490,18 +498,16 @@ fn write_rows(
                     .serialize(&row)
                     .map_err(crate::journal::JournalError::sink)
             });
-            writer.flush().context("cannot write the report")?;
+            crate::console::unless_closed_pipe(writer.flush())
+                .context("cannot write the report")?;
             result
         }
     };
     match result {
-        Err(error) if error.to_string().contains("Broken pipe") => return Ok(exit_codes::SUCCESS),
+        Err(error) if crate::console::is_closed_pipe(&error) => return Ok(exit_codes::SUCCESS),
         other => other?,
     }
-    match out.flush() {
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
-        other => other.context("cannot write the report")?,
-    }
+    crate::console::unless_closed_pipe(out.flush()).context("cannot write the report")?;
     Ok(exit_codes::SUCCESS)
 }
 

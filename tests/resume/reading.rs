@@ -221,3 +221,35 @@ async fn status_of_a_stopped_campaign_shows_no_sender_and_nothing_in_flight() {
     );
     sandbox.shutdown().await;
 }
+
+/// `outreach report ... | head -1` and `status | head -1`: a reader that has
+/// seen enough is not an error, whatever the format.
+#[tokio::test(flavor = "multi_thread")]
+async fn reading_into_a_closed_pipe_is_not_an_error() {
+    let _gate = GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let work = Workdir::new();
+    work.recipients(3);
+    work.send(&sandbox.url())
+        .opt("--rate", "100/s")
+        .run()
+        .await
+        .expect_code(0);
+    sandbox.shutdown().await;
+    for args in [
+        &["report", "--format", "csv"][..],
+        &["report", "--format", "json"],
+        &["report", "--format", "html", "--output", "-"],
+        &["status"],
+        &["status", "--json"],
+        &["status", "--watch"],
+    ] {
+        let out = work
+            .cmd(args)
+            .opt("--state", STATE)
+            .spawn_with_output_closed()
+            .wait()
+            .await;
+        out.expect_code(0);
+    }
+}
