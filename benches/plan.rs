@@ -25,7 +25,7 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 use outreach::campaign::Campaign;
 use outreach::input::RecipientTable;
 use outreach::options::{self, CampaignFlags};
-use outreach::output::plan::write_json;
+use outreach::output::schedule::write_json;
 
 const ROWS: usize = 100_000;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::options::CampaignFlags;
-use crate::output::plan::PlanFormat;
+use crate::output::schedule::PlanFormat;
 
 /// The flags that define a campaign: its input and its pacing.
 #[derive(Debug, Clone, Args)]

@@ -8,7 +8,7 @@ use super::args::{CampaignArgs, PlanArgs, PlanOutputArgs};
 use crate::campaign::Campaign;
 use crate::exit_codes;
 use crate::options;
-use crate::output::plan::{self as plan_output, PlanFormat};
+use crate::output::schedule::{self as plan_output, PlanFormat};
 use crate::plan::Slot;
 
 /// Load and validate the campaign the flags describe, printing warnings.

@@ -363,7 +363,10 @@ fn campaign_exit_code(run_code: i32, state: &std::path::Path) -> i32 {
                 summary.counts.uncertain,
                 state.display()
             );
-            exit_codes::SOME_FAILED
+            exit_codes::of_run(exit_codes::RunEnd {
+                failed_or_uncertain: summary.counts.failed + summary.counts.uncertain,
+                ..exit_codes::RunEnd::default()
+            })
         }
         _ => run_code,
     }
@@ -433,12 +436,10 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
             counts.skipped,
             state.display()
         );
-        let code = if counts.failed + counts.uncertain > 0 {
-            exit_codes::SOME_FAILED
-        } else {
-            exit_codes::SUCCESS
-        };
-        return Ok(code);
+        return Ok(exit_codes::of_run(exit_codes::RunEnd {
+            failed_or_uncertain: counts.failed + counts.uncertain,
+            ..exit_codes::RunEnd::default()
+        }));
     }
 
     let specs: Vec<_> = saved.accounts.iter().map(|a| a.to_spec()).collect();

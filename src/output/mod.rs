@@ -5,6 +5,6 @@
 //! summaries of machine formats go to stderr.
 
 pub mod html;
-pub mod plan;
 pub mod records;
+pub mod schedule;
 pub mod text;

@@ -10,15 +10,11 @@ use crate::output::text::{excerpt, human_duration};
 
 /// The exit code a run ends with (see docs/cli.md).
 pub fn exit_code(report: &RunReport) -> i32 {
-    if report.fatal.is_some() || report.stopped_accounts().next().is_some() {
-        exit_codes::ERROR
-    } else if report.interrupted {
-        exit_codes::INTERRUPTED
-    } else if report.failed() + report.uncertain() > 0 {
-        exit_codes::SOME_FAILED
-    } else {
-        exit_codes::SUCCESS
-    }
+    exit_codes::of_run(exit_codes::RunEnd {
+        error: report.fatal.is_some() || report.stopped_accounts().next().is_some(),
+        interrupted: report.interrupted,
+        failed_or_uncertain: (report.failed() + report.uncertain()) as u64,
+    })
 }
 
 /// Failure reasons without per-message detail (ids, bodies), for grouping.

@@ -99,7 +99,7 @@ pub fn parse_rate_limit_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Rate
         }
         date
     });
-    let clock = Clock { now, server_date };
+    let clock = ResponseClocks { now, server_date };
     let mut info = RateLimitInfo::default();
     read_structured(headers, &clock, &mut info);
     read_fields(headers, &clock, &mut info, &DRAFT_FIELDS);
@@ -117,12 +117,12 @@ pub fn parse_rate_limit_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Rate
 }
 
 /// Our clock at the response, and the server's if it sent `Date`.
-struct Clock {
+struct ResponseClocks {
     now: DateTime<Utc>,
     server_date: Option<DateTime<Utc>>,
 }
 
-impl Clock {
+impl ResponseClocks {
     fn after(&self, delay: Duration) -> Option<DateTime<Utc>> {
         self.now
             .checked_add_signed(TimeDelta::from_std(delay).ok()?)
@@ -286,7 +286,12 @@ const X_FIELDS: [Fields; 2] = [
 /// Fills what is missing in `info` from one dialect of separate fields. A
 /// field holding a list (`100, 100;w=60`, as early drafts allowed) is read
 /// from its first member; a `w` parameter on the limit gives the window.
-fn read_fields(headers: &HeaderMap, clock: &Clock, info: &mut RateLimitInfo, fields: &Fields) {
+fn read_fields(
+    headers: &HeaderMap,
+    clock: &ResponseClocks,
+    info: &mut RateLimitInfo,
+    fields: &Fields,
+) {
     let first_member = |name: &str| {
         let value = header(headers, name)?;
         let member = parse_list(value).into_iter().next()?;
@@ -417,7 +422,7 @@ struct Item {
 }
 
 /// Fills `info` from `RateLimit` and `RateLimit-Policy` (dialect 1).
-fn read_structured(headers: &HeaderMap, clock: &Clock, info: &mut RateLimitInfo) {
+fn read_structured(headers: &HeaderMap, clock: &ResponseClocks, info: &mut RateLimitInfo) {
     let mut chosen_name = None;
     if let Some(value) = joined(headers, "ratelimit") {
         let mut items = Vec::new();

@@ -25,9 +25,9 @@
 //! Syntax, display and errors live in `parse.rs`; see [`WindowError`] for
 //! the accepted forms.
 
-mod clock;
 mod local;
 mod parse;
+mod time_of_day;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
 use chrono_tz::Tz;

@@ -13,7 +13,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::clock::{Clock, TimesError, parse_times};
+use super::time_of_day::{TimeOfDay, TimesError, parse_times};
 use super::{ALL_DAYS, DAY_MINUTES, SendWindow, WEEK, WindowSet, day_bit};
 use chrono::Weekday;
 
@@ -142,7 +142,7 @@ fn day_range(first: Weekday, last: Weekday) -> u8 {
 impl fmt::Display for SendWindow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_days(f, self.days)?;
-        write!(f, " {}-{}", Clock(self.start), Clock(self.end))
+        write!(f, " {}-{}", TimeOfDay(self.start), TimeOfDay(self.end))
     }
 }
 

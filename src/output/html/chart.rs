@@ -18,7 +18,7 @@ use std::fmt::Write;
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use super::markup::{Clock, Esc, count, duration};
+use super::markup::{Esc, TimeLabels, count, duration};
 use super::svg::{Points, XScale, YScale, count_ticks, opacity, time_ticks};
 use crate::journal::{AccountTimeline, Buckets, Pause, PauseCause};
 
@@ -214,7 +214,7 @@ fn pause_bands(
         PauseCause::Throttled => ("pause-throttled", "after a 429"),
         PauseCause::QuotaUsedUp => ("pause-quota", "quota used up"),
     };
-    let clock = Clock::new(input.axis, input.zone);
+    let clock = TimeLabels::new(input.axis, input.zone);
     let _ = write!(out, "<g class=\"{class}\">");
     for band in bands {
         let what = if band.pauses == 1 {
@@ -246,7 +246,7 @@ fn pause_bands(
 fn marks_strip(out: &mut String, x: &XScale, input: &ChartInput<'_>) {
     let timeline = input.timeline;
     let axis = input.axis;
-    let clock = Clock::new(input.axis, input.zone);
+    let clock = TimeLabels::new(input.axis, input.zone);
     let bucket_width = (x.width / axis.count() as f64).max(1.5);
     let rows: [(&str, &str, &[u32]); 3] = [
         ("429", "× 429", &timeline.throttled),
@@ -331,7 +331,7 @@ fn quota_panel(out: &mut String, x: &XScale, input: &ChartInput<'_>) {
         max: f64::from(max),
     };
     y_grid(out, x, &y, &[0, u64::from(max)]);
-    let clock = Clock::new(input.axis, input.zone);
+    let clock = TimeLabels::new(input.axis, input.zone);
     let bucket_width = (x.width / axis.count() as f64).max(1.0);
     let mut line = Points::default();
     out.push_str("<g class=\"quota-band\">");

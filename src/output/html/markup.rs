@@ -1,5 +1,5 @@
 //! Escaping and small formatters shared by the page and its charts: counts,
-//! durations, times, quantiles, and [`Clock`] for tooltips.
+//! durations, times, quantiles, and [`TimeLabels`] for tooltips.
 //!
 //! Every piece of text that came from outside the program (recipients,
 //! account names, failure reasons, paths) goes through [`Esc`], which is
@@ -104,18 +104,18 @@ pub fn quantile(sorted: &[TimeDelta], q: f64) -> Option<TimeDelta> {
 
 /// Short times for tooltips: seconds only when slices are shorter than a
 /// minute, dates only when the axis spans days.
-pub struct Clock<'a> {
+pub struct TimeLabels<'a> {
     zone: &'a Tz,
     time: &'static str,
     date_time: &'static str,
     several_days: bool,
 }
 
-impl Clock<'_> {
-    pub fn new<'a>(axis: &Buckets, zone: &'a Tz) -> Clock<'a> {
+impl TimeLabels<'_> {
+    pub fn new<'a>(axis: &Buckets, zone: &'a Tz) -> TimeLabels<'a> {
         let date = |at: DateTime<Utc>| at.with_timezone(zone).date_naive();
         let seconds = axis.width() < TimeDelta::minutes(1);
-        Clock {
+        TimeLabels {
             zone,
             time: if seconds { "%H:%M:%S" } else { "%H:%M" },
             date_time: if seconds {
@@ -192,7 +192,7 @@ mod tests {
             600,
         )
         .unwrap();
-        let clock = Clock::new(&hour, &zone);
+        let clock = TimeLabels::new(&hour, &zone);
         assert_eq!(
             clock.range(utc("2026-11-30T08:01:00Z"), utc("2026-11-30T08:01:06Z")),
             "09:01:00–09:01:06"
@@ -203,7 +203,7 @@ mod tests {
             600,
         )
         .unwrap();
-        let clock = Clock::new(&days, &zone);
+        let clock = TimeLabels::new(&days, &zone);
         assert_eq!(
             clock.range(utc("2026-11-30T08:01:00Z"), utc("2026-11-30T08:06:00Z")),
             "Nov 30 09:01–09:06"

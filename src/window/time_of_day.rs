@@ -79,15 +79,15 @@ pub(super) fn parse_times(times: &str, days: &str) -> Result<(u16, u16), TimesEr
         return Err(TimesError::Ambiguous(format!(
             "`{compact}` ends before it starts, which would send overnight from {} to {} the next day; \
              write `{prefix}{}-{}` (or `{prefix}{}`) for {}-{}, or `{prefix}{}-{}` if you meant a night window",
-            Clock(start_minutes),
-            Clock(end_minutes),
+            TimeOfDay(start_minutes),
+            TimeOfDay(end_minutes),
             Short(start_minutes),
             Short(end_minutes + HALF_DAY),
             twelve_hour(start_minutes, end_minutes + HALF_DAY),
-            Clock(start_minutes),
-            Clock(end_minutes + HALF_DAY),
-            Clock(start_minutes + HALF_DAY),
-            Clock(end_minutes),
+            TimeOfDay(start_minutes),
+            TimeOfDay(end_minutes + HALF_DAY),
+            TimeOfDay(start_minutes + HALF_DAY),
+            TimeOfDay(end_minutes),
         )));
     }
     Ok((start_minutes, end_minutes))
@@ -154,9 +154,9 @@ fn twelve_hour(start: u16, end: u16) -> String {
 }
 
 /// `09:00`: the canonical form of a time of day.
-pub(super) struct Clock(pub(super) u16);
+pub(super) struct TimeOfDay(pub(super) u16);
 
-impl fmt::Display for Clock {
+impl fmt::Display for TimeOfDay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
     }
@@ -278,8 +278,8 @@ mod tests {
 
     #[test]
     fn clock_forms() {
-        assert_eq!(Clock(540).to_string(), "09:00");
-        assert_eq!(Clock(1440).to_string(), "24:00");
+        assert_eq!(TimeOfDay(540).to_string(), "09:00");
+        assert_eq!(TimeOfDay(1440).to_string(), "24:00");
         assert_eq!(Short(540).to_string(), "9");
         assert_eq!(Short(1050).to_string(), "17:30");
         assert_eq!(twelve_hour(0, 720), "12am-12pm");
