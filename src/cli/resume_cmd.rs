@@ -157,8 +157,8 @@ fn saved_options(
     let meta = store
         .campaign()?
         .with_context(|| format!("the journal {} holds no campaign (its creation was interrupted); start again with `outreach send --restart`", store.path().display()))?;
-    let saved: SavedOptions = serde_json::from_str(&meta.options_json)
-        .with_context(|| format!("the journal {} has options this build cannot read; use the outreach version that wrote it ({})", store.path().display(), meta.tool_version))?;
+    let saved = SavedOptions::of(&meta)
+        .with_context(|| format!("cannot resume from the journal {}", store.path().display()))?;
     Ok((meta, saved))
 }
 

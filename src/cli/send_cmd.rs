@@ -378,7 +378,7 @@ fn existing_campaign(
             state,
         ));
     };
-    let saved_config = serde_json::from_str::<SavedOptions>(&meta.options_json)
+    let saved_config = SavedOptions::of(&meta)
         .ok()
         .and_then(|saved| saved.flags.config);
     let config = campaign.spec.config.path.as_deref().map(start::absolute);

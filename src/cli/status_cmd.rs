@@ -269,9 +269,7 @@ fn write_status(
     sender: Sender,
 ) -> anyhow::Result<StateCounts> {
     let meta = store.campaign()?;
-    let saved: Option<SavedOptions> = meta
-        .as_ref()
-        .and_then(|m| serde_json::from_str(&m.options_json).ok());
+    let saved: Option<SavedOptions> = meta.as_ref().and_then(|m| SavedOptions::of(m).ok());
     let summary = store.summary()?;
     let now = Utc::now();
     // Nothing will be sent until someone runs `resume`: no time to promise.
@@ -433,7 +431,7 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
         let meta = store.campaign()?;
         let zone = meta
             .as_ref()
-            .and_then(|m| serde_json::from_str::<SavedOptions>(&m.options_json).ok())
+            .and_then(|m| SavedOptions::of(m).ok())
             .map_or_else(system_timezone, |saved| saved.zone());
         let settings = html::Settings::new(zone, Utc::now());
         let page = html::render(&html::gather(&store, &settings)?, &settings);

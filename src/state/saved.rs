@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::journal::CampaignMeta;
 use crate::options::{AccountSpec, CampaignFlags};
 use crate::rate::Rate;
 use crate::throttle::BackoffPolicy;
@@ -45,6 +46,27 @@ pub struct SavedOptions {
     pub seed: String,
     pub endpoint: Option<String>,
     pub retry: SavedRetry,
+}
+
+/// Saved options this build cannot read (written by another version).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the campaign's saved options were written by outreach {version} and this build cannot read them ({source}); use the outreach version that wrote the journal"
+)]
+pub struct UnreadableOptions {
+    pub version: String,
+    source: serde_json::Error,
+}
+
+impl SavedOptions {
+    /// The options saved with `meta`'s campaign: the one place they are
+    /// decoded, for `resume`, `status`, `report` and `send`'s checks.
+    pub fn of(meta: &CampaignMeta) -> Result<SavedOptions, UnreadableOptions> {
+        serde_json::from_str(&meta.options_json).map_err(|source| UnreadableOptions {
+            version: meta.tool_version.clone(),
+            source,
+        })
+    }
 }
 
 impl SavedAccount {
@@ -134,7 +156,20 @@ mod tests {
         };
         let json = serde_json::to_string(&saved).unwrap();
         assert!(!json.contains("token\":"), "no token values: {json}");
-        assert_eq!(serde_json::from_str::<SavedOptions>(&json).unwrap(), saved);
+        let mut meta = CampaignMeta {
+            campaign_id: "c".into(),
+            created_at: "2026-01-05T09:00:00Z".parse().unwrap(),
+            csv_path: "/data/r.csv".into(),
+            fingerprint: "f".into(),
+            inputs: Vec::new(),
+            options_json: json,
+            tool_version: "0.1.0".into(),
+        };
+        assert_eq!(SavedOptions::of(&meta).unwrap(), saved);
+        meta.options_json = r#"{"flags":"from a future version"}"#.into();
+        meta.tool_version = "9.0.0".into();
+        let error = SavedOptions::of(&meta).unwrap_err().to_string();
+        assert!(error.contains("written by outreach 9.0.0"), "{error}");
         assert_eq!(saved.zone(), chrono_tz::Europe::Berlin);
         assert_eq!(saved.seed_bytes(), *blake3::hash(b"x").as_bytes());
     }

@@ -128,7 +128,7 @@ pub fn gather(store: &SqliteStore, settings: &Settings) -> Result<HtmlReport, Jo
         let meta = store.campaign()?;
         let rates = meta
             .as_ref()
-            .and_then(|meta| serde_json::from_str::<SavedOptions>(&meta.options_json).ok())
+            .and_then(|meta| SavedOptions::of(meta).ok())
             .map(|saved| {
                 saved
                     .accounts
