@@ -14,6 +14,7 @@
 #[macro_use]
 pub mod console;
 
+pub mod account;
 pub mod campaign;
 pub mod cli;
 pub mod config;

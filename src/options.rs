@@ -21,8 +21,8 @@ pub use error::{OptionsError, Origin};
 use zone::parse_start;
 pub use zone::{LocalZone, system_timezone};
 
-/// The environment variable holding the token of accounts that name none.
-pub const DEFAULT_TOKEN_ENV: &str = "OUTREACH_TOKEN";
+use crate::account::Account;
+pub use crate::account::DEFAULT_TOKEN_ENV;
 /// The account used when neither the config nor the CSV names one.
 pub const DEFAULT_ACCOUNT: &str = "default";
 
@@ -55,15 +55,6 @@ pub enum ZoneSource {
     Local,
 }
 
-/// One sender account with its pacing and the variable holding its token.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AccountSpec {
-    pub name: String,
-    pub rate: Rate,
-    pub daily_cap: Option<u32>,
-    pub token_env: String,
-}
-
 /// Everything a campaign needs besides its CSV rows, validated.
 #[derive(Debug, Clone)]
 pub struct CampaignSpec {
@@ -74,7 +65,7 @@ pub struct CampaignSpec {
     pub template: Option<PathBuf>,
     pub rate: Rate,
     /// Accounts from the config (may be empty: the CSV or the default fills in).
-    pub accounts: Vec<AccountSpec>,
+    pub accounts: Vec<Account>,
     pub windows: WindowSet,
     pub timezone: Tz,
     pub timezone_source: ZoneSource,
@@ -214,7 +205,7 @@ pub fn resolve(
                 ),
             });
         }
-        accounts.push(AccountSpec {
+        accounts.push(Account {
             name: account.name.clone(),
             rate: if flags.rate.is_some() {
                 rate
@@ -263,8 +254,8 @@ pub fn resolve(
 
 impl CampaignSpec {
     /// An account for a name the CSV uses but the config does not list.
-    pub fn account_for(&self, name: &str) -> AccountSpec {
-        AccountSpec {
+    pub fn account_for(&self, name: &str) -> Account {
+        Account {
             name: name.to_string(),
             rate: self.rate,
             daily_cap: self.daily_cap,

@@ -29,8 +29,9 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use proptest::prelude::*;
 
+use outreach::account::Account;
 use outreach::plan::slots::{AccountSlots, SlotRules, timer_tolerance};
-use outreach::plan::{AccountRules, PlanSettings, QueueItem, Slot, schedule};
+use outreach::plan::{PlanSettings, QueueItem, Slot, schedule};
 use outreach::rate::Rate;
 use outreach::window::{SendWindow, WindowSet};
 
@@ -129,11 +130,10 @@ fn zone() -> impl Strategy<Value = Tz> {
     prop::sample::select(ZONES.to_vec())
 }
 
-fn account() -> impl Strategy<Value = AccountRules> {
-    (rate(), prop::option::weighted(0.4, 1u32..8)).prop_map(|(rate, daily_cap)| AccountRules {
-        name: String::new(),
-        rate,
+fn account() -> impl Strategy<Value = Account> {
+    (rate(), prop::option::weighted(0.4, 1u32..8)).prop_map(|(rate, daily_cap)| Account {
         daily_cap,
+        ..Account::new("", rate)
     })
 }
 
@@ -153,7 +153,7 @@ struct Case {
     windows: WindowSet,
     jitter: f64,
     seed: [u8; 32],
-    accounts: Vec<AccountRules>,
+    accounts: Vec<Account>,
     entries: Vec<Entry>,
 }
 
@@ -344,11 +344,7 @@ fn check_plan(
 
 /// Keep the longest prefix-greedy subsequence of sorted `times` that obeys the
 /// rate and the cap: a history a real earlier run could have produced.
-fn valid_history(
-    mut times: Vec<DateTime<Utc>>,
-    rules: &AccountRules,
-    zone: &Tz,
-) -> Vec<DateTime<Utc>> {
+fn valid_history(mut times: Vec<DateTime<Utc>>, rules: &Account, zone: &Tz) -> Vec<DateTime<Utc>> {
     times.sort();
     let n = rules.rate.count as usize;
     let mut kept: Vec<DateTime<Utc>> = Vec::new();
@@ -534,10 +530,10 @@ proptest! {
         picks in prop::collection::vec(0usize..4, 1..60),
     ) {
         let windows = WindowSet::always();
-        let accounts: Vec<AccountRules> = accounts
+        let accounts: Vec<Account> = accounts
             .into_iter()
             .enumerate()
-            .map(|(index, rate)| AccountRules { name: format!("a{index}"), rate, daily_cap: None })
+            .map(|(index, rate)| Account::new(&format!("a{index}"), rate))
             .collect();
         let settings = PlanSettings {
             start,

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use chrono::{DateTime, TimeDelta, Utc};
+use outreach::account::Account;
 use outreach::journal::*;
 use outreach::options::CampaignFlags;
 use outreach::output::html::{self, Settings};
-use outreach::state::saved::{SavedAccount, SavedOptions, SavedRetry};
+use outreach::state::saved::{SavedOptions, SavedRetry};
 use outreach::throttle::BackoffPolicy;
 use tempfile::TempDir;
 
@@ -31,7 +32,7 @@ fn options(accounts: &[&str]) -> String {
         },
         accounts: accounts
             .iter()
-            .map(|name| SavedAccount {
+            .map(|name| Account {
                 name: name.to_string(),
                 rate: "60/h".parse().unwrap(),
                 daily_cap: None,

@@ -18,13 +18,14 @@ use std::path::PathBuf;
 use chrono_tz::Tz;
 use minijinja::Value;
 
+use crate::account::Account;
 use crate::input::context::row_context;
 use crate::input::{
     CsvError, Problems, RecipientTable, RenderError, Rendered, TemplateError, TemplateId,
     TemplateSet,
 };
-use crate::options::{AccountSpec, CampaignSpec};
-use crate::plan::{self, AccountRules, PlanSettings, QueueItem, Slot};
+use crate::options::CampaignSpec;
+use crate::plan::{self, PlanSettings, QueueItem, Slot};
 
 pub(crate) use render::CHUNK;
 pub use render::MessageRenderer;
@@ -78,7 +79,7 @@ pub struct Campaign {
     pub spec: CampaignSpec,
     pub table: RecipientTable,
     pub templates: TemplateSet,
-    pub accounts: Vec<AccountSpec>,
+    pub accounts: Vec<Account>,
     /// In queue order: priority (higher first), then file order.
     pub messages: Vec<Message>,
     pub duplicates: Vec<Duplicate>,
@@ -168,28 +169,15 @@ impl Campaign {
         *blake3::hash(self.table.digest.as_bytes()).as_bytes()
     }
 
-    /// Pacing rules per account, in account order.
-    pub fn account_rules(&self) -> Vec<AccountRules> {
-        self.accounts
-            .iter()
-            .map(|a| AccountRules {
-                name: a.name.clone(),
-                rate: a.rate,
-                daily_cap: a.daily_cap,
-            })
-            .collect()
-    }
-
     /// Plan every message from the campaign's start.
     pub fn plan(&self) -> Vec<Slot> {
-        let rules = self.account_rules();
         let settings = PlanSettings {
             start: self.spec.start,
             timezone: self.spec.timezone,
             windows: &self.spec.windows,
             jitter: self.spec.jitter,
             seed: self.seed(),
-            accounts: &rules,
+            accounts: &self.accounts,
         };
         let queue: Vec<QueueItem<'_>> = self
             .messages

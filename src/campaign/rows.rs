@@ -20,8 +20,9 @@ use std::path::Path;
 use chrono_tz::Tz;
 
 use super::{Duplicate, Message, TemplateChoice};
+use crate::account::Account;
 use crate::input::{Problems, RecipientTable, TemplateId, TemplateSet};
-use crate::options::{AccountSpec, CampaignSpec, DEFAULT_ACCOUNT};
+use crate::options::{CampaignSpec, DEFAULT_ACCOUNT};
 
 /// Where each row's template comes from when it names none.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +37,7 @@ pub struct TemplateDefaults {
 pub struct Queue {
     pub messages: Vec<Message>,
     pub duplicates: Vec<Duplicate>,
-    pub accounts: Vec<AccountSpec>,
+    pub accounts: Vec<Account>,
 }
 
 struct RowFacts {
@@ -173,7 +174,7 @@ impl Hasher for MultiplyHasher {
 /// order of first use), else one default.
 struct Accounts<'a> {
     spec: &'a CampaignSpec,
-    list: Vec<AccountSpec>,
+    list: Vec<Account>,
     configured: bool,
 }
 
@@ -204,7 +205,7 @@ impl<'a> Accounts<'a> {
         self.list.len() - 1
     }
 
-    fn finish(mut self, spec: &CampaignSpec) -> Vec<AccountSpec> {
+    fn finish(mut self, spec: &CampaignSpec) -> Vec<Account> {
         if self.list.is_empty() {
             self.list.push(spec.account_for(DEFAULT_ACCOUNT));
         }

@@ -14,13 +14,13 @@ use chrono::{TimeDelta, Utc};
 use clap::Args;
 
 use super::send_cmd::{DeliveryArgs, apply_retry_flags, connect, run_work};
+use crate::account::Account;
 use crate::campaign::Campaign;
 use crate::exit_codes;
 use crate::journal::{
     CampaignStore, JournalHandle, MessageState, NewMessage, Rerender, RowDigest, SqliteStore,
 };
 use crate::options::{self, CampaignFlags, OptionsError, Origin};
-use crate::plan::AccountRules;
 use crate::rate::Rate;
 use crate::send::executor::ExecSettings;
 use crate::send::journal_recorder::JournalRecorder;
@@ -322,7 +322,7 @@ fn reload(flags: &CampaignFlags) -> anyhow::Result<Campaign> {
 }
 
 /// The saved accounts with resume's pacing flags applied.
-fn pacing_rules(saved: &SavedOptions, args: &ResumeArgs) -> anyhow::Result<Vec<AccountRules>> {
+fn pacing_rules(saved: &SavedOptions, args: &ResumeArgs) -> anyhow::Result<Vec<Account>> {
     let rate: Option<Rate> = args
         .rate
         .as_deref()
@@ -337,10 +337,10 @@ fn pacing_rules(saved: &SavedOptions, args: &ResumeArgs) -> anyhow::Result<Vec<A
     Ok(saved
         .accounts
         .iter()
-        .map(|account| AccountRules {
-            name: account.name.clone(),
+        .map(|account| Account {
             rate: rate.unwrap_or(account.rate),
             daily_cap: args.daily_cap.or(account.daily_cap),
+            ..account.clone()
         })
         .collect())
 }
@@ -442,14 +442,19 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
         }));
     }
 
-    let specs: Vec<_> = saved.accounts.iter().map(|a| a.to_spec()).collect();
     let (backoff, timeout) =
         apply_retry_flags(&args.delivery, saved.retry.policy(), saved.retry.timeout())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let target = connect(&specs, saved.endpoint.as_deref(), &args.delivery, timeout).await?;
+        let target = connect(
+            &saved.accounts,
+            saved.endpoint.as_deref(),
+            &args.delivery,
+            timeout,
+        )
+        .await?;
         let pacing = Pacing {
             accounts: &rules,
             windows: &windows,

@@ -10,10 +10,11 @@ use clap::Args;
 
 use super::args::{CampaignArgs, PlanOutputArgs};
 use super::plan_cmd::{load_campaign, print_plan};
+use crate::account::Account;
 use crate::campaign::Campaign;
 use crate::exit_codes;
 use crate::journal::{CampaignStore, JournalHandle, JournalLock, NewMessage, SqliteStore};
-use crate::options::{AccountSpec, OptionsError};
+use crate::options::OptionsError;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::account::{AccountWork, Job};
 use crate::send::api::{
@@ -212,7 +213,7 @@ pub struct Target {
 
 /// Resolve the endpoint and every account's token, before anything is sent.
 pub async fn connect(
-    accounts: &[AccountSpec],
+    accounts: &[Account],
     configured_endpoint: Option<&str>,
     delivery: &DeliveryArgs,
     timeout: Duration,
@@ -255,7 +256,8 @@ pub async fn connect(
             api: Arc::new(api),
             tokens: tokens
                 .into_iter()
-                .map(|(_, token)| AccountToken {
+                .map(|(account, token)| AccountToken {
+                    account,
                     token: Token::new(token),
                     source: "the embedded sandbox".to_string(),
                 })
@@ -274,6 +276,7 @@ pub async fn connect(
     for account in accounts {
         match std::env::var(&account.token_env) {
             Ok(value) if !value.trim().is_empty() => tokens.push(AccountToken {
+                account: account.name.clone(),
                 token: Token::new(value.trim().to_string()),
                 source: format!("the environment variable {}", account.token_env),
             }),
@@ -306,16 +309,19 @@ pub fn work_from_new(
     messages: &[NewMessage],
     tokens: &[AccountToken],
 ) -> Vec<AccountWork> {
+    // `connect` resolved a token for every account, or failed.
     let mut work: Vec<AccountWork> = campaign
-        .account_rules()
-        .into_iter()
-        .zip(tokens)
-        .map(|(rules, token)| AccountWork {
-            rules,
-            token: token.token.clone(),
-            token_source: token.source.clone(),
-            jobs: Vec::new(),
-            history: Vec::new(),
+        .accounts
+        .iter()
+        .filter_map(|account| {
+            let token = tokens.iter().find(|t| t.account == account.name)?;
+            Some(AccountWork {
+                rules: account.clone(),
+                token: token.token.clone(),
+                token_source: token.source.clone(),
+                jobs: Vec::new(),
+                history: Vec::new(),
+            })
         })
         .collect();
     for message in messages {

@@ -15,17 +15,9 @@ pub mod slots;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::rate::Rate;
+use crate::account::Account;
 use crate::window::WindowSet;
 use slots::{AccountSlots, SlotRules};
-
-/// The pacing rules of one sender account.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AccountRules {
-    pub name: String,
-    pub rate: Rate,
-    pub daily_cap: Option<u32>,
-}
 
 /// Everything the schedule depends on besides the queue.
 #[derive(Debug, Clone)]
@@ -37,7 +29,7 @@ pub struct PlanSettings<'a> {
     pub jitter: f64,
     /// Seeds the jitter; derived from the campaign's inputs.
     pub seed: [u8; 32],
-    pub accounts: &'a [AccountRules],
+    pub accounts: &'a [Account],
 }
 
 /// One message waiting for a slot.
@@ -113,12 +105,8 @@ pub fn schedule(
 mod tests {
     use super::*;
 
-    fn account(name: &str, rate: &str) -> AccountRules {
-        AccountRules {
-            name: name.into(),
-            rate: rate.parse().unwrap(),
-            daily_cap: None,
-        }
+    fn account(name: &str, rate: &str) -> Account {
+        Account::new(name, rate.parse().unwrap())
     }
 
     #[test]

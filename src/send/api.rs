@@ -37,6 +37,8 @@ impl fmt::Debug for Token {
 /// An account's token and where it came from (for messages; never the value).
 #[derive(Debug, Clone)]
 pub struct AccountToken {
+    /// The account it belongs to: tokens are looked up by name.
+    pub account: String,
     pub token: Token,
     /// e.g. `$OUTREACH_TOKEN_ALICE` or `the embedded sandbox`.
     pub source: String,

@@ -199,7 +199,7 @@ pub async fn execute(context: Arc<RunContext>, work: Vec<AccountWork>) -> RunRep
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::AccountRules;
+    use crate::account::Account;
     use crate::send::account::{Job, PLANNED_AHEAD};
     use crate::send::api::{ApiFuture, ApiResponse, MessagePayload, OutgoingMessage, Token};
     use crate::send::events::MemorySink;
@@ -244,11 +244,7 @@ mod tests {
     async fn planned_events_come_ahead_of_each_send_not_all_at_the_start() {
         let start: DateTime<Utc> = "2026-01-05T09:00:00Z".parse().unwrap();
         let count = PLANNED_AHEAD as u64 * 2 + 500;
-        let rules = AccountRules {
-            name: "default".into(),
-            rate: "1000/s".parse().unwrap(),
-            daily_cap: None,
-        };
+        let rules = Account::new("default", "1000/s".parse().unwrap());
         let jobs = (0..count)
             .map(|seq| job(seq, start + TimeDelta::milliseconds(seq as i64)))
             .collect();

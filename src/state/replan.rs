@@ -8,8 +8,9 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::account::Account;
 use crate::journal::StoredMessage;
-use crate::plan::{self, AccountRules, PlanSettings, QueueItem};
+use crate::plan::{self, PlanSettings, QueueItem};
 use crate::send::account::{AccountWork, Job};
 use crate::send::api::{AccountToken, MessagePayload, OutgoingMessage};
 use crate::window::WindowSet;
@@ -17,7 +18,7 @@ use crate::window::WindowSet;
 /// How the remaining messages are paced.
 #[derive(Debug, Clone)]
 pub struct Pacing<'a> {
-    pub accounts: &'a [AccountRules],
+    pub accounts: &'a [Account],
     pub windows: &'a WindowSet,
     pub timezone: Tz,
     pub jitter: f64,
@@ -83,14 +84,17 @@ pub fn replan(
     let mut work: Vec<AccountWork> = pacing
         .accounts
         .iter()
-        .zip(tokens)
         .enumerate()
-        .map(|(index, (rules, token))| AccountWork {
-            rules: rules.clone(),
-            token: token.token.clone(),
-            token_source: token.source.clone(),
-            jobs: Vec::new(),
-            history: history.get(index).cloned().unwrap_or_default(),
+        .filter_map(|(index, rules)| {
+            // `connect` resolved a token for every account, or failed.
+            let token = tokens.iter().find(|t| t.account == rules.name)?;
+            Some(AccountWork {
+                rules: rules.clone(),
+                token: token.token.clone(),
+                token_source: token.source.clone(),
+                jobs: Vec::new(),
+                history: history.get(index).cloned().unwrap_or_default(),
+            })
         })
         .collect();
     for slot in slots {

@@ -9,20 +9,11 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::account::Account;
 use crate::journal::CampaignMeta;
-use crate::options::{AccountSpec, CampaignFlags};
-use crate::rate::Rate;
+use crate::options::CampaignFlags;
 use crate::throttle::BackoffPolicy;
 use crate::window::WindowSet;
-
-/// One account as saved.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SavedAccount {
-    pub name: String,
-    pub rate: Rate,
-    pub daily_cap: Option<u32>,
-    pub token_env: String,
-}
 
 /// Retry settings as saved, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +29,7 @@ pub struct SavedRetry {
 pub struct SavedOptions {
     /// The flags as given (paths made absolute), to reload the CSV.
     pub flags: CampaignFlags,
-    pub accounts: Vec<SavedAccount>,
+    pub accounts: Vec<Account>,
     pub windows: WindowSet,
     pub timezone: String,
     pub jitter: f64,
@@ -66,26 +57,6 @@ impl SavedOptions {
             version: meta.tool_version.clone(),
             source,
         })
-    }
-}
-
-impl SavedAccount {
-    pub fn from_spec(spec: &AccountSpec) -> SavedAccount {
-        SavedAccount {
-            name: spec.name.clone(),
-            rate: spec.rate,
-            daily_cap: spec.daily_cap,
-            token_env: spec.token_env.clone(),
-        }
-    }
-
-    pub fn to_spec(&self) -> AccountSpec {
-        AccountSpec {
-            name: self.name.clone(),
-            rate: self.rate,
-            daily_cap: self.daily_cap,
-            token_env: self.token_env.clone(),
-        }
     }
 }
 
@@ -141,7 +112,7 @@ mod tests {
                 rate: Some("20/h".into()),
                 ..CampaignFlags::default()
             },
-            accounts: vec![SavedAccount {
+            accounts: vec![Account {
                 name: "alice".into(),
                 rate: "20/h".parse().unwrap(),
                 daily_cap: Some(100),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::saved::{SavedAccount, SavedOptions, SavedRetry};
+use super::saved::{SavedOptions, SavedRetry};
 use crate::campaign::Campaign;
 use crate::journal::{CampaignMeta, InputDigest, NewMessage};
 use crate::options::CampaignFlags;
@@ -103,11 +103,7 @@ pub fn new_campaign(
     flags.start = None;
     let options = SavedOptions {
         flags,
-        accounts: campaign
-            .accounts
-            .iter()
-            .map(SavedAccount::from_spec)
-            .collect(),
+        accounts: campaign.accounts.clone(),
         windows: campaign.spec.windows.clone(),
         timezone: campaign.spec.timezone.name().to_string(),
         jitter: campaign.spec.jitter,

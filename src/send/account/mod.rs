@@ -26,7 +26,7 @@ use super::claims::{self, ClaimedAhead};
 use super::events::EventKind;
 use super::executor::RunContext;
 use super::recorder::SendOutcome;
-use crate::plan::AccountRules;
+use crate::account::Account;
 use crate::plan::slots::{AccountSlots, SlotRules};
 use crate::throttle::Pacer;
 
@@ -47,7 +47,7 @@ pub struct Job {
 /// One account's work.
 #[derive(Debug, Clone)]
 pub struct AccountWork {
-    pub rules: AccountRules,
+    pub rules: Account,
     pub token: Token,
     /// Where the token came from, for messages (e.g. `$OUTREACH_TOKEN`); never the token.
     pub token_source: String,
