@@ -6,6 +6,7 @@
 
 pub mod args;
 mod plan_cmd;
+pub mod report_cmd;
 pub mod resume_cmd;
 pub mod send_cmd;
 pub mod status_cmd;
@@ -42,7 +43,7 @@ pub enum Command {
     /// Where a campaign stands: counts by state, per account, next send, ETA.
     Status(status_cmd::StatusArgs),
     /// One row per recipient (csv, json), or one page with timelines and failures (html).
-    Report(status_cmd::ReportArgs),
+    Report(report_cmd::ReportArgs),
     /// Run a local rate-limited messaging API for demos and tests.
     Sandbox(crate::sandbox::SandboxArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).
@@ -156,7 +157,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Send(args)) => send_cmd::run(*args),
         Some(Command::Resume(args)) => resume_cmd::run(*args),
         Some(Command::Status(args)) => status_cmd::run_status(args),
-        Some(Command::Report(args)) => status_cmd::run_report(args),
+        Some(Command::Report(args)) => report_cmd::run_report(args),
         Some(Command::Sandbox(args)) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

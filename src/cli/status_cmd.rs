@@ -1,21 +1,19 @@
-//! `outreach status` and `outreach report`: read a journal without disturbing
-//! a sender that may be writing it.
+//! `outreach status [--watch]`: where a campaign stands, read from its
+//! journal without disturbing a sender that may be writing it.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::json;
 
 use crate::exit_codes;
 use crate::journal::{CampaignStore, SqliteStore, StateCounts, StatusSummary};
 use crate::options::system_timezone;
-use crate::output::html;
 use crate::output::text::{excerpt, human_duration, local_time, pad};
-use crate::state::paths::{SUFFIX, find_state};
+use crate::state::paths::find_state;
 use crate::state::saved::SavedOptions;
 
 /// `outreach status`.
@@ -52,59 +50,7 @@ pub struct StatusArgs {
     pub interval: String,
 }
 
-/// Report formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    /// One CSV row per recipient.
-    Csv,
-    /// JSON Lines, one object per recipient.
-    Json,
-    /// One self-contained page: summary, failure reasons, per-account
-    /// timelines (planned vs sent, 429s, pauses, quota), failed recipients.
-    Html,
-}
-
-/// `outreach report`.
-#[derive(Debug, Clone, Args)]
-pub struct ReportArgs {
-    /// The campaign journal [default: the one *.outreach.db in the current directory].
-    ///
-    /// Example: outreach status --state campaigns/q4.outreach.db
-    #[arg(long, value_name = "PATH")]
-    pub state: Option<PathBuf>,
-    /// Output format.
-    ///
-    /// csv or json (JSON Lines), one row per recipient; or html, one self-contained page with a
-    /// summary, failure reasons, per-account timelines (planned vs sent, 429s, retries, pauses,
-    /// quota) and the failed recipients, written beside the journal unless --output.
-    ///
-    /// Example: outreach report --format json | jq -c 'select(.state == "failed")'
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: ReportFormat,
-    /// Write the report to FILE; `-` is standard output [default: standard output
-    /// for csv and json; for html, <journal name>.report.html beside the journal].
-    ///
-    /// The html default for the journal recipients.outreach.db is recipients.report.html.
-    ///
-    /// Example: outreach report --format html --output /tmp/campaign.html
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-}
-
-/// Where `report --format html` writes without `--output`: beside the
-/// journal, `recipients.outreach.db` -> `recipients.report.html`.
-pub fn default_html_path(journal: &Path) -> PathBuf {
-    let name = journal
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().to_string());
-    let stem = name
-        .strip_suffix(SUFFIX)
-        .or_else(|| journal.file_stem().and_then(|s| s.to_str()))
-        .unwrap_or("campaign");
-    journal.with_file_name(format!("{stem}.report.html"))
-}
-
-fn open(state: &Option<PathBuf>) -> anyhow::Result<(PathBuf, SqliteStore)> {
+pub(super) fn open(state: &Option<PathBuf>) -> anyhow::Result<(PathBuf, SqliteStore)> {
     let path = match state {
         Some(path) => path.clone(),
         None => find_state(&std::env::current_dir()?)?,
@@ -419,96 +365,6 @@ fn messages_text(counts: &StateCounts, sender: Sender) -> String {
     )
 }
 
-pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
-    let (path, store) = open(&args.state)?;
-    let output = match (&args.output, args.format) {
-        (Some(file), _) if file.as_os_str() == "-" => None,
-        (Some(file), _) => Some(file.clone()),
-        (None, ReportFormat::Html) => Some(default_html_path(&path)),
-        (None, _) => None,
-    };
-    if args.format == ReportFormat::Html {
-        let meta = store.campaign()?;
-        let zone = meta
-            .as_ref()
-            .and_then(|m| SavedOptions::of(m).ok())
-            .map_or_else(system_timezone, |saved| saved.zone());
-        let settings = html::Settings::new(zone, Utc::now());
-        let page = html::render(&html::gather(&store, &settings)?, &settings);
-        return match output {
-            Some(file) => {
-                std::fs::write(&file, &page)
-                    .with_context(|| format!("cannot write the report to {}", file.display()))?;
-                say!(
-                    "Wrote {} ({} KB); open it in a browser.",
-                    file.display(),
-                    page.len().div_ceil(1024)
-                );
-                Ok(exit_codes::SUCCESS)
-            }
-            None => {
-                let mut out = io::stdout().lock();
-                crate::console::unless_closed_pipe(
-                    out.write_all(page.as_bytes()).and_then(|()| out.flush()),
-                )
-                .context("cannot write the report")?;
-                Ok(exit_codes::SUCCESS)
-            }
-        };
-    }
-    match output {
-        Some(file) => {
-            let created =
-                File::create(&file).with_context(|| format!("cannot create {}", file.display()))?;
-            write_rows(
-                &store,
-                args.format,
-                BufWriter::with_capacity(1 << 16, created),
-            )
-            .with_context(|| format!("cannot write the report to {}", file.display()))
-        }
-        None => write_rows(
-            &store,
-            args.format,
-            BufWriter::with_capacity(1 << 16, io::stdout().lock()),
-        ),
-    }
-}
-
-/// The csv and json reports: one row per message, streamed. (Html is
-/// rendered whole by `run_report` and never comes here.)
-fn write_rows(
-    store: &SqliteStore,
-    format: ReportFormat,
-    mut out: impl Write,
-) -> anyhow::Result<i32> {
-    let result = match format {
-        ReportFormat::Json | ReportFormat::Html => store.report_rows(&mut |row| {
-            serde_json::to_writer(&mut out, &row).map_err(crate::journal::JournalError::sink)?;
-            out.write_all(b"\n")
-                .map_err(crate::journal::JournalError::sink)?;
-            Ok(())
-        }),
-        ReportFormat::Csv => {
-            let mut writer = csv::Writer::from_writer(&mut out);
-            let result = store.report_rows(&mut |row| {
-                writer
-                    .serialize(&row)
-                    .map_err(crate::journal::JournalError::sink)
-            });
-            crate::console::unless_closed_pipe(writer.flush())
-                .context("cannot write the report")?;
-            result
-        }
-    };
-    match result {
-        Err(error) if crate::console::is_closed_pipe(&error) => return Ok(exit_codes::SUCCESS),
-        other => other?,
-    }
-    crate::console::unless_closed_pipe(out.flush()).context("cannot write the report")?;
-    Ok(exit_codes::SUCCESS)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,18 +414,6 @@ mod tests {
         assert_eq!(
             sender_text(Sender::Stopped, &done, Path::new("c")),
             "finished (nothing left to send)"
-        );
-    }
-
-    #[test]
-    fn the_html_report_sits_beside_the_journal() {
-        assert_eq!(
-            default_html_path(Path::new("data/recipients.outreach.db")),
-            Path::new("data/recipients.report.html")
-        );
-        assert_eq!(
-            default_html_path(Path::new("/tmp/c.journal")),
-            Path::new("/tmp/c.report.html")
         );
     }
 }
