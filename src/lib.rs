@@ -26,6 +26,7 @@ pub mod output;
 pub mod parallel;
 pub mod plan;
 pub mod send;
+pub mod session;
 pub mod state;
 pub mod throttle;
 pub mod window;

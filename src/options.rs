@@ -14,8 +14,14 @@ use crate::config::{self, JitterPercent, LoadedConfig};
 use crate::rate::Rate;
 use crate::window::{SendWindow, WindowSet};
 
+mod delivery;
 mod error;
 mod zone;
+
+pub use delivery::{
+    DEFAULT_TIMEOUT, DeliveryFlags, DeliveryOptions, ProgressMode, ResumeFlags, ResumeOverrides,
+    RetryOverrides, duration_flag,
+};
 
 pub use error::{OptionsError, Origin};
 use zone::parse_start;

@@ -646,6 +646,33 @@ mod transitions {
     }
 
     #[test]
+    fn a_start_now_shift_moves_only_pending_messages() {
+        let fixture = Fixture::with_plan(3, &["alice"]);
+        let mut store = fixture.open();
+        store.mark_in_flight(&[0], t(1)).unwrap();
+        store.record(&[sent(0, t(2))]).unwrap();
+        assert_eq!(
+            store.shift_pending(chrono::TimeDelta::seconds(7)).unwrap(),
+            2
+        );
+        let planned = |store: &SqliteStore| {
+            let mut all = Vec::new();
+            store
+                .report_rows(&mut |row| {
+                    all.push((row.seq, row.planned_at));
+                    Ok(())
+                })
+                .unwrap();
+            all
+        };
+        assert_eq!(
+            planned(&store),
+            vec![(0, t(0)), (1, t(17)), (2, t(27))],
+            "the sent message keeps the time it was planned for"
+        );
+    }
+
+    #[test]
     fn skipping_refuses_sent_messages_and_is_idempotent() {
         let fixture = Fixture::with_plan(4, &["alice"]);
         let mut store = fixture.open();
@@ -1092,6 +1119,9 @@ mod writer {
             t: MessageState,
         ) -> Result<u64, JournalError> {
             self.inner.set_state_where(f, t)
+        }
+        fn shift_pending(&mut self, by: chrono::TimeDelta) -> Result<u64, JournalError> {
+            self.inner.shift_pending(by)
         }
         fn add_messages(&mut self, m: &[NewMessage]) -> Result<(), JournalError> {
             self.inner.add_messages(m)

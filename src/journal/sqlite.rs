@@ -319,6 +319,11 @@ impl CampaignStore for SqliteStore {
         write::set_state_where(self.writable()?, &path, from, to)
     }
 
+    fn shift_pending(&mut self, by: chrono::TimeDelta) -> Result<u64, JournalError> {
+        let path = self.path.clone();
+        write::shift_pending(self.writable()?, &path, by)
+    }
+
     fn add_messages(&mut self, messages: &[NewMessage]) -> Result<(), JournalError> {
         let path = self.path.clone();
         write::add_messages(self.writable()?, &path, messages)

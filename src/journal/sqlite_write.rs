@@ -362,6 +362,25 @@ pub fn set_state_where(
     Ok(changed as u64)
 }
 
+pub fn shift_pending(
+    conn: &mut Connection,
+    path: &Path,
+    by: chrono::TimeDelta,
+) -> Result<u64, JournalError> {
+    let nanos = by.num_nanoseconds().ok_or(JournalError::TimeOutOfRange(
+        chrono::DateTime::<chrono::Utc>::MAX_UTC,
+    ))?;
+    let tx = begin(conn, path)?;
+    let changed = tx
+        .execute(
+            "UPDATE messages SET planned_at_ns = planned_at_ns + ?1 WHERE state = 'pending'",
+            params![nanos],
+        )
+        .map_err(JournalError::sqlite(path, "moving the planned times"))?;
+    commit(tx, path)?;
+    Ok(changed as u64)
+}
+
 pub fn skip_messages(
     conn: &mut Connection,
     path: &Path,

@@ -136,6 +136,11 @@ pub trait CampaignStore: Send {
         to: MessageState,
     ) -> Result<u64, JournalError>;
 
+    /// Moves every pending message's planned time later by `by`: a campaign
+    /// that starts now starts when sending can begin, after the journal is
+    /// written, and its journal says so. Returns how many moved.
+    fn shift_pending(&mut self, by: chrono::TimeDelta) -> Result<u64, JournalError>;
+
     /// Adds messages to an existing campaign (`--allow-changes`: new rows).
     /// Fails with [`JournalError::DuplicateSeq`] if a `seq` is taken.
     fn add_messages(&mut self, messages: &[NewMessage]) -> Result<(), JournalError>;

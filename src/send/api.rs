@@ -53,17 +53,80 @@ pub struct MessagePayload {
     pub body: String,
 }
 
-/// One request to send.
+/// One message to send, whatever the channel.
 #[derive(Debug, Clone)]
 pub struct OutgoingMessage {
+    /// Recipient, subject and text body (also today's JSON request body).
     pub payload: MessagePayload,
+    /// The HTML body, when the campaign has an HTML template (e-mail).
+    pub html: Option<String>,
+    /// The CSV row's values by column, for channels whose request is a
+    /// template over them (empty when the channel needs none).
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// The same on every attempt and resume: the HTTP `Idempotency-Key`,
+    /// the e-mail `Message-ID`.
     pub idempotency_key: String,
+}
+
+/// What a response means, decided by the channel that understood it: an
+/// HTTP status, a provider's `{"ok": false}` body or an SMTP reply code all
+/// become one of these, so the executor has one set of rules for every
+/// channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseClass {
+    /// Taken by the server.
+    Sent,
+    /// Too many requests (HTTP 429, Mailgun's 420, SMTP 421/452): not taken;
+    /// the account waits (the hint in the headers, else backoff) and retries.
+    Throttled,
+    /// The credentials were refused (HTTP 401/403, SMTP 530/535): the
+    /// account stops, the message stays pending.
+    AuthRefused,
+    /// Worth another try with backoff (HTTP 408/5xx, SMTP 4xx).
+    /// `maybe_delivered`: the server may have taken it anyway.
+    Transient { maybe_delivered: bool },
+    /// Never for this recipient (HTTP 4xx, SMTP 5xx for the address).
+    Permanent,
+}
+
+impl ResponseClass {
+    /// Today's rules for a plain HTTP status.
+    pub fn of_http_status(status: u16) -> ResponseClass {
+        match status {
+            200..=299 => ResponseClass::Sent,
+            429 => ResponseClass::Throttled,
+            401 | 403 => ResponseClass::AuthRefused,
+            // A gateway may have passed the request on before failing.
+            500 | 502 | 504 => ResponseClass::Transient {
+                maybe_delivered: true,
+            },
+            408 | 500..=599 => ResponseClass::Transient {
+                maybe_delivered: false,
+            },
+            _ => ResponseClass::Permanent,
+        }
+    }
+}
+
+/// The standard phrase of an HTTP status, for messages.
+pub fn http_reason_phrase(status: u16) -> &'static str {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+        .unwrap_or("")
 }
 
 /// What came back.
 #[derive(Debug, Clone)]
 pub struct ApiResponse {
+    /// The HTTP status, or the SMTP reply code.
     pub status: u16,
+    /// What `status` and the body mean.
+    pub class: ResponseClass,
+    /// The status in words for messages (`Too Many Requests`), if it has any.
+    pub status_text: String,
+    /// Rate-limit signals: the response's headers, plus any wait the channel
+    /// found elsewhere (a JSON body, an SMTP reply) as `Retry-After`.
     pub headers: HeaderMap,
     /// The start of the body, for failure reasons.
     pub body_excerpt: String,
@@ -198,6 +261,8 @@ impl HttpApi {
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]);
         Ok(ApiResponse {
             status,
+            class: ResponseClass::of_http_status(status),
+            status_text: http_reason_phrase(status).to_string(),
             headers,
             body_excerpt: text.trim().to_string(),
             message_id,
@@ -260,6 +325,34 @@ mod tests {
             "api.example.com:443"
         );
         assert_eq!(host_and_port("http://127.0.0.1:9/x"), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn http_statuses_keep_their_meaning() {
+        use ResponseClass::*;
+        assert_eq!(ResponseClass::of_http_status(201), Sent);
+        assert_eq!(ResponseClass::of_http_status(429), Throttled);
+        assert_eq!(ResponseClass::of_http_status(403), AuthRefused);
+        assert_eq!(
+            ResponseClass::of_http_status(502),
+            Transient {
+                maybe_delivered: true
+            }
+        );
+        assert_eq!(
+            ResponseClass::of_http_status(503),
+            Transient {
+                maybe_delivered: false
+            }
+        );
+        assert_eq!(
+            ResponseClass::of_http_status(408),
+            Transient {
+                maybe_delivered: false
+            }
+        );
+        assert_eq!(ResponseClass::of_http_status(422), Permanent);
+        assert_eq!(ResponseClass::of_http_status(302), Permanent);
     }
 
     #[test]

@@ -104,6 +104,8 @@ mod tests {
                     body: String::new(),
                 },
                 idempotency_key: format!("k{seq}"),
+                html: None,
+                fields: Default::default(),
             },
             planned_at: at(planned_ms),
             timezone: None,

@@ -214,6 +214,8 @@ mod tests {
             Box::pin(async {
                 Ok(ApiResponse {
                     status: 201,
+                    class: crate::send::api::ResponseClass::Sent,
+                    status_text: "Created".into(),
                     headers: Default::default(),
                     body_excerpt: String::new(),
                     message_id: None,
@@ -234,6 +236,8 @@ mod tests {
                     body: "hello".into(),
                 },
                 idempotency_key: format!("key-{seq}"),
+                html: None,
+                fields: Default::default(),
             },
             planned_at: at,
             timezone: None,

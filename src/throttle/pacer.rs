@@ -61,16 +61,16 @@ impl Pacer {
         self.remember(now);
     }
 
-    /// Advice after the response `info` (status `status`) to the request
+    /// Advice after the response `info` (`throttled`: too many requests) to the request
     /// sent at `sent_at`, received at `now`.
     pub fn observe(
         &mut self,
         info: &RateLimitInfo,
-        status: u16,
+        throttled: bool,
         sent_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Advice {
-        if status != 429 {
+        if !throttled {
             self.remember(now);
         }
         self.update_policy(info, sent_at, now);
@@ -81,8 +81,8 @@ impl Pacer {
             info.limit = Some(policy.limit);
             info.window = Some(policy.window);
         }
-        let mut advice = advise(&info, status, now);
-        let spent_on_success = status != 429 && info.retry_after.is_none();
+        let mut advice = advise(&info, throttled, now);
+        let spent_on_success = !throttled && info.retry_after.is_none();
         if spent_on_success
             && let (Some(until), Some(reset_at)) = (advice.pause_until, info.reset_at)
             && until == reset_at
@@ -166,7 +166,7 @@ mod tests {
     fn the_window_is_learned_from_a_response_that_opened_one() {
         let mut pacer = Pacer::default();
         // 10 per 5 s, fixed window opened by this request at 0 ms.
-        let advice = pacer.observe(&x_ratelimit(10, 9, 1, 5000), 201, ms(0), ms(1));
+        let advice = pacer.observe(&x_ratelimit(10, 9, 1, 5000), false, ms(0), ms(1));
         let policy = Policy {
             limit: 10,
             window: Duration::from_secs(5),
@@ -174,11 +174,11 @@ mod tests {
         assert_eq!(pacer.policy(), Some(policy));
         assert_eq!(advice.min_spacing, Some(Duration::from_millis(500)));
         // A later response repeats only the limit: still paced at the policy.
-        let advice = pacer.observe(&x_ratelimit(10, 8, 501, 5000), 201, ms(500), ms(501));
+        let advice = pacer.observe(&x_ratelimit(10, 8, 501, 5000), false, ms(500), ms(501));
         assert_eq!(advice.min_spacing, Some(Duration::from_millis(500)));
         assert_eq!(pacer.policy(), Some(policy));
         // A different limit: a new quota, its window unknown until it opens.
-        pacer.observe(&x_ratelimit(20, 3, 1001, 5000), 201, ms(1000), ms(1001));
+        pacer.observe(&x_ratelimit(20, 3, 1001, 5000), false, ms(1000), ms(1001));
         assert_eq!(pacer.policy(), None);
     }
 
@@ -193,7 +193,7 @@ mod tests {
             let sent = 500 * k;
             advice = pacer.observe(
                 &x_ratelimit(10, 9 - k as u64, sent + 1, 5000),
-                201,
+                false,
                 ms(sent),
                 ms(sent + 1),
             );
@@ -205,19 +205,19 @@ mod tests {
     #[test]
     fn the_pause_stays_within_what_the_header_allows() {
         let mut pacer = Pacer::default();
-        pacer.observe(&x_ratelimit(2, 1, 1, 1000), 201, ms(0), ms(1));
+        pacer.observe(&x_ratelimit(2, 1, 1, 1000), false, ms(0), ms(1));
         // Requests the pacer never saw spent the quota early: its estimate
         // (1.001 s) is before the earliest reset the header allows (3.1 s).
-        let advice = pacer.observe(&x_ratelimit(2, 0, 100, 3500), 201, ms(99), ms(100));
+        let advice = pacer.observe(&x_ratelimit(2, 0, 100, 3500), false, ms(99), ms(100));
         assert_eq!(advice.pause_until, Some(ms(3100)));
         // And never later than the header's reset.
         let mut pacer = Pacer::default();
-        pacer.observe(&x_ratelimit(2, 1, 1, 1000), 201, ms(0), ms(1));
+        pacer.observe(&x_ratelimit(2, 1, 1, 1000), false, ms(0), ms(1));
         let mut info = x_ratelimit(2, 0, 100, 200);
         info.reset_at = Some(ms(600));
         info.reset_resolution = Duration::from_millis(100);
         assert_eq!(
-            pacer.observe(&info, 201, ms(99), ms(100)).pause_until,
+            pacer.observe(&info, false, ms(99), ms(100)).pause_until,
             Some(ms(600))
         );
     }
@@ -225,12 +225,14 @@ mod tests {
     #[test]
     fn a_429_and_retry_after_are_waited_as_given() {
         let mut pacer = Pacer::default();
-        pacer.observe(&x_ratelimit(2, 1, 1, 1000), 201, ms(0), ms(1));
-        pacer.observe(&x_ratelimit(2, 0, 101, 1000), 201, ms(100), ms(101));
+        pacer.observe(&x_ratelimit(2, 1, 1, 1000), false, ms(0), ms(1));
+        pacer.observe(&x_ratelimit(2, 0, 101, 1000), false, ms(100), ms(101));
         // A 429 at 200 ms with a reset of "1": the whole second is waited.
         let throttled = x_ratelimit(2, 0, 200, 1000);
         assert_eq!(
-            pacer.observe(&throttled, 429, ms(199), ms(200)).pause_until,
+            pacer
+                .observe(&throttled, true, ms(199), ms(200))
+                .pause_until,
             Some(ms(1200))
         );
         let retry = RateLimitInfo {
@@ -238,7 +240,7 @@ mod tests {
             ..x_ratelimit(2, 0, 300, 1000)
         };
         assert_eq!(
-            pacer.observe(&retry, 201, ms(299), ms(300)).pause_until,
+            pacer.observe(&retry, false, ms(299), ms(300)).pause_until,
             Some(ms(2000))
         );
     }
@@ -249,9 +251,9 @@ mod tests {
         // second says the quota is spent; the window holds both, so it
         // frees 1 s after the lost one, not after the second.
         let mut pacer = Pacer::default();
-        pacer.observe(&x_ratelimit(2, 1, 1, 1000), 201, ms(0), ms(1));
+        pacer.observe(&x_ratelimit(2, 1, 1, 1000), false, ms(0), ms(1));
         pacer.unanswered(ms(50));
-        let advice = pacer.observe(&x_ratelimit(2, 0, 101, 1000), 201, ms(100), ms(101));
+        let advice = pacer.observe(&x_ratelimit(2, 0, 101, 1000), false, ms(100), ms(101));
         assert_eq!(advice.pause_until, Some(ms(1050)));
     }
 
@@ -266,7 +268,7 @@ mod tests {
             reset_resolution: Duration::from_secs(1),
             ..RateLimitInfo::default()
         };
-        let advice = pacer.observe(&info, 201, ms(0), ms(1));
+        let advice = pacer.observe(&info, false, ms(0), ms(1));
         assert_eq!(advice.min_spacing, Some(Duration::from_millis(500)));
         assert_eq!(
             pacer.policy(),
@@ -320,7 +322,7 @@ mod tests {
             }
             let info = super::super::parse_rate_limit_headers(&headers, now);
             let mut pacer = Pacer::default();
-            let advice = pacer.observe(&info, 201, sent, now);
+            let advice = pacer.observe(&info, false, sent, now);
             assert_eq!(
                 pacer.policy(),
                 Some(Policy {

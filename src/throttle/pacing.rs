@@ -64,9 +64,10 @@ pub struct Advice {
     pub min_spacing: Option<Duration>,
 }
 
-/// Advice for the response that carried `info` with status `status`,
+/// Advice for the response that carried `info` (`throttled`: the channel
+/// read it as too many requests, e.g. HTTP 429 or SMTP 421),
 /// received at `now` (see the module docs for the rules).
-pub fn advise(info: &RateLimitInfo, status: u16, now: DateTime<Utc>) -> Advice {
+pub fn advise(info: &RateLimitInfo, throttled: bool, now: DateTime<Utc>) -> Advice {
     let usable = |at: Option<DateTime<Utc>>, what: &str| {
         let at = at?;
         let wait = (at - now).to_std().ok().filter(|wait| !wait.is_zero())?;
@@ -78,7 +79,7 @@ pub fn advise(info: &RateLimitInfo, status: u16, now: DateTime<Utc>) -> Advice {
     };
     let retry_after = usable(info.retry_after, "Retry-After");
     let reset = usable(info.reset_at, "rate-limit reset");
-    let spent = info.remaining == Some(0) || status == 429;
+    let spent = info.remaining == Some(0) || throttled;
     let pause_until = match (retry_after, reset) {
         (Some((at, _)), _) => Some(at),
         (None, Some((at, _))) if spent => Some(at),
@@ -189,12 +190,12 @@ mod tests {
     #[test]
     fn no_hints_no_advice() {
         assert_eq!(
-            advise(&RateLimitInfo::default(), 200, now()),
+            advise(&RateLimitInfo::default(), false, now()),
             Advice::default()
         );
         // A 429 without hints: the caller backs off exponentially.
         assert_eq!(
-            advise(&RateLimitInfo::default(), 429, now()),
+            advise(&RateLimitInfo::default(), true, now()),
             Advice::default()
         );
     }
@@ -202,39 +203,39 @@ mod tests {
     #[test]
     fn retry_after_takes_precedence() {
         let hints = info(Some(0), Some(3600), Some(30));
-        assert_eq!(advise(&hints, 429, now()), advice(at(30), None));
-        assert_eq!(advise(&hints, 503, now()), advice(at(30), None));
+        assert_eq!(advise(&hints, true, now()), advice(at(30), None));
+        assert_eq!(advise(&hints, false, now()), advice(at(30), None));
         // Even a later Retry-After beats an earlier reset.
         let hints = info(Some(0), Some(60), Some(600));
-        assert_eq!(advise(&hints, 429, now()), advice(at(600), None));
+        assert_eq!(advise(&hints, true, now()), advice(at(600), None));
         // Spacing from the remaining quota still applies after the pause:
         // 10 sends left need 11 spacings before the reset.
         let hints = info(Some(10), Some(1100), Some(5));
-        assert_eq!(advise(&hints, 200, now()), advice(at(5), secs(100)));
+        assert_eq!(advise(&hints, false, now()), advice(at(5), secs(100)));
     }
 
     #[test]
     fn spent_quota_pauses_until_reset() {
         assert_eq!(
-            advise(&info(Some(0), Some(3600), None), 200, now()),
+            advise(&info(Some(0), Some(3600), None), false, now()),
             advice(at(3600), None)
         );
         assert_eq!(
-            advise(&info(Some(0), Some(3600), None), 429, now()),
+            advise(&info(Some(0), Some(3600), None), true, now()),
             advice(at(3600), None)
         );
         // A 429 means spent even if the count disagrees.
         assert_eq!(
-            advise(&info(Some(7), Some(120), None), 429, now()),
+            advise(&info(Some(7), Some(120), None), true, now()),
             advice(at(120), None)
         );
         assert_eq!(
-            advise(&info(None, Some(120), None), 429, now()),
+            advise(&info(None, Some(120), None), true, now()),
             advice(at(120), None)
         );
         // Spent but no reset known: nothing to pause until.
         assert_eq!(
-            advise(&info(Some(0), None, None), 200, now()),
+            advise(&info(Some(0), None, None), false, now()),
             Advice::default()
         );
     }
@@ -243,11 +244,11 @@ mod tests {
     fn remaining_quota_is_spread_until_reset() {
         // 5 sends left: the 6th finds the quota reset after 6 spacings.
         assert_eq!(
-            advise(&info(Some(5), Some(600), None), 200, now()),
+            advise(&info(Some(5), Some(600), None), false, now()),
             advice(None, secs(100))
         );
         assert_eq!(
-            advise(&info(Some(1), Some(45), None), 200, now()),
+            advise(&info(Some(1), Some(45), None), false, now()),
             advice(None, Some(Duration::from_millis(22_500)))
         );
         // Rounded up to the nanosecond: 2 sends, 3 spacings in 1 s.
@@ -257,16 +258,16 @@ mod tests {
             ..RateLimitInfo::default()
         };
         assert_eq!(
-            advise(&hints, 200, now()).min_spacing,
+            advise(&hints, false, now()).min_spacing,
             Some(Duration::from_nanos(333_333_334))
         );
         // Unknown remaining or reset: no spacing from them.
         assert_eq!(
-            advise(&info(Some(5), None, None), 200, now()),
+            advise(&info(Some(5), None, None), false, now()),
             Advice::default()
         );
         assert_eq!(
-            advise(&info(None, Some(600), None), 200, now()),
+            advise(&info(None, Some(600), None), false, now()),
             Advice::default()
         );
     }
@@ -279,11 +280,11 @@ mod tests {
             ..info(Some(remaining), Some(reset_in), None)
         };
         assert_eq!(
-            advise(&rounded(4, 3), 200, now()),
+            advise(&rounded(4, 3), false, now()),
             advice(None, Some(Duration::from_millis(400)))
         );
         // `Reset: 1` may mean any instant from now on: nothing to spread.
-        assert_eq!(advise(&rounded(9, 1), 200, now()), Advice::default());
+        assert_eq!(advise(&rounded(9, 1), false, now()), Advice::default());
         // With a policy of 10 per 5 s, the first answer of a window
         // (9 left, `Reset: 5`) asks for no more than the policy's pace.
         let opened = RateLimitInfo {
@@ -292,7 +293,7 @@ mod tests {
             ..rounded(9, 5)
         };
         assert_eq!(
-            advise(&opened, 200, now()),
+            advise(&opened, false, now()),
             advice(None, Some(Duration::from_millis(500)))
         );
     }
@@ -304,21 +305,21 @@ mod tests {
             window: secs(3600),
             ..RateLimitInfo::default()
         };
-        assert_eq!(advise(&policy, 200, now()), advice(None, secs(180)));
+        assert_eq!(advise(&policy, false, now()), advice(None, secs(180)));
         // A quota that lasts at the policy's pace does not speed it up...
         let live = RateLimitInfo {
             remaining: Some(2),
             reset_at: at(100),
             ..policy.clone()
         };
-        assert_eq!(advise(&live, 200, now()), advice(None, secs(180)));
+        assert_eq!(advise(&live, false, now()), advice(None, secs(180)));
         // ...and one that would run dry at that pace slows it down.
         let low = RateLimitInfo {
             remaining: Some(2),
             reset_at: at(900),
             ..policy.clone()
         };
-        assert_eq!(advise(&low, 200, now()), advice(None, secs(300)));
+        assert_eq!(advise(&low, false, now()), advice(None, secs(300)));
         // When pausing until the reset, only the policy says anything about
         // the spacing after it.
         let spent = RateLimitInfo {
@@ -326,31 +327,31 @@ mod tests {
             reset_at: at(100),
             ..policy.clone()
         };
-        assert_eq!(advise(&spent, 200, now()), advice(at(100), secs(180)));
+        assert_eq!(advise(&spent, false, now()), advice(at(100), secs(180)));
         let zero_limit = RateLimitInfo {
             limit: Some(0),
             ..policy
         };
-        assert_eq!(advise(&zero_limit, 200, now()), Advice::default());
+        assert_eq!(advise(&zero_limit, false, now()), Advice::default());
     }
 
     #[test]
     fn stale_hints_are_ignored() {
         assert_eq!(
-            advise(&info(Some(0), Some(-5), Some(-1)), 429, now()),
+            advise(&info(Some(0), Some(-5), Some(-1)), true, now()),
             Advice::default()
         );
         assert_eq!(
-            advise(&info(Some(0), Some(0), Some(0)), 429, now()),
+            advise(&info(Some(0), Some(0), Some(0)), true, now()),
             Advice::default()
         );
         assert_eq!(
-            advise(&info(Some(4), Some(-5), None), 200, now()),
+            advise(&info(Some(4), Some(-5), None), false, now()),
             Advice::default()
         );
         // A stale Retry-After falls through to a valid reset.
         assert_eq!(
-            advise(&info(Some(0), Some(60), Some(-1)), 429, now()),
+            advise(&info(Some(0), Some(60), Some(-1)), true, now()),
             advice(at(60), None)
         );
     }
@@ -359,15 +360,15 @@ mod tests {
     fn absurd_hints_are_ignored() {
         let week = 7 * 24 * 3600;
         assert_eq!(
-            advise(&info(Some(0), Some(week), None), 429, now()),
+            advise(&info(Some(0), Some(week), None), true, now()),
             advice(at(week), None)
         );
         assert_eq!(
-            advise(&info(Some(0), Some(week + 1), None), 429, now()),
+            advise(&info(Some(0), Some(week + 1), None), true, now()),
             Advice::default()
         );
         assert_eq!(
-            advise(&info(None, None, Some(week + 1)), 429, now()),
+            advise(&info(None, None, Some(week + 1)), true, now()),
             Advice::default()
         );
         // Spacing longer than a week, from a policy of 1 per year.
@@ -376,14 +377,14 @@ mod tests {
             window: secs(365 * 24 * 3600),
             ..RateLimitInfo::default()
         };
-        assert_eq!(advise(&policy, 200, now()), Advice::default());
+        assert_eq!(advise(&policy, false, now()), Advice::default());
         let far = RateLimitInfo {
             retry_after: Some(DateTime::<Utc>::MAX_UTC),
             reset_at: Some(DateTime::<Utc>::MAX_UTC),
             remaining: Some(1),
             ..RateLimitInfo::default()
         };
-        assert_eq!(advise(&far, 429, now()), Advice::default());
+        assert_eq!(advise(&far, true, now()), Advice::default());
     }
 
     /// What the sandbox's `X-RateLimit-*` says to the first request of a

@@ -18,8 +18,6 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-pub use outcomes::reason_phrase;
-
 use super::api::{OutgoingMessage, Token};
 use super::budget::ErrorBudget;
 use super::claims::{self, ClaimedAhead};

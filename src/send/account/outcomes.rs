@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{AccountState, Job, Step};
-use crate::send::api::{ApiResponse, TransportError};
+use crate::send::api::{ApiResponse, ResponseClass, TransportError};
 use crate::send::budget::HARD_BACKOFF_AFTER;
 use crate::send::events::EventKind;
 use crate::send::recorder::{AttemptInfo, SendOutcome};
@@ -25,7 +25,10 @@ impl AccountState<'_> {
         self.unreachable_streak = 0;
         let info = parse_rate_limit_headers(&response.headers, now);
         let sent_at = self.last_request.unwrap_or(now);
-        let advice = self.pacer.observe(&info, status, sent_at, now);
+        let class = response.class;
+        let advice = self
+            .pacer
+            .observe(&info, class == ResponseClass::Throttled, sent_at, now);
         ctx.recorder.attempt(AttemptInfo {
             seq: job.seq,
             at: now,
@@ -33,7 +36,7 @@ impl AccountState<'_> {
             limit: info.limit,
             remaining: info.remaining,
             reset_at: info.reset_at,
-            error: (!(200..300).contains(&status)).then(|| response.body_excerpt.clone()),
+            error: (class != ResponseClass::Sent).then(|| response.body_excerpt.clone()),
         });
         // Only a pace slower than the plan's: the slot generator keeps the
         // plan's own pace, on its grid.
@@ -42,8 +45,8 @@ impl AccountState<'_> {
             .and_then(|spacing| TimeDelta::from_std(spacing).ok())
             .filter(|spacing| *spacing > self.plan_interval);
 
-        match status {
-            200..=299 => {
+        match class {
+            ResponseClass::Sent => {
                 self.blind_throttles = 0;
                 self.budget.record(false);
                 ctx.recorder.outcome(
@@ -69,7 +72,7 @@ impl AccountState<'_> {
                 }
                 Step::Next
             }
-            429 => {
+            ResponseClass::Throttled => {
                 ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
                 let (until, source) = match advice.pause_until {
                     Some(until) => {
@@ -99,21 +102,19 @@ impl AccountState<'_> {
                     until,
                     source: source.into(),
                 });
-                self.pause(until, now, "429 Too Many Requests");
+                let reason = format!("{status} {}", response.status_text);
+                self.pause(until, now, reason.trim_end());
                 Step::Again
             }
-            401 | 403 => {
+            ResponseClass::AuthRefused => {
                 ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
                 Step::StopAccount(format!(
                     "the API answered {status} {}: check the token of account `{}` ({}), then run `outreach resume`",
-                    reason_phrase(status),
-                    self.name,
-                    self.token_source
+                    response.status_text, self.name, self.token_source
                 ))
             }
-            408 | 500..=599 => {
-                let reason = format!("{status} {}", reason_phrase(status));
-                let maybe_delivered = matches!(status, 500 | 502 | 504);
+            ResponseClass::Transient { maybe_delivered } => {
+                let reason = format!("{status} {}", response.status_text);
                 self.transient(
                     job,
                     attempt,
@@ -124,12 +125,11 @@ impl AccountState<'_> {
                     now,
                 )
             }
-            _ => {
+            ResponseClass::Permanent => {
                 self.budget.record(false);
                 let reason = format!(
                     "{status} {}: {}",
-                    reason_phrase(status),
-                    response.body_excerpt
+                    response.status_text, response.body_excerpt
                 );
                 ctx.recorder.outcome(
                     job.seq,
@@ -308,12 +308,4 @@ impl AccountState<'_> {
             reason: reason.to_string(),
         });
     }
-}
-
-/// The standard phrase of an HTTP status, for messages.
-pub fn reason_phrase(status: u16) -> &'static str {
-    reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|code| code.canonical_reason())
-        .unwrap_or("")
 }

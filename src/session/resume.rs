@@ -1,0 +1,165 @@
+//! `resume`: continue a campaign from its journal.
+//!
+//! Order matters here: take the lock, turn messages left in flight by a crash
+//! into `uncertain` (they may have arrived), check the inputs for changes,
+//! read the rate history, apply `--retry-failed` / `--resend-uncertain`, then
+//! plan what is pending again from now with the earlier sends counted against
+//! every rate window.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{TimeDelta, Utc};
+
+use super::connect::{choose_endpoint, connect};
+use super::reconcile::reconcile_changes;
+use super::run::run_work;
+use super::work::{History, Pacing, replan};
+use crate::account::Account;
+use crate::exit_codes;
+use crate::journal::{CampaignMeta, CampaignStore, JournalHandle, MessageState, SqliteStore};
+use crate::options::{DeliveryOptions, ResumeOverrides};
+use crate::send::executor::{CLAIM_LEAD, ExecSettings};
+use crate::state::paths::explain_open_error;
+use crate::state::saved::SavedOptions;
+
+/// Continue the campaign in the journal at `state`; returns the exit code.
+pub fn resume(
+    state: &Path,
+    overrides: &ResumeOverrides,
+    delivery: &DeliveryOptions,
+) -> anyhow::Result<i32> {
+    let mut store = SqliteStore::open(state).map_err(|error| explain_open_error(error, state))?;
+    let (meta, saved) = saved_options(&store).map_err(|_| {
+        explain_open_error(
+            crate::journal::JournalError::NoCampaign {
+                path: state.to_path_buf(),
+            },
+            state,
+        )
+    })?;
+    let recovered = store.recover_in_flight()?;
+    if recovered > 0 {
+        say!(
+            "{recovered} message(s) were in flight when the last run stopped: they may have arrived, so they are now \
+             `uncertain` and will not be sent again. See `outreach report --state {}`; \
+             `outreach resume --resend-uncertain` sends them again with the same Idempotency-Key.",
+            state.display()
+        );
+    }
+    reconcile_changes(&mut store, &meta, &saved, overrides.changes)?;
+    // Read the rate history before --resend-uncertain moves those messages
+    // back to pending: their earlier requests still count against the window.
+    let accounts = overrides.accounts(&saved.accounts);
+    let windows = overrides.windows_or(&saved.windows);
+    let history = rate_history(&store, &accounts)?;
+
+    if overrides.retry_failed {
+        let moved = store.set_state_where(MessageState::Failed, MessageState::Pending)?;
+        say!("--retry-failed: {moved} failed message(s) are pending again");
+    }
+    if overrides.resend_uncertain {
+        let moved = store.set_state_where(MessageState::Uncertain, MessageState::Pending)?;
+        say!(
+            "--resend-uncertain: {moved} uncertain message(s) will be sent again with their original Idempotency-Key"
+        );
+    }
+    let pending = store.messages_in_state(&[MessageState::Pending])?;
+    if pending.is_empty() {
+        let counts = store.summary()?.counts;
+        say!(
+            "Nothing left to send: {} sent, {} failed, {} uncertain, {} skipped (journal {}).",
+            counts.sent,
+            counts.failed,
+            counts.uncertain,
+            counts.skipped,
+            state.display()
+        );
+        return Ok(exit_codes::of_run(exit_codes::RunEnd {
+            failed_or_uncertain: counts.failed + counts.uncertain,
+            ..exit_codes::RunEnd::default()
+        }));
+    }
+
+    let (backoff, timeout) = delivery
+        .retry
+        .over(saved.retry.policy(), saved.retry.timeout());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let endpoint = choose_endpoint(delivery.endpoint.as_deref(), saved.endpoint.as_deref());
+        let target = connect(&saved.accounts, &endpoint, timeout).await?;
+        let pacing = Pacing {
+            accounts: &accounts,
+            windows: &windows,
+            timezone: saved.zone(),
+            jitter: saved.jitter,
+            seed: saved.seed_bytes(),
+        };
+        let pending_count = pending.len();
+        let work = replan(pending, &pacing, &history, &target.tokens, Utc::now())?;
+        say!(
+            "resuming: {pending_count} message(s) pending (journal {})",
+            state.display()
+        );
+        let journal = JournalHandle::spawn(store)?;
+        let settings = ExecSettings {
+            windows: windows.clone(),
+            timezone: saved.zone(),
+            backoff,
+            claim_lead: CLAIM_LEAD,
+        };
+        let hint = format!("outreach resume --state {}", state.display());
+        let code = run_work(delivery, target, work, journal, settings, &hint).await?;
+        Ok(campaign_exit_code(code, state))
+    })
+}
+
+fn saved_options(store: &SqliteStore) -> anyhow::Result<(CampaignMeta, SavedOptions)> {
+    let meta = store
+        .campaign()?
+        .with_context(|| format!("the journal {} holds no campaign (its creation was interrupted); start again with `outreach send --restart`", store.path().display()))?;
+    let saved = SavedOptions::of(&meta)
+        .with_context(|| format!("cannot resume from the journal {}", store.path().display()))?;
+    Ok((meta, saved))
+}
+
+/// Each account's recent sends: enough for its rolling window and for
+/// today's daily cap, which never needs more than the cap.
+fn rate_history(store: &SqliteStore, accounts: &[Account]) -> anyhow::Result<History> {
+    let now = Utc::now();
+    let mut history = History::new();
+    for account in accounts {
+        let lookback = TimeDelta::from_std(account.rate.period)
+            .unwrap_or(TimeDelta::MAX)
+            .max(TimeDelta::days(2));
+        let needed = (account.rate.count as usize).max(account.daily_cap.unwrap_or(0) as usize);
+        let sends = store.sends_since(&account.name, now - lookback, needed)?;
+        history.insert(account.name.clone(), sends);
+    }
+    Ok(history)
+}
+
+/// This run's exit code, raised to 3 when the campaign as a whole (earlier
+/// runs included) has failed or uncertain messages.
+fn campaign_exit_code(run_code: i32, state: &Path) -> i32 {
+    if run_code != exit_codes::SUCCESS {
+        return run_code;
+    }
+    match SqliteStore::open_read_only(state).and_then(|store| store.summary()) {
+        Ok(summary) if summary.counts.failed + summary.counts.uncertain > 0 => {
+            say!(
+                "The campaign has {} failed and {} uncertain message(s) from this or earlier runs; see `outreach report --state {}`.",
+                summary.counts.failed,
+                summary.counts.uncertain,
+                state.display()
+            );
+            exit_codes::of_run(exit_codes::RunEnd {
+                failed_or_uncertain: summary.counts.failed + summary.counts.uncertain,
+                ..exit_codes::RunEnd::default()
+            })
+        }
+        _ => run_code,
+    }
+}

@@ -1,0 +1,182 @@
+//! `send`: a freshly planned campaign is written to its journal, then sent.
+//!
+//! A CSV whose journal already exists is never sent again by accident: a
+//! finished campaign says so and stops, one under way points at `resume`,
+//! and another campaign's journal is refused. `--restart` moves the old
+//! journal aside first.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::connect::{choose_endpoint, connect};
+use super::run::run_work;
+use super::work::work_from_new;
+use crate::campaign::Campaign;
+use crate::exit_codes;
+use crate::journal::{CampaignStore, JournalHandle, JournalLock, SqliteStore};
+use crate::options::{CampaignFlags, DeliveryOptions};
+use crate::plan::Slot;
+use crate::send::executor::{CLAIM_LEAD, ExecSettings};
+use crate::state::changes::match_campaign;
+use crate::state::paths::{archive_path, explain_open_error};
+use crate::state::saved::SavedOptions;
+use crate::state::start;
+
+/// A planned campaign and how to send it.
+pub struct NewRun<'a> {
+    pub campaign: &'a Campaign,
+    pub slots: &'a [Slot],
+    /// The campaign flags as given, saved in the journal for `resume`.
+    pub flags: &'a CampaignFlags,
+    /// The journal to create.
+    pub state: &'a Path,
+    /// `--restart`: begin again although `state` holds a campaign.
+    pub restart: bool,
+    pub delivery: &'a DeliveryOptions,
+}
+
+/// Record and send `run`'s campaign; returns the exit code.
+pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
+    let NewRun {
+        campaign,
+        slots,
+        flags,
+        state,
+        restart,
+        delivery,
+    } = run;
+    let (backoff, timeout) = delivery
+        .retry
+        .over_config(&campaign.spec.config.config.retry);
+    if state.exists()
+        && let Some(code) = existing_campaign(state, restart, campaign)?
+    {
+        return Ok(code);
+    }
+    // Saved as given (`None`: the default), so a resume follows a config edit.
+    let endpoint = delivery
+        .endpoint
+        .clone()
+        .or_else(|| campaign.spec.endpoint.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let target = connect(
+            &campaign.accounts,
+            &choose_endpoint(endpoint.as_deref(), None),
+            timeout,
+        )
+        .await?;
+        let mut new = start::new_campaign(
+            campaign,
+            slots,
+            flags,
+            &backoff,
+            timeout,
+            endpoint,
+            chrono::Utc::now(),
+        )?;
+        let mut store = SqliteStore::create(state)?;
+        store.create_campaign(&new.meta, &new.messages)?;
+        // A campaign that starts "now" starts when sending can begin: storing
+        // a large plan takes a moment, and slots planned during it would all
+        // be late at once. The journal keeps the times the executor uses.
+        if flags.start.is_none() {
+            let setup = chrono::Utc::now() - campaign.spec.start;
+            if setup > chrono::TimeDelta::zero() {
+                store.shift_pending(setup)?;
+                for message in &mut new.messages {
+                    message.planned_at += setup;
+                }
+            }
+        }
+        let journal = JournalHandle::spawn(store)?;
+        let work = work_from_new(&campaign.accounts, new.messages, &target.tokens);
+        let settings = ExecSettings {
+            windows: campaign.spec.windows.clone(),
+            timezone: campaign.spec.timezone,
+            backoff,
+            claim_lead: CLAIM_LEAD,
+        };
+        let hint = format!("outreach resume --state {}", state.display());
+        run_work(delivery, target, work, journal, settings, &hint).await
+    })
+}
+
+/// `send` on a CSV whose campaign exists: never send anyone again by accident,
+/// and never take another campaign's journal for this one's.
+/// Returns `Some(exit code)` when `send` must stop here.
+fn existing_campaign(
+    state: &Path,
+    restart: bool,
+    campaign: &Campaign,
+) -> anyhow::Result<Option<i32>> {
+    // A campaign being sent right now: say so, whatever else is true.
+    drop(JournalLock::acquire(state)?);
+    if restart {
+        move_aside(state)?;
+        return Ok(None);
+    }
+    let store = SqliteStore::open_read_only(state).map_err(|e| explain_open_error(e, state))?;
+    let Some(meta) = store.campaign()? else {
+        return Err(explain_open_error(
+            crate::journal::JournalError::NoCampaign {
+                path: state.to_path_buf(),
+            },
+            state,
+        ));
+    };
+    let saved_config = SavedOptions::of(&meta)
+        .ok()
+        .and_then(|saved| saved.flags.config);
+    let config = campaign.spec.config.path.as_deref().map(start::absolute);
+    match_campaign(
+        state,
+        &meta.inputs,
+        saved_config.as_deref(),
+        &start::input_digests(campaign),
+        config.as_deref(),
+    )?;
+    let counts = store.summary()?.counts;
+    let resume = format!("outreach resume --state {}", state.display());
+    if counts.is_settled() {
+        say!(
+            "This campaign is already complete ({} sent, {} failed, {} skipped, journal {}); nothing was sent again.\n\
+             To send to the same recipients again on purpose, use `outreach send --restart` (the old journal is kept).",
+            counts.sent,
+            counts.failed,
+            counts.skipped,
+            state.display()
+        );
+        return Ok(Some(exit_codes::SUCCESS));
+    }
+    bail!(
+        "this CSV's campaign is already under way ({} sent, {} pending, {} uncertain, {} failed; journal {}); \
+         nothing was sent. Continue it with `{resume}`, or begin a new campaign on purpose with --restart",
+        counts.sent,
+        counts.pending + counts.in_flight,
+        counts.uncertain,
+        counts.failed,
+        state.display()
+    )
+}
+
+/// `--restart`: the journal and its SQLite side files get a dated name.
+fn move_aside(state: &Path) -> anyhow::Result<()> {
+    let archive = archive_path(state, chrono::Utc::now());
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let from = PathBuf::from(format!("{}{suffix}", state.display()));
+        if from.exists() {
+            let to = PathBuf::from(format!("{}{suffix}", archive.display()));
+            std::fs::rename(&from, &to)
+                .with_context(|| format!("cannot move {} aside", from.display()))?;
+        }
+    }
+    say!(
+        "--restart: the previous journal is kept as {}",
+        archive.display()
+    );
+    Ok(())
+}

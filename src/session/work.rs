@@ -1,0 +1,329 @@
+//! Journal rows become per-account work: the one place a stored message
+//! turns into a [`Job`] the executor sends.
+//!
+//! A new campaign's work keeps the times just planned; a resumed campaign's
+//! pending messages are planned again from now, with the sends made before
+//! the interruption handed to the slot generator as history, so a campaign
+//! that sent 20 in the last hour of a 20/h limit waits instead of bursting.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::account::Account;
+use crate::journal::{NewMessage, StoredMessage};
+use crate::plan::{self, PlanSettings, QueueItem};
+use crate::send::account::{AccountWork, Job};
+use crate::send::api::{AccountToken, MessagePayload, OutgoingMessage};
+use crate::window::WindowSet;
+
+/// Each account's earlier sends in this campaign, by account name.
+pub type History = HashMap<String, Vec<DateTime<Utc>>>;
+
+/// How the remaining messages of a resumed campaign are paced.
+#[derive(Debug, Clone)]
+pub struct Pacing<'a> {
+    pub accounts: &'a [Account],
+    pub windows: &'a WindowSet,
+    pub timezone: Tz,
+    pub jitter: f64,
+    pub seed: [u8; 32],
+}
+
+/// A message names an account the campaign no longer has.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "message {seq} (line {line}) belongs to account `{account}`, which this campaign does not have"
+)]
+pub struct UnknownAccount {
+    pub seq: u64,
+    pub line: u64,
+    pub account: String,
+}
+
+/// The job that sends `message` at its planned time.
+pub fn job(message: NewMessage) -> Job {
+    let timezone = zone_of(&message);
+    Job {
+        seq: message.seq,
+        message: OutgoingMessage {
+            payload: MessagePayload {
+                recipients: vec![message.recipient.clone()],
+                subject: message.subject,
+                body: message.body,
+            },
+            idempotency_key: message.idempotency_key,
+            html: None,
+            fields: Default::default(),
+        },
+        recipient: message.recipient,
+        planned_at: message.planned_at,
+        timezone,
+    }
+}
+
+/// The recipient's own zone, when the CSV gave one this build knows.
+fn zone_of(message: &NewMessage) -> Option<Tz> {
+    message
+        .timezone
+        .as_deref()
+        .and_then(|zone| zone.parse().ok())
+}
+
+/// One empty work list per account that has a token, in account order.
+fn work_lists(
+    accounts: &[Account],
+    tokens: &[AccountToken],
+    history: &History,
+) -> Vec<AccountWork> {
+    // `connect` resolved a token for every account, or failed.
+    accounts
+        .iter()
+        .filter_map(|account| {
+            let token = tokens.iter().find(|t| t.account == account.name)?;
+            Some(AccountWork {
+                rules: account.clone(),
+                token: token.token.clone(),
+                token_source: token.source.clone(),
+                jobs: Vec::new(),
+                history: history.get(&account.name).cloned().unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Per-account work from a new campaign's messages, in plan order.
+pub fn work_from_new(
+    accounts: &[Account],
+    messages: Vec<NewMessage>,
+    tokens: &[AccountToken],
+) -> Vec<AccountWork> {
+    let mut work = work_lists(accounts, tokens, &History::new());
+    for message in messages {
+        if let Some(account) = work.iter_mut().find(|w| w.rules.name == message.account) {
+            account.jobs.push(job(message));
+        }
+    }
+    work
+}
+
+/// Plan `pending` (in seq order) again from `now`, after `history`. Takes
+/// the messages so their texts move into the jobs instead of being copied (a
+/// resumed campaign may hold half a million).
+pub fn replan(
+    pending: Vec<StoredMessage>,
+    pacing: &Pacing<'_>,
+    history: &History,
+    tokens: &[AccountToken],
+    now: DateTime<Utc>,
+) -> Result<Vec<AccountWork>, UnknownAccount> {
+    let mut queue = Vec::with_capacity(pending.len());
+    for (index, stored) in pending.iter().enumerate() {
+        let message = &stored.message;
+        let account = pacing
+            .accounts
+            .iter()
+            .position(|rules| rules.name == message.account)
+            .ok_or_else(|| UnknownAccount {
+                seq: message.seq,
+                line: message.line,
+                account: message.account.clone(),
+            })?;
+        queue.push(QueueItem {
+            id: index,
+            account,
+            timezone: zone_of(message),
+            key: &message.recipient,
+        });
+    }
+    let settings = PlanSettings {
+        start: now,
+        timezone: pacing.timezone,
+        windows: pacing.windows,
+        jitter: pacing.jitter,
+        seed: pacing.seed,
+        accounts: pacing.accounts,
+    };
+    // The slot generator takes history by account position.
+    let by_position: Vec<Vec<DateTime<Utc>>> = pacing
+        .accounts
+        .iter()
+        .map(|account| history.get(&account.name).cloned().unwrap_or_default())
+        .collect();
+    let slots = plan::schedule(&settings, &queue, &by_position);
+    drop(queue);
+    let mut pending: Vec<Option<StoredMessage>> = pending.into_iter().map(Some).collect();
+    let mut work = work_lists(pacing.accounts, tokens, history);
+    // Accounts are paired with their work by name, never by position.
+    let work_of: Vec<Option<usize>> = pacing
+        .accounts
+        .iter()
+        .map(|account| work.iter().position(|w| w.rules.name == account.name))
+        .collect();
+    for slot in slots {
+        let Some(stored) = pending[slot.id].take() else {
+            continue; // the plan has each message once
+        };
+        if let Some(index) = work_of[slot.account] {
+            work[index].jobs.push(Job {
+                planned_at: slot.at,
+                ..job(stored.message)
+            });
+        }
+    }
+    Ok(work)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::MessageState;
+    use crate::send::api::Token;
+    use chrono::TimeZone;
+
+    fn account(name: &str, rate: &str) -> Account {
+        Account {
+            name: name.into(),
+            rate: rate.parse().unwrap(),
+            daily_cap: None,
+            token_env: format!("{}_TOKEN", name.to_uppercase()),
+        }
+    }
+
+    fn token(name: &str) -> AccountToken {
+        AccountToken {
+            account: name.into(),
+            token: Token::new(format!("secret-{name}")),
+            source: format!("${}_TOKEN", name.to_uppercase()),
+        }
+    }
+
+    fn message(seq: u64, account: &str, at: DateTime<Utc>) -> NewMessage {
+        NewMessage {
+            seq,
+            line: seq + 2,
+            recipient: format!("r{seq}@example.test"),
+            account: account.into(),
+            subject: Some("Hi".into()),
+            body: format!("body {seq}"),
+            idempotency_key: format!("key-{seq}"),
+            planned_at: at,
+            row_digest: String::new(),
+            timezone: Some("Europe/Berlin".into()),
+        }
+    }
+
+    fn pending(message: NewMessage) -> StoredMessage {
+        StoredMessage {
+            message,
+            state: MessageState::Pending,
+            attempts: 0,
+            last_attempt_at: None,
+            last_status: None,
+            sent_at: None,
+            api_message_id: None,
+            failure_reason: None,
+        }
+    }
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_job_carries_its_message_unchanged() {
+        let job = job(message(7, "a", t0()));
+        assert_eq!(job.seq, 7);
+        assert_eq!(job.recipient, "r7@example.test");
+        assert_eq!(job.message.payload.recipients, vec!["r7@example.test"]);
+        assert_eq!(job.message.payload.body, "body 7");
+        assert_eq!(job.message.idempotency_key, "key-7");
+        assert_eq!(job.planned_at, t0());
+        assert_eq!(job.timezone, Some(chrono_tz::Europe::Berlin));
+    }
+
+    #[test]
+    fn new_work_pairs_messages_and_tokens_with_accounts_by_name() {
+        let accounts = [account("a", "10/h"), account("b", "10/h")];
+        // Tokens in the other order: pairing must not depend on position.
+        let tokens = [token("b"), token("a")];
+        let messages = vec![
+            message(0, "b", t0()),
+            message(1, "a", t0()),
+            message(2, "b", t0()),
+        ];
+        let work = work_from_new(&accounts, messages, &tokens);
+        assert_eq!(work.len(), 2);
+        assert_eq!(work[0].rules.name, "a");
+        assert_eq!(work[0].token_source, "$A_TOKEN");
+        let seqs = |w: &AccountWork| w.jobs.iter().map(|j| j.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(&work[0]), vec![1]);
+        assert_eq!(seqs(&work[1]), vec![0, 2]);
+    }
+
+    #[test]
+    fn replanning_counts_each_accounts_own_history() {
+        // `b` sent 2 of its 2/h in the last minutes; `a` sent nothing.
+        let accounts = [account("a", "2/h"), account("b", "2/h")];
+        let now = t0();
+        let mut history = History::new();
+        history.insert(
+            "b".into(),
+            vec![
+                now - chrono::TimeDelta::minutes(10),
+                now - chrono::TimeDelta::minutes(5),
+            ],
+        );
+        let windows = WindowSet::always();
+        let pacing = Pacing {
+            accounts: &accounts,
+            windows: &windows,
+            timezone: chrono_tz::UTC,
+            jitter: 0.0,
+            seed: [0; 32],
+        };
+        let pending = vec![pending(message(0, "a", now)), pending(message(1, "b", now))];
+        let work = replan(pending, &pacing, &history, &[token("a"), token("b")], now).unwrap();
+        let a = &work[0].jobs[0];
+        let b = &work[1].jobs[0];
+        assert_eq!(a.seq, 0);
+        assert!(
+            a.planned_at < now + chrono::TimeDelta::minutes(1),
+            "{}",
+            a.planned_at
+        );
+        // b waits until its oldest send leaves the rolling hour.
+        assert!(
+            b.planned_at >= now + chrono::TimeDelta::minutes(50),
+            "{}",
+            b.planned_at
+        );
+        assert_eq!(work[1].history.len(), 2);
+    }
+
+    #[test]
+    fn a_message_of_an_unknown_account_is_refused_with_its_line() {
+        let accounts = [account("a", "10/h")];
+        let windows = WindowSet::always();
+        let pacing = Pacing {
+            accounts: &accounts,
+            windows: &windows,
+            timezone: chrono_tz::UTC,
+            jitter: 0.0,
+            seed: [0; 32],
+        };
+        let error = replan(
+            vec![pending(message(3, "gone", t0()))],
+            &pacing,
+            &History::new(),
+            &[token("a")],
+            t0(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "message 3 (line 5) belongs to account `gone`, which this campaign does not have"
+        );
+    }
+}
