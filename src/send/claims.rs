@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::account::Job;
-use super::recorder::{Recorder, SendOutcome};
+use super::recorder::{Outcome, Recorder};
 
 /// The most messages claimed in one commit.
 pub const CLAIM_BATCH: usize = 32;
@@ -48,7 +48,7 @@ impl ClaimedAhead {
     /// the run) go back to pending; the next commit records it.
     pub fn release(&mut self, recorder: &dyn Recorder) {
         for (seq, _) in self.queue.drain(..) {
-            recorder.outcome(seq, SendOutcome::BackToPending);
+            recorder.outcome(seq, Outcome::BackToPending);
         }
     }
 
@@ -153,8 +153,8 @@ mod tests {
             Box::pin(async { Ok(()) })
         }
         fn attempt(&self, _: AttemptInfo) {}
-        fn outcome(&self, seq: u64, outcome: SendOutcome) {
-            assert!(matches!(outcome, SendOutcome::BackToPending));
+        fn outcome(&self, seq: u64, outcome: Outcome) {
+            assert!(matches!(outcome, Outcome::BackToPending));
             self.0.lock().unwrap().push(seq);
         }
         fn flush(&self) -> RecordFuture<'_> {

@@ -5,10 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::recorder::{AttemptInfo, ClaimsFuture, RecordFuture, Recorder, SendOutcome};
+use super::recorder::{AttemptInfo, ClaimsFuture, Outcome, RecordFuture, Recorder};
 use crate::journal::{
-    AttemptRecord, JournalError, JournalHandle, JournalUpdate, MessageState, Outcome,
-    RateLimitSnapshot,
+    AttemptRecord, JournalError, JournalHandle, JournalUpdate, MessageState, RateLimitSnapshot,
 };
 
 /// Records every state change in the campaign journal.
@@ -71,16 +70,7 @@ impl Recorder for JournalRecorder {
         }));
     }
 
-    fn outcome(&self, seq: u64, outcome: SendOutcome) {
-        let outcome = match outcome {
-            SendOutcome::Sent { at, message_id } => Outcome::Sent {
-                at,
-                api_message_id: message_id,
-            },
-            SendOutcome::Failed { reason, status } => Outcome::Failed { reason, status },
-            SendOutcome::BackToPending => Outcome::BackToPending,
-            SendOutcome::Uncertain { reason } => Outcome::Uncertain { reason },
-        };
+    fn outcome(&self, seq: u64, outcome: Outcome) {
         self.handle.record(JournalUpdate::Outcome { seq, outcome });
     }
 

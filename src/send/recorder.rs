@@ -22,24 +22,9 @@ pub struct AttemptInfo {
     pub error: Option<String>,
 }
 
-/// Where a message stands after a response.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SendOutcome {
-    Sent {
-        at: DateTime<Utc>,
-        message_id: Option<String>,
-    },
-    Failed {
-        reason: String,
-        status: Option<u16>,
-    },
-    /// The server proved it did not take the message (429, 401, 503...).
-    BackToPending,
-    /// It may have arrived; never re-sent without the user asking.
-    Uncertain {
-        reason: String,
-    },
-}
+/// Where a message stands after a response is the journal's own `Outcome`:
+/// what the executor decides is what is stored.
+pub use crate::journal::Outcome;
 
 pub type RecordFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
@@ -62,7 +47,7 @@ pub trait Recorder: Send + Sync {
         })
     }
     fn attempt(&self, attempt: AttemptInfo);
-    fn outcome(&self, seq: u64, outcome: SendOutcome);
+    fn outcome(&self, seq: u64, outcome: Outcome);
     /// Make everything recorded so far durable.
     fn flush(&self) -> RecordFuture<'_>;
 }
@@ -78,7 +63,7 @@ impl Recorder for NoRecorder {
 
     fn attempt(&self, _attempt: AttemptInfo) {}
 
-    fn outcome(&self, _seq: u64, _outcome: SendOutcome) {}
+    fn outcome(&self, _seq: u64, _outcome: Outcome) {}
 
     fn flush(&self) -> RecordFuture<'_> {
         Box::pin(async { Ok(()) })

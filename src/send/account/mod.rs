@@ -23,7 +23,7 @@ use super::budget::ErrorBudget;
 use super::claims::{self, ClaimedAhead};
 use super::events::EventKind;
 use super::executor::RunContext;
-use super::recorder::SendOutcome;
+use super::recorder::Outcome;
 use crate::account::Account;
 use crate::plan::slots::{AccountSlots, SlotRules};
 use crate::throttle::Pacer;
@@ -248,14 +248,14 @@ impl AccountState<'_> {
                     .to_string();
                 ctx.recorder.outcome(
                     job.seq,
-                    SendOutcome::Uncertain {
+                    Outcome::Uncertain {
                         reason: reason.clone(),
                     },
                 );
                 self.report.uncertain.push((job.seq, reason));
                 return Step::Next;
             }
-            ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
+            ctx.recorder.outcome(job.seq, Outcome::BackToPending);
             return Step::Stopped;
         }
         let now = ctx.clock.now();

@@ -9,7 +9,7 @@ use super::{AccountState, Job, Step};
 use crate::send::api::{ApiResponse, ResponseClass, TransportError};
 use crate::send::budget::HARD_BACKOFF_AFTER;
 use crate::send::events::EventKind;
-use crate::send::recorder::{AttemptInfo, SendOutcome};
+use crate::send::recorder::{AttemptInfo, Outcome};
 use crate::throttle::parse_rate_limit_headers;
 
 impl AccountState<'_> {
@@ -51,9 +51,9 @@ impl AccountState<'_> {
                 self.budget.record(false);
                 ctx.recorder.outcome(
                     job.seq,
-                    SendOutcome::Sent {
+                    Outcome::Sent {
                         at: now,
-                        message_id: response.message_id.clone(),
+                        api_message_id: response.message_id.clone(),
                     },
                 );
                 self.report.sent += 1;
@@ -73,7 +73,7 @@ impl AccountState<'_> {
                 Step::Next
             }
             ResponseClass::Throttled => {
-                ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
+                ctx.recorder.outcome(job.seq, Outcome::BackToPending);
                 let (until, source) = match advice.pause_until {
                     Some(until) => {
                         self.blind_throttles = 0;
@@ -107,7 +107,7 @@ impl AccountState<'_> {
                 Step::Again
             }
             ResponseClass::AuthRefused => {
-                ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
+                ctx.recorder.outcome(job.seq, Outcome::BackToPending);
                 Step::StopAccount(format!(
                     "the API answered {status} {}: check the token of account `{}` ({}), then run `outreach resume`",
                     response.status_text, self.name, self.token_source
@@ -133,7 +133,7 @@ impl AccountState<'_> {
                 );
                 ctx.recorder.outcome(
                     job.seq,
-                    SendOutcome::Failed {
+                    Outcome::Failed {
                         reason: reason.clone(),
                         status: Some(status),
                     },
@@ -212,7 +212,7 @@ impl AccountState<'_> {
         let stopping = ctx.is_stopping();
         if stopping && !maybe_delivered {
             // The server proved it did not take the message: it stays pending.
-            ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
+            ctx.recorder.outcome(job.seq, Outcome::BackToPending);
             return Step::Stopped;
         }
         if backoff.exhausted(*attempt) || stopping {
@@ -225,7 +225,7 @@ impl AccountState<'_> {
             if maybe_delivered {
                 ctx.recorder.outcome(
                     job.seq,
-                    SendOutcome::Uncertain {
+                    Outcome::Uncertain {
                         reason: reason.clone(),
                     },
                 );
@@ -239,7 +239,7 @@ impl AccountState<'_> {
             } else {
                 ctx.recorder.outcome(
                     job.seq,
-                    SendOutcome::Failed {
+                    Outcome::Failed {
                         reason: reason.clone(),
                         status,
                     },
@@ -265,7 +265,7 @@ impl AccountState<'_> {
         if !maybe_delivered {
             // Not taken by the server: pending until the retry claims it again,
             // so a crash meanwhile leaves it pending, not uncertain.
-            ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
+            ctx.recorder.outcome(job.seq, Outcome::BackToPending);
         }
         self.retrying_in_flight = maybe_delivered;
         ctx.emit(EventKind::Retrying {

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{AccountState, Job, Step};
 use crate::send::events::EventKind;
-use crate::send::recorder::SendOutcome;
+use crate::send::recorder::Outcome;
 
 /// Connection failures in a row (one account) that stop the run. With the
 /// default retry base of 2 s, a refused connection stops a run within about
@@ -27,7 +27,7 @@ impl AccountState<'_> {
     ) -> Step {
         let ctx = self.ctx;
         // Claimed before the request; the server never saw it.
-        ctx.recorder.outcome(job.seq, SendOutcome::BackToPending);
+        ctx.recorder.outcome(job.seq, Outcome::BackToPending);
         self.retrying_in_flight = false;
         self.unreachable_streak += 1;
         if ctx.is_stopping() {
