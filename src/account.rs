@@ -3,7 +3,8 @@
 //! The config, the planner, the executor and the journal all use this one
 //! type, so an account's rate, daily cap and token variable travel together
 //! by name and are never paired by position in two lists. The token itself
-//! is resolved at the edge (`send::api::AccountToken`) and never stored.
+//! is resolved at the edge (`send::api::AccountChannel`, with the account's
+//! channel) and never stored.
 
 use serde::{Deserialize, Serialize};
 

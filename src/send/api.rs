@@ -34,11 +34,13 @@ impl fmt::Debug for Token {
     }
 }
 
-/// An account's token and where it came from (for messages; never the value).
-#[derive(Debug, Clone)]
-pub struct AccountToken {
-    /// The account it belongs to: tokens are looked up by name.
+/// An account's channel and token, resolved at the edge, and where the token
+/// came from (for messages; never the value).
+#[derive(Clone)]
+pub struct AccountChannel {
+    /// The account it belongs to: channels are looked up by name.
     pub account: String,
+    pub api: std::sync::Arc<dyn MessageApi>,
     pub token: Token,
     /// e.g. `$OUTREACH_TOKEN_ALICE` or `the embedded sandbox`.
     pub source: String,

@@ -13,7 +13,6 @@ use chrono_tz::Tz;
 use tokio::sync::watch;
 
 use super::account::{AccountReport, AccountWork, run_account};
-use super::api::MessageApi;
 use super::clock::Clock;
 use super::events::{Event, EventKind, EventSink};
 use super::recorder::Recorder;
@@ -36,7 +35,6 @@ pub const CLAIM_LEAD: std::time::Duration = std::time::Duration::from_millis(50)
 
 /// What every account task shares.
 pub struct RunContext {
-    pub api: Arc<dyn MessageApi>,
     pub clock: Clock,
     pub recorder: Arc<dyn Recorder>,
     pub events: Arc<dyn EventSink>,
@@ -59,7 +57,6 @@ impl StopHandle {
 
 impl RunContext {
     pub fn new(
-        api: Arc<dyn MessageApi>,
         clock: Clock,
         recorder: Arc<dyn Recorder>,
         events: Arc<dyn EventSink>,
@@ -68,7 +65,6 @@ impl RunContext {
         let (stop, _) = watch::channel(false);
         let handle = StopHandle { stop: stop.clone() };
         let context = RunContext {
-            api,
             clock,
             recorder,
             events,
@@ -201,7 +197,9 @@ mod tests {
     use super::*;
     use crate::account::Account;
     use crate::send::account::{Job, PLANNED_AHEAD};
-    use crate::send::api::{ApiFuture, ApiResponse, MessagePayload, OutgoingMessage, Token};
+    use crate::send::api::{
+        ApiFuture, ApiResponse, MessageApi, MessagePayload, OutgoingMessage, Token,
+    };
     use crate::send::events::MemorySink;
     use crate::send::recorder::NoRecorder;
     use chrono::TimeDelta;
@@ -254,7 +252,6 @@ mod tests {
             .collect();
         let sink = Arc::new(MemorySink::default());
         let (context, _stop) = RunContext::new(
-            Arc::new(AcceptAll),
             Clock::starting_at(start),
             Arc::new(NoRecorder),
             sink.clone(),
@@ -267,6 +264,7 @@ mod tests {
         );
         let work = AccountWork {
             rules,
+            api: Arc::new(AcceptAll),
             token: Token::new("t".into()),
             token_source: "$OUTREACH_TOKEN".into(),
             jobs,

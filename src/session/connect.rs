@@ -1,6 +1,6 @@
-//! Where messages go: the endpoint and every account's token, resolved
-//! before anything is written or sent, so a missing token stops the run with
-//! nothing done.
+//! Where messages go: every account's channel and token, resolved before
+//! anything is written or sent, so a missing token stops the run with
+//! nothing done. Channels and tokens are paired with accounts by name.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,17 +9,16 @@ use anyhow::{Context, bail};
 
 use crate::account::Account;
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::send::api::{AccountToken, HttpApi, MessageApi, Token, endpoint_label};
+use crate::send::api::{AccountChannel, HttpApi, MessageApi, Token, endpoint_label};
 
 /// The API used when neither `--endpoint` nor the config names one.
 pub const DEFAULT_ENDPOINT: &str = "https://api.linkedin.com/v2/messages";
 /// The endpoint value that runs the local sandbox in-process.
 pub const SANDBOX_ENDPOINT: &str = "sandbox";
 
-/// Where messages go, and the tokens to use for each account.
+/// Where messages go: one channel per account.
 pub struct Target {
-    pub api: Arc<dyn MessageApi>,
-    pub tokens: Vec<AccountToken>,
+    pub channels: Vec<AccountChannel>,
     /// The embedded sandbox, when the endpoint is `sandbox`; shut down last.
     pub sandbox: Option<Sandbox>,
     pub endpoint: String,
@@ -30,7 +29,7 @@ pub fn choose_endpoint(flag: Option<&str>, configured: Option<&str>) -> String {
     flag.or(configured).unwrap_or(DEFAULT_ENDPOINT).to_string()
 }
 
-/// Resolve `endpoint` and every account's token.
+/// Resolve `endpoint` and every account's channel and token.
 pub async fn connect(
     accounts: &[Account],
     endpoint: &str,
@@ -45,27 +44,35 @@ pub async fn connect(
         );
     }
     let tokens = tokens_from_environment(accounts)?;
-    let api = HttpApi::new(endpoint, timeout)?;
+    let api: Arc<dyn MessageApi> = Arc::new(HttpApi::new(endpoint, timeout)?);
     say!("endpoint: {}", endpoint_label(endpoint));
     Ok(Target {
-        api: Arc::new(api),
-        tokens,
+        channels: tokens
+            .into_iter()
+            .map(|(account, token, source)| AccountChannel {
+                account,
+                api: Arc::clone(&api),
+                token,
+                source,
+            })
+            .collect(),
         sandbox: None,
         endpoint: endpoint.to_string(),
     })
 }
 
-/// Every account's token from the variable it names; all missing ones in one error.
-fn tokens_from_environment(accounts: &[Account]) -> anyhow::Result<Vec<AccountToken>> {
+/// Every account's token from the variable it names, with where it came
+/// from; all missing ones in one error.
+fn tokens_from_environment(accounts: &[Account]) -> anyhow::Result<Vec<(String, Token, String)>> {
     let mut tokens = Vec::new();
     let mut missing = Vec::new();
     for account in accounts {
         match std::env::var(&account.token_env) {
-            Ok(value) if !value.trim().is_empty() => tokens.push(AccountToken {
-                account: account.name.clone(),
-                token: Token::new(value.trim().to_string()),
-                source: format!("the environment variable {}", account.token_env),
-            }),
+            Ok(value) if !value.trim().is_empty() => tokens.push((
+                account.name.clone(),
+                Token::new(value.trim().to_string()),
+                format!("the environment variable {}", account.token_env),
+            )),
             _ => missing.push(format!(
                 "{} (account `{}`)",
                 account.token_env, account.name
@@ -108,17 +115,17 @@ async fn embedded_sandbox(accounts: &[Account], timeout: Duration) -> anyhow::Re
     let sandbox = Sandbox::start(config, 0)
         .await
         .context("cannot start the embedded sandbox")?;
-    let api = HttpApi::new(&sandbox.url(), timeout)?;
+    let api: Arc<dyn MessageApi> = Arc::new(HttpApi::new(&sandbox.url(), timeout)?);
     say!(
         "endpoint: the embedded sandbox at {} (nothing leaves this machine)",
         sandbox.url()
     );
     Ok(Target {
-        api: Arc::new(api),
-        tokens: tokens
+        channels: tokens
             .into_iter()
-            .map(|(account, token)| AccountToken {
+            .map(|(account, token)| AccountChannel {
                 account,
+                api: Arc::clone(&api),
                 token: Token::new(token),
                 source: "the embedded sandbox".to_string(),
             })
@@ -145,10 +152,8 @@ mod tests {
     #[tokio::test]
     async fn an_endpoint_that_is_not_a_url_is_refused_before_tokens_are_read() {
         let accounts = [Account {
-            name: "default".into(),
-            rate: crate::rate::Rate::DEFAULT,
-            daily_cap: None,
             token_env: "OUTREACH_TEST_TOKEN_THAT_IS_NEVER_SET".into(),
+            ..Account::new("default", crate::rate::Rate::DEFAULT)
         }];
         let error = connect(&accounts, "api.example.test/v2", Duration::from_secs(1))
             .await
@@ -160,10 +165,8 @@ mod tests {
     #[test]
     fn every_missing_token_is_named_in_one_error() {
         let account = |name: &str, env: &str| Account {
-            name: name.into(),
-            rate: crate::rate::Rate::DEFAULT,
-            daily_cap: None,
             token_env: env.into(),
+            ..Account::new(name, crate::rate::Rate::DEFAULT)
         };
         let error = tokens_from_environment(&[
             account("a", "OUTREACH_TEST_UNSET_A"),

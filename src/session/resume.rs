@@ -98,7 +98,7 @@ pub fn resume(
             seed: saved.seed_bytes(),
         };
         let pending_count = pending.len();
-        let work = replan(pending, &pacing, &history, &target.tokens, Utc::now())?;
+        let work = replan(pending, &pacing, &history, &target.channels, Utc::now())?;
         say!(
             "resuming: {pending_count} message(s) pending (journal {})",
             state.display()

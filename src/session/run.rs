@@ -31,8 +31,7 @@ pub async fn run_work(
     let clock = Clock::system();
     let events = event_sinks(delivery, clock, settings.timezone)?;
     let recorder = Arc::new(JournalRecorder::new(journal.clone()));
-    let (context, stop) =
-        RunContext::new(Arc::clone(&target.api), clock, recorder, events, settings);
+    let (context, stop) = RunContext::new(clock, recorder, events, settings);
     watch_signals(stop);
     let report = execute(context, work).await;
     let mut text = Vec::new();

@@ -93,7 +93,7 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
             }
         }
         let journal = JournalHandle::spawn(store)?;
-        let work = work_from_new(&campaign.accounts, new.messages, &target.tokens);
+        let work = work_from_new(&campaign.accounts, new.messages, &target.channels);
         let settings = ExecSettings {
             windows: campaign.spec.windows.clone(),
             timezone: campaign.spec.timezone,

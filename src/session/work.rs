@@ -15,7 +15,7 @@ use crate::account::Account;
 use crate::journal::{NewMessage, StoredMessage};
 use crate::plan::{self, PlanSettings, QueueItem};
 use crate::send::account::{AccountWork, Job};
-use crate::send::api::{AccountToken, MessagePayload, OutgoingMessage};
+use crate::send::api::{AccountChannel, MessagePayload, OutgoingMessage};
 use crate::window::WindowSet;
 
 /// Each account's earlier sends in this campaign, by account name.
@@ -71,21 +71,22 @@ fn zone_of(message: &NewMessage) -> Option<Tz> {
         .and_then(|zone| zone.parse().ok())
 }
 
-/// One empty work list per account that has a token, in account order.
+/// One empty work list per account that has a channel, in account order.
 fn work_lists(
     accounts: &[Account],
-    tokens: &[AccountToken],
+    channels: &[AccountChannel],
     history: &History,
 ) -> Vec<AccountWork> {
-    // `connect` resolved a token for every account, or failed.
+    // `connect` resolved a channel for every account, or failed.
     accounts
         .iter()
         .filter_map(|account| {
-            let token = tokens.iter().find(|t| t.account == account.name)?;
+            let channel = channels.iter().find(|c| c.account == account.name)?;
             Some(AccountWork {
                 rules: account.clone(),
-                token: token.token.clone(),
-                token_source: token.source.clone(),
+                api: std::sync::Arc::clone(&channel.api),
+                token: channel.token.clone(),
+                token_source: channel.source.clone(),
                 jobs: Vec::new(),
                 history: history.get(&account.name).cloned().unwrap_or_default(),
             })
@@ -97,9 +98,9 @@ fn work_lists(
 pub fn work_from_new(
     accounts: &[Account],
     messages: Vec<NewMessage>,
-    tokens: &[AccountToken],
+    channels: &[AccountChannel],
 ) -> Vec<AccountWork> {
-    let mut work = work_lists(accounts, tokens, &History::new());
+    let mut work = work_lists(accounts, channels, &History::new());
     for message in messages {
         if let Some(account) = work.iter_mut().find(|w| w.rules.name == message.account) {
             account.jobs.push(job(message));
@@ -115,7 +116,7 @@ pub fn replan(
     pending: Vec<StoredMessage>,
     pacing: &Pacing<'_>,
     history: &History,
-    tokens: &[AccountToken],
+    channels: &[AccountChannel],
     now: DateTime<Utc>,
 ) -> Result<Vec<AccountWork>, UnknownAccount> {
     let mut queue = Vec::with_capacity(pending.len());
@@ -154,7 +155,7 @@ pub fn replan(
     let slots = plan::schedule(&settings, &queue, &by_position);
     drop(queue);
     let mut pending: Vec<Option<StoredMessage>> = pending.into_iter().map(Some).collect();
-    let mut work = work_lists(pacing.accounts, tokens, history);
+    let mut work = work_lists(pacing.accounts, channels, history);
     // Accounts are paired with their work by name, never by position.
     let work_of: Vec<Option<usize>> = pacing
         .accounts
@@ -181,6 +182,7 @@ mod tests {
     use crate::journal::MessageState;
     use crate::send::api::Token;
     use chrono::TimeZone;
+    use std::time::Duration;
 
     fn account(name: &str, rate: &str) -> Account {
         Account {
@@ -191,9 +193,12 @@ mod tests {
         }
     }
 
-    fn token(name: &str) -> AccountToken {
-        AccountToken {
+    fn token(name: &str) -> AccountChannel {
+        // Never called: these tests only build work.
+        let api = crate::send::api::HttpApi::new("http://127.0.0.1:9/", Duration::from_secs(1));
+        AccountChannel {
             account: name.into(),
+            api: std::sync::Arc::new(api.unwrap()),
             token: Token::new(format!("secret-{name}")),
             source: format!("${}_TOKEN", name.to_uppercase()),
         }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use super::api::{OutgoingMessage, Token};
+use super::api::{MessageApi, OutgoingMessage, Token};
 use super::budget::ErrorBudget;
 use super::claims::{self, ClaimedAhead};
 use super::events::EventKind;
@@ -43,15 +43,28 @@ pub struct Job {
 }
 
 /// One account's work.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AccountWork {
     pub rules: Account,
+    /// The account's channel.
+    pub api: Arc<dyn MessageApi>,
     pub token: Token,
     /// Where the token came from, for messages (e.g. `$OUTREACH_TOKEN`); never the token.
     pub token_source: String,
     pub jobs: Vec<Job>,
     /// Requests made earlier in this campaign (resume), for the rate windows.
     pub history: Vec<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for AccountWork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountWork")
+            .field("rules", &self.rules)
+            .field("token_source", &self.token_source)
+            .field("jobs", &self.jobs.len())
+            .field("history", &self.history.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What one account did.
@@ -83,6 +96,7 @@ enum Step {
 struct AccountState<'a> {
     ctx: &'a RunContext,
     name: String,
+    api: Arc<dyn MessageApi>,
     token: Token,
     token_source: String,
     slots: AccountSlots<'a>,
@@ -124,6 +138,7 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
     let mut state = AccountState {
         ctx: &ctx,
         name: work.rules.name.clone(),
+        api: Arc::clone(&work.api),
         token: work.token.clone(),
         token_source: work.token_source.clone(),
         slots: AccountSlots::new(rules, now, &work.history),
@@ -276,7 +291,7 @@ impl AccountState<'_> {
             attempt: *attempt,
         });
         self.last_request = Some(now);
-        let result = ctx.api.send(&self.token, &job.message).await;
+        let result = self.api.send(&self.token, &job.message).await;
         let now = ctx.clock.now();
         match result {
             Ok(response) => self.on_response(job, attempt, response, now),
