@@ -1,4 +1,4 @@
-//! One sender account: its name, pacing and where its token comes from.
+//! One sender account: its name, pacing, channel and where its token comes from.
 //!
 //! The config, the planner, the executor and the journal all use this one
 //! type, so an account's rate, daily cap and token variable travel together
@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::channel::choice::ChannelChoice;
 use crate::rate::Rate;
 
 /// The environment variable holding the token of accounts that name none.
@@ -23,6 +24,9 @@ pub struct Account {
     pub daily_cap: Option<u32>,
     /// The environment variable holding its token (the name, never the value).
     pub token_env: String,
+    /// How its messages go out; today's JSON API unless the config says.
+    #[serde(default, skip_serializing_if = "ChannelChoice::is_default")]
+    pub channel: ChannelChoice,
 }
 
 impl Account {
@@ -33,6 +37,7 @@ impl Account {
             rate,
             daily_cap: None,
             token_env: DEFAULT_TOKEN_ENV.to_string(),
+            channel: ChannelChoice::default(),
         }
     }
 }

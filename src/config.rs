@@ -104,6 +104,8 @@ pub struct AccountConfig {
     pub token_env: Option<String>,
     /// A daily cap for this account only.
     pub daily_cap: Option<u32>,
+    /// This account's channel, over the campaign's `[channel]`.
+    pub channel: Option<toml::Table>,
 }
 
 /// Retry settings for failed requests.
@@ -122,6 +124,8 @@ pub struct RetryConfig {
 pub struct Config {
     /// `sandbox`, or the URL of `POST /v2/messages`.
     pub endpoint: Option<String>,
+    /// The campaign's channel (docs/channels.md); today's JSON API if absent.
+    pub channel: Option<toml::Table>,
     pub rate: Option<Rate>,
     /// The default template file.
     pub template: Option<String>,

@@ -29,6 +29,7 @@ pub use zone::{LocalZone, system_timezone};
 
 use crate::account::Account;
 pub use crate::account::DEFAULT_TOKEN_ENV;
+use crate::channel::choice::ChannelChoice;
 /// The account used when neither the config nor the CSV names one.
 pub const DEFAULT_ACCOUNT: &str = "default";
 
@@ -83,6 +84,8 @@ pub struct CampaignSpec {
     /// The CSV's field separator; `None`: detected from its first line.
     pub delimiter: Option<u8>,
     pub endpoint: Option<String>,
+    /// The campaign's channel; accounts the config does not list use it.
+    pub channel: ChannelChoice,
 }
 
 fn origin(flag: Option<&'static str>, key: &str, config: &LoadedConfig) -> Origin {
@@ -200,6 +203,12 @@ pub fn resolve(
         .clone()
         .or_else(|| file.template.as_ref().map(|t| base.join(t)));
 
+    let channel = ChannelChoice::from_table(file.channel.as_ref()).map_err(|error| {
+        OptionsError::Channel {
+            origin: origin(None, "channel", &loaded),
+            detail: error.to_string(),
+        }
+    })?;
     let mut accounts = Vec::new();
     for account in &file.accounts {
         if account.daily_cap == Some(0) {
@@ -227,6 +236,12 @@ pub fn resolve(
                 .token_env
                 .clone()
                 .unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_string()),
+            channel: channel
+                .with_account_table(account.channel.as_ref())
+                .map_err(|error| OptionsError::Channel {
+                    origin: origin(None, &format!("accounts.{}.channel", account.name), &loaded),
+                    detail: error.to_string(),
+                })?,
         });
     }
 
@@ -254,6 +269,7 @@ pub fn resolve(
             .transpose()
             .map_err(|detail| OptionsError::Delimiter { detail })?,
         endpoint: file.endpoint.clone(),
+        channel,
         config: loaded,
     })
 }
@@ -266,6 +282,7 @@ impl CampaignSpec {
             rate: self.rate,
             daily_cap: self.daily_cap,
             token_env: DEFAULT_TOKEN_ENV.to_string(),
+            channel: self.channel.clone(),
         }
     }
 }

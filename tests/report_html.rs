@@ -37,6 +37,7 @@ fn options(accounts: &[&str]) -> String {
                 rate: "60/h".parse().unwrap(),
                 daily_cap: None,
                 token_env: format!("{}_TOKEN", name.to_uppercase()),
+                channel: Default::default(),
             })
             .collect(),
         windows: "mon-sun 00:00-24:00".parse().unwrap(),

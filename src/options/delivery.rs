@@ -252,12 +252,14 @@ mod tests {
                 rate: "20/h".parse().unwrap(),
                 daily_cap: None,
                 token_env: "A_TOKEN".into(),
+                channel: Default::default(),
             },
             Account {
                 name: "b".into(),
                 rate: "5/h".parse().unwrap(),
                 daily_cap: Some(3),
                 token_env: "B_TOKEN".into(),
+                channel: Default::default(),
             },
         ];
         let changed = overrides.accounts(&saved);

@@ -82,6 +82,8 @@ pub enum OptionsError {
     OnlyWithDryRun { flag: &'static str },
     #[error("--delimiter: {detail}")]
     Delimiter { detail: String },
+    #[error("{origin}: {detail}")]
+    Channel { origin: Origin, detail: String },
 }
 
 impl OptionsError {
@@ -94,7 +96,8 @@ impl OptionsError {
             | OptionsError::Window { origin, .. }
             | OptionsError::Jitter { origin, .. }
             | OptionsError::DailyCap { origin }
-            | OptionsError::MaxLength { origin } => Some(origin.clone()),
+            | OptionsError::MaxLength { origin }
+            | OptionsError::Channel { origin, .. } => Some(origin.clone()),
             OptionsError::Start { .. }
             | OptionsError::StartSkipped { .. }
             | OptionsError::StartRepeated { .. } => Some(Origin::Flag("--start")),

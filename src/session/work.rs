@@ -190,6 +190,7 @@ mod tests {
             rate: rate.parse().unwrap(),
             daily_cap: None,
             token_env: format!("{}_TOKEN", name.to_uppercase()),
+            channel: Default::default(),
         }
     }
 

@@ -117,6 +117,7 @@ mod tests {
                 rate: "20/h".parse().unwrap(),
                 daily_cap: Some(100),
                 token_env: "ALICE_TOKEN".into(),
+                channel: Default::default(),
             }],
             windows: "mon-fri 09:00-17:00".parse().unwrap(),
             timezone: "Europe/Berlin".into(),
