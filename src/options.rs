@@ -203,12 +203,14 @@ pub fn resolve(
         .clone()
         .or_else(|| file.template.as_ref().map(|t| base.join(t)));
 
-    let channel = ChannelChoice::from_table(file.channel.as_ref()).map_err(|error| {
-        OptionsError::Channel {
-            origin: origin(None, "channel", &loaded),
-            detail: error.to_string(),
-        }
-    })?;
+    let channel_error = |key: &str, detail: String| OptionsError::Channel {
+        origin: origin(None, key, &loaded),
+        detail,
+    };
+    let channel = ChannelChoice::from_table(file.channel.as_ref())
+        .map_err(|error| channel_error("channel", error.to_string()))?;
+    crate::channel::open::check(&channel)
+        .map_err(|error| channel_error("channel", error.to_string()))?;
     let mut accounts = Vec::new();
     for account in &file.accounts {
         if account.daily_cap == Some(0) {
@@ -236,12 +238,7 @@ pub fn resolve(
                 .token_env
                 .clone()
                 .unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_string()),
-            channel: channel
-                .with_account_table(account.channel.as_ref())
-                .map_err(|error| OptionsError::Channel {
-                    origin: origin(None, &format!("accounts.{}.channel", account.name), &loaded),
-                    detail: error.to_string(),
-                })?,
+            channel: account_channel(&channel, account, &channel_error)?,
         });
     }
 
@@ -272,6 +269,20 @@ pub fn resolve(
         channel,
         config: loaded,
     })
+}
+
+/// An account's channel: its own table over the campaign's, checked.
+fn account_channel(
+    campaign: &ChannelChoice,
+    account: &config::AccountConfig,
+    error: &dyn Fn(&str, String) -> OptionsError,
+) -> Result<ChannelChoice, OptionsError> {
+    let key = format!("accounts.{}.channel", account.name);
+    let choice = campaign
+        .with_account_table(account.channel.as_ref())
+        .map_err(|e| error(&key, e.to_string()))?;
+    crate::channel::open::check(&choice).map_err(|e| error(&key, e.to_string()))?;
+    Ok(choice)
 }
 
 impl CampaignSpec {

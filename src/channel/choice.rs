@@ -84,6 +84,22 @@ impl ChannelChoice {
         Ok(merged)
     }
 
+    /// A short description for the plan: the type and where it goes
+    /// (`smtp (smtp.gmail.com:587)`, `slack`, `api`).
+    pub fn describe(&self) -> String {
+        let host = self.text("host").map(|host| match self.text("port") {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        });
+        match host
+            .or_else(|| self.text("base_url"))
+            .or_else(|| self.text("url"))
+        {
+            Some(place) => format!("{} ({place})", self.kind),
+            None => self.kind.clone(),
+        }
+    }
+
     /// A setting written as text (numbers and booleans as written).
     pub fn text(&self, key: &str) -> Option<String> {
         match self.settings.get(key)? {
@@ -159,6 +175,17 @@ mod tests {
             serde_json::from_str::<ChannelChoice>(&json).unwrap(),
             choice
         );
+    }
+
+    #[test]
+    fn the_plan_names_the_type_and_where_it_goes() {
+        let smtp = ChannelChoice::from_table(Some(&table(
+            "type = \"smtp\"\nhost = \"smtp.gmail.com\"\nport = 587",
+        )))
+        .unwrap();
+        assert_eq!(smtp.describe(), "smtp (smtp.gmail.com:587)");
+        let slack = ChannelChoice::from_table(Some(&table("type = \"slack\""))).unwrap();
+        assert_eq!(slack.describe(), "slack");
     }
 
     #[test]

@@ -8,5 +8,7 @@
 //!
 //! - [`choice`]: which channel an account uses, as configured (`[channel]`,
 //!   per-account overrides), saved in the journal.
+//! - [`open`]: a choice checked at load and turned into a `MessageApi`.
 
 pub mod choice;
+pub mod open;

@@ -81,6 +81,14 @@ pub struct SendArgs {
     /// Example: outreach send recipients.csv --dry-run --format json
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: also print the first message exactly as its channel would send it.
+    ///
+    /// The HTTP request (method, URL, headers, body) or the e-mail, with every secret shown as
+    /// `[redacted]`.
+    ///
+    /// Example: outreach send recipients.csv --dry-run --show-request
+    #[arg(long)]
+    pub show_request: bool,
     /// The campaign journal [default: <csv name>.outreach.db beside the CSV].
     ///
     /// An SQLite file that records every message and attempt so the campaign can be resumed.
@@ -100,10 +108,15 @@ pub struct SendArgs {
 impl SendArgs {
     /// Flag values `send` cannot use, found before any file is read.
     pub fn options(&self) -> Result<DeliveryOptions, OptionsError> {
-        if !self.dry_run
-            && let Some(flag) = self.output.first_given()
-        {
-            return Err(OptionsError::OnlyWithDryRun { flag });
+        if !self.dry_run {
+            if let Some(flag) = self.output.first_given() {
+                return Err(OptionsError::OnlyWithDryRun { flag });
+            }
+            if self.show_request {
+                return Err(OptionsError::OnlyWithDryRun {
+                    flag: "--show-request",
+                });
+            }
         }
         self.delivery.options()
     }
@@ -130,6 +143,15 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
     let slots = campaign.plan();
     if args.dry_run {
         print_plan(&campaign, &slots, &args.output)?;
+        if args.show_request {
+            let (_, timeout) = delivery
+                .retry
+                .over_config(&campaign.spec.config.config.retry);
+            let preview =
+                session::first_request(&campaign, &slots, delivery.endpoint.as_deref(), timeout)?;
+            let text = preview.unwrap_or_else(|| "The plan has no message.\n".to_string());
+            crate::console::write_stdout(format!("\n{text}").as_bytes())?;
+        }
         return Ok(exit_codes::SUCCESS);
     }
     let state = args

@@ -114,6 +114,14 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
         campaign.accounts.len()
     )?;
     writeln!(out, "  accounts    {}", accounts.join(", "))?;
+    if campaign.accounts.iter().any(|a| !a.channel.is_default()) {
+        let channels: Vec<String> = campaign
+            .accounts
+            .iter()
+            .map(|a| format!("{}: {}", a.name, a.channel.describe()))
+            .collect();
+        writeln!(out, "  channels    {}", channels.join(", "))?;
+    }
     let first = slots.first().map(|s| s.at);
     let last = slots.last().map(|s| s.at);
     if let (Some(first), Some(last)) = (first, last) {

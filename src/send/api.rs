@@ -170,6 +170,10 @@ pub type ApiFuture<'a> =
 /// Sends one message.
 pub trait MessageApi: Send + Sync {
     fn send<'a>(&'a self, token: &'a Token, message: &'a OutgoingMessage) -> ApiFuture<'a>;
+
+    /// The exact request (or e-mail) `send` would make for `message`, for
+    /// `send --dry-run --show-request`; secrets appear as `[redacted]`.
+    fn preview(&self, message: &OutgoingMessage) -> String;
 }
 
 /// The real API over HTTP(S), with rustls.
@@ -299,6 +303,17 @@ impl MessageApi for HttpApi {
     fn send<'a>(&'a self, token: &'a Token, message: &'a OutgoingMessage) -> ApiFuture<'a> {
         Box::pin(self.post(token, message))
     }
+
+    fn preview(&self, message: &OutgoingMessage) -> String {
+        let body = serde_json::to_string_pretty(&message.payload)
+            .unwrap_or_else(|error| format!("(cannot show the body: {error})"));
+        format!(
+            "POST {}\nAuthorization: Bearer [redacted]\nContent-Type: application/json\n\
+             Idempotency-Key: {}\nUser-Agent: {USER_AGENT}\n\n{body}\n",
+            endpoint_label(&self.endpoint),
+            message.idempotency_key
+        )
+    }
 }
 
 #[cfg(test)]
@@ -327,6 +342,40 @@ mod tests {
             "api.example.com:443"
         );
         assert_eq!(host_and_port("http://127.0.0.1:9/x"), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn the_preview_shows_the_request_without_the_token() {
+        let api = HttpApi::new(
+            "https://api.example.test/v2/messages?key=s3cret",
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let message = OutgoingMessage {
+            payload: MessagePayload {
+                recipients: vec!["urn:li:person:1".into()],
+                subject: Some("Hi".into()),
+                body: "Hello".into(),
+            },
+            html: None,
+            fields: Default::default(),
+            idempotency_key: "outreach-abc".into(),
+        };
+        let preview = api.preview(&message);
+        assert!(
+            preview.starts_with("POST https://api.example.test/v2/messages\n"),
+            "{preview}"
+        );
+        assert!(
+            preview.contains("Authorization: Bearer [redacted]"),
+            "{preview}"
+        );
+        assert!(
+            preview.contains("Idempotency-Key: outreach-abc"),
+            "{preview}"
+        );
+        assert!(preview.contains("\"body\": \"Hello\""), "{preview}");
+        assert!(!preview.contains("s3cret"), "{preview}");
     }
 
     #[test]

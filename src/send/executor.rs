@@ -220,6 +220,10 @@ mod tests {
                 })
             })
         }
+
+        fn preview(&self, _: &OutgoingMessage) -> String {
+            "accepts everything".into()
+        }
     }
 
     fn job(seq: u64, at: DateTime<Utc>) -> Job {

@@ -8,8 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::account::Account;
+use crate::channel::choice::ChannelChoice;
+use crate::channel::open::open;
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::send::api::{AccountChannel, HttpApi, MessageApi, Token, endpoint_label};
+use crate::send::api::{AccountChannel, MessageApi, Token, endpoint_label};
 
 /// The API used when neither `--endpoint` nor the config names one.
 pub const DEFAULT_ENDPOINT: &str = "https://api.linkedin.com/v2/messages";
@@ -44,21 +46,59 @@ pub async fn connect(
         );
     }
     let tokens = tokens_from_environment(accounts)?;
-    let api: Arc<dyn MessageApi> = Arc::new(HttpApi::new(endpoint, timeout)?);
+    let apis = open_channels(accounts, endpoint, timeout)?;
     say!("endpoint: {}", endpoint_label(endpoint));
     Ok(Target {
-        channels: tokens
-            .into_iter()
-            .map(|(account, token, source)| AccountChannel {
-                account,
-                api: Arc::clone(&api),
-                token,
-                source,
-            })
-            .collect(),
+        channels: pair(tokens, apis),
         sandbox: None,
         endpoint: endpoint.to_string(),
     })
+}
+
+/// Each account's channel, by name; accounts configured alike share one.
+fn open_channels(
+    accounts: &[Account],
+    endpoint: &str,
+    timeout: Duration,
+) -> anyhow::Result<Vec<(String, Arc<dyn MessageApi>)>> {
+    let mut opened: Vec<(&ChannelChoice, Arc<dyn MessageApi>)> = Vec::new();
+    let mut apis = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let api = match opened
+            .iter()
+            .find(|(choice, _)| **choice == account.channel)
+        {
+            Some((_, api)) => Arc::clone(api),
+            None => {
+                let api = open(&account.channel, endpoint, timeout).with_context(|| {
+                    format!("cannot open the channel of account `{}`", account.name)
+                })?;
+                opened.push((&account.channel, Arc::clone(&api)));
+                api
+            }
+        };
+        apis.push((account.name.clone(), api));
+    }
+    Ok(apis)
+}
+
+/// Tokens and channels of the same accounts, paired by name.
+fn pair(
+    tokens: Vec<(String, Token, String)>,
+    apis: Vec<(String, Arc<dyn MessageApi>)>,
+) -> Vec<AccountChannel> {
+    tokens
+        .into_iter()
+        .filter_map(|(account, token, source)| {
+            let api = apis.iter().find(|(name, _)| *name == account)?.1.clone();
+            Some(AccountChannel {
+                account,
+                api,
+                token,
+                source,
+            })
+        })
+        .collect()
 }
 
 /// Every account's token from the variable it names, with where it came
@@ -115,21 +155,20 @@ async fn embedded_sandbox(accounts: &[Account], timeout: Duration) -> anyhow::Re
     let sandbox = Sandbox::start(config, 0)
         .await
         .context("cannot start the embedded sandbox")?;
-    let api: Arc<dyn MessageApi> = Arc::new(HttpApi::new(&sandbox.url(), timeout)?);
+    let apis = open_channels(accounts, &sandbox.url(), timeout)?;
     say!(
         "endpoint: the embedded sandbox at {} (nothing leaves this machine)",
         sandbox.url()
     );
+    let tokens = tokens
+        .into_iter()
+        .map(|(account, token)| {
+            let source = "the embedded sandbox".to_string();
+            (account, Token::new(token), source)
+        })
+        .collect();
     Ok(Target {
-        channels: tokens
-            .into_iter()
-            .map(|(account, token)| AccountChannel {
-                account,
-                api: Arc::clone(&api),
-                token: Token::new(token),
-                source: "the embedded sandbox".to_string(),
-            })
-            .collect(),
+        channels: pair(tokens, apis),
         sandbox: Some(sandbox),
         endpoint: SANDBOX_ENDPOINT.to_string(),
     })

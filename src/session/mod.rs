@@ -8,6 +8,7 @@
 //! enters here (docs/design.md, "Where to add").
 
 mod connect;
+mod preview;
 mod reconcile;
 mod resume;
 mod run;
@@ -16,6 +17,7 @@ mod signals;
 pub mod work;
 
 pub use connect::{DEFAULT_ENDPOINT, SANDBOX_ENDPOINT, Target, choose_endpoint, connect};
+pub use preview::first_request;
 pub use resume::resume;
 pub use run::run_work;
 pub use send::{NewRun, send};

@@ -11,6 +11,7 @@
 mod command;
 mod workdir;
 
+#[allow(unused_imports)]
 pub use command::Cmd;
 pub use workdir::Workdir;
 

@@ -185,9 +185,11 @@ token_env = "OUTREACH_TEST_SLOW"
     assert!(slow_gaps.iter().all(|g| *g >= 150), "slow {slow_gaps:?}");
     let fast_span = span(&messages, "fast").num_milliseconds();
     let slow_span = span(&messages, "slow").num_milliseconds();
-    // 7 gaps of at least 98 ms and 3 of at least 198 ms (see above).
-    assert!((675..=2000).contains(&fast_span), "fast span {fast_span}");
-    assert!((585..=2000).contains(&slow_span), "slow span {slow_span}");
+    // 7 gaps of at least 98 ms and 3 of at least 198 ms (see above), as
+    // the server saw them: less up to 20 ms of arrival jitter on a loaded
+    // 2-core machine (the sender's own gaps are checked exactly above).
+    assert!((666..=2000).contains(&fast_span), "fast span {fast_span}");
+    assert!((574..=2000).contains(&slow_span), "slow span {slow_span}");
 
     // Side by side, not one after the other: each account's first message
     // arrives before the other's last (order, not a time bound: on a loaded
