@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::journal::error::JournalError;
 use crate::journal::model::{MessageState, NewMessage, Rerender};
-use crate::journal::sqlite_write::{begin, commit, insert_messages, state_of};
+use crate::journal::sqlite_write::{begin, commit, insert_messages, state_of, update_messages};
 use crate::journal::store::manual_transition_allowed;
 
 pub fn add_messages(
@@ -43,17 +43,15 @@ pub fn set_state_where(
     if !manual_transition_allowed(from, to) {
         return Err(JournalError::InvalidTransition { from, to });
     }
-    let tx = begin(conn, path)?;
-    let changed = tx
-        .execute(
-            "UPDATE messages
-             SET state = ?2, failure_reason = CASE WHEN ?2 = 'pending' THEN NULL ELSE failure_reason END
-             WHERE state = ?1",
-            params![from, to],
-        )
-        .map_err(JournalError::sqlite(path, "changing message states"))?;
-    commit(tx, path)?;
-    Ok(changed as u64)
+    update_messages(
+        conn,
+        path,
+        "changing message states",
+        "UPDATE messages
+         SET state = ?2, failure_reason = CASE WHEN ?2 = 'pending' THEN NULL ELSE failure_reason END
+         WHERE state = ?1",
+        params![from, to],
+    )
 }
 
 pub fn shift_pending(
@@ -64,15 +62,13 @@ pub fn shift_pending(
     let nanos = by.num_nanoseconds().ok_or(JournalError::TimeOutOfRange(
         chrono::DateTime::<chrono::Utc>::MAX_UTC,
     ))?;
-    let tx = begin(conn, path)?;
-    let changed = tx
-        .execute(
-            "UPDATE messages SET planned_at_ns = planned_at_ns + ?1 WHERE state = 'pending'",
-            params![nanos],
-        )
-        .map_err(JournalError::sqlite(path, "moving the planned times"))?;
-    commit(tx, path)?;
-    Ok(changed as u64)
+    update_messages(
+        conn,
+        path,
+        "moving the planned times",
+        "UPDATE messages SET planned_at_ns = planned_at_ns + ?1 WHERE state = 'pending'",
+        params![nanos],
+    )
 }
 
 pub fn skip_messages(

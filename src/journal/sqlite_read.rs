@@ -207,23 +207,35 @@ pub fn row_digests(
     path: &Path,
     f: &mut dyn FnMut(RowDigest) -> Result<(), JournalError>,
 ) -> Result<(), JournalError> {
-    let sql = |action| JournalError::sqlite(path, action);
-    let mut select = conn
-        .prepare_cached("SELECT seq, line, recipient, row_digest, state FROM messages ORDER BY seq")
-        .map_err(sql("reading row digests"))?;
-    let mut rows = select.query([]).map_err(sql("reading row digests"))?;
-    while let Some(row) = rows.next().map_err(sql("reading row digests"))? {
-        let digest = (|| {
-            Ok(RowDigest {
-                seq: row.get(0)?,
-                line: row.get(1)?,
-                recipient: row.get(2)?,
-                row_digest: row.get(3)?,
-                state: row.get(4)?,
-            })
-        })()
-        .map_err(sql("reading row digests"))?;
-        f(digest)?;
+    let select = "SELECT seq, line, recipient, row_digest, state FROM messages ORDER BY seq";
+    let digest = |row: &Row<'_>| {
+        Ok(RowDigest {
+            seq: row.get(0)?,
+            line: row.get(1)?,
+            recipient: row.get(2)?,
+            row_digest: row.get(3)?,
+            state: row.get(4)?,
+        })
+    };
+    stream_rows(conn, path, select, "reading row digests", digest, f)
+}
+
+/// Hands the rows of `select` to `f` one at a time, decoded by `decode`, so
+/// that a journal of a million messages is never held in memory; `action`
+/// names the read in errors.
+pub(super) fn stream_rows<T>(
+    conn: &Connection,
+    path: &Path,
+    select: &str,
+    action: &'static str,
+    decode: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+    f: &mut dyn FnMut(T) -> Result<(), JournalError>,
+) -> Result<(), JournalError> {
+    let sql = || JournalError::sqlite(path, action);
+    let mut select = conn.prepare_cached(select).map_err(sql())?;
+    let mut rows = select.query([]).map_err(sql())?;
+    while let Some(row) = rows.next().map_err(sql())? {
+        f(decode(row).map_err(sql())?)?;
     }
     Ok(())
 }

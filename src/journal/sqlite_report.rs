@@ -8,12 +8,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Row};
 
 use crate::journal::error::JournalError;
 use crate::journal::model::{AttemptRecord, MessageState, RateLimitSnapshot};
 use crate::journal::report::{AccountSummary, ReportRow, StatusSummary};
 use crate::journal::sqlite::from_ns;
+use crate::journal::sqlite_read::stream_rows;
 
 const STATE_COUNTS: &str = "
     SELECT account, state, count(*), min(planned_at_ns) FROM messages GROUP BY state, account";
@@ -97,35 +98,26 @@ pub fn report_rows(
     path: &Path,
     f: &mut dyn FnMut(ReportRow) -> Result<(), JournalError>,
 ) -> Result<(), JournalError> {
-    let sql = |action| JournalError::sqlite(path, action);
-    let mut select = conn
-        .prepare_cached(
-            "SELECT seq, line, recipient, account, state, attempts, last_status, planned_at_ns,
-                    sent_at_ns, api_message_id, failure_reason
-             FROM messages ORDER BY seq",
-        )
-        .map_err(sql("reading the report"))?;
-    let mut rows = select.query([]).map_err(sql("reading the report"))?;
-    while let Some(row) = rows.next().map_err(sql("reading the report"))? {
-        let report = (|| {
-            Ok(ReportRow {
-                seq: row.get(0)?,
-                line: row.get(1)?,
-                recipient: row.get(2)?,
-                account: row.get(3)?,
-                state: row.get(4)?,
-                attempts: row.get(5)?,
-                last_status: row.get(6)?,
-                planned_at: from_ns(row.get(7)?),
-                sent_at: row.get::<_, Option<i64>>(8)?.map(from_ns),
-                api_message_id: row.get(9)?,
-                failure_reason: row.get(10)?,
-            })
-        })()
-        .map_err(sql("reading the report"))?;
-        f(report)?;
-    }
-    Ok(())
+    let select =
+        "SELECT seq, line, recipient, account, state, attempts, last_status, planned_at_ns,
+                sent_at_ns, api_message_id, failure_reason
+         FROM messages ORDER BY seq";
+    let report = |row: &Row<'_>| {
+        Ok(ReportRow {
+            seq: row.get(0)?,
+            line: row.get(1)?,
+            recipient: row.get(2)?,
+            account: row.get(3)?,
+            state: row.get(4)?,
+            attempts: row.get(5)?,
+            last_status: row.get(6)?,
+            planned_at: from_ns(row.get(7)?),
+            sent_at: row.get::<_, Option<i64>>(8)?.map(from_ns),
+            api_message_id: row.get(9)?,
+            failure_reason: row.get(10)?,
+        })
+    };
+    stream_rows(conn, path, select, "reading the report", report, f)
 }
 
 pub fn attempts(

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+    Connection, ErrorCode, OptionalExtension, Params, Transaction, TransactionBehavior, params,
 };
 
 use crate::journal::error::JournalError;
@@ -34,6 +34,23 @@ pub(super) fn begin<'c>(
 pub(super) fn commit(tx: Transaction<'_>, path: &Path) -> Result<(), JournalError> {
     tx.commit()
         .map_err(JournalError::sqlite(path, "committing to the journal"))
+}
+
+/// One UPDATE of any number of messages in a transaction of its own;
+/// returns how many it changed. `action` names it in errors.
+pub(super) fn update_messages(
+    conn: &mut Connection,
+    path: &Path,
+    action: &'static str,
+    update: &str,
+    params: impl Params,
+) -> Result<u64, JournalError> {
+    let tx = begin(conn, path)?;
+    let changed = tx
+        .execute(update, params)
+        .map_err(JournalError::sqlite(path, action))?;
+    commit(tx, path)?;
+    Ok(changed as u64)
 }
 
 pub fn create_campaign(
@@ -129,12 +146,8 @@ const RECOVER_IN_FLIGHT: &str =
     "UPDATE messages SET state = 'uncertain', failure_reason = ?1 WHERE state = 'in_flight'";
 
 pub fn recover_in_flight(conn: &mut Connection, path: &Path) -> Result<u64, JournalError> {
-    let tx = begin(conn, path)?;
-    let changed = tx
-        .execute(RECOVER_IN_FLIGHT, [INTERRUPTED_REASON])
-        .map_err(JournalError::sqlite(path, "recovering in-flight messages"))?;
-    commit(tx, path)?;
-    Ok(changed as u64)
+    let action = "recovering in-flight messages";
+    update_messages(conn, path, action, RECOVER_IN_FLIGHT, [INTERRUPTED_REASON])
 }
 
 pub fn record(
