@@ -118,35 +118,23 @@ mod tests {
     use super::super::SendWindow;
     use super::*;
 
-    fn window(text: &str) -> SendWindow {
-        text.parse().unwrap()
-    }
-
-    fn days(window: &SendWindow) -> Vec<Weekday> {
-        window.days().collect()
+    /// The days of the window written as `text`.
+    fn days(text: &str) -> Vec<Weekday> {
+        text.parse::<SendWindow>().unwrap().days().collect()
     }
 
     use Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
 
     #[test]
     fn day_lists_and_ranges() {
-        assert_eq!(
-            days(&window("mon-fri 09:00-17:00")),
-            [Mon, Tue, Wed, Thu, Fri]
-        );
-        assert_eq!(days(&window("sat,sun 10:00-14:00")), [Sat, Sun]);
-        assert_eq!(
-            days(&window("mon,wed-fri 08:30-12:00")),
-            [Mon, Wed, Thu, Fri]
-        );
-        assert_eq!(days(&window("fri-mon 10:00-11:00")), [Mon, Fri, Sat, Sun]);
-        assert_eq!(days(&window("Monday, WEDNESDAY 10:00-11:00")), [Mon, Wed]);
-        assert_eq!(days(&window("tues,thurs 10:00-11:00")), [Tue, Thu]);
-        assert_eq!(days(&window("wed-wed 10:00-11:00")), [Wed]);
-        assert_eq!(
-            days(&window("weekdays 10:00-11:00")),
-            [Mon, Tue, Wed, Thu, Fri]
-        );
-        assert_eq!(days(&window("weekends 10:00-11:00")), [Sat, Sun]);
+        assert_eq!(days("mon-fri 09:00-17:00"), [Mon, Tue, Wed, Thu, Fri]);
+        assert_eq!(days("sat,sun 10:00-14:00"), [Sat, Sun]);
+        assert_eq!(days("mon,wed-fri 08:30-12:00"), [Mon, Wed, Thu, Fri]);
+        assert_eq!(days("fri-mon 10:00-11:00"), [Mon, Fri, Sat, Sun]);
+        assert_eq!(days("Monday, WEDNESDAY 10:00-11:00"), [Mon, Wed]);
+        assert_eq!(days("tues,thurs 10:00-11:00"), [Tue, Thu]);
+        assert_eq!(days("wed-wed 10:00-11:00"), [Wed]);
+        assert_eq!(days("weekdays 10:00-11:00"), [Mon, Tue, Wed, Thu, Fri]);
+        assert_eq!(days("weekends 10:00-11:00"), [Sat, Sun]);
     }
 }
