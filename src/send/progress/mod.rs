@@ -1,8 +1,9 @@
 //! Live progress on stderr: an overall bar and one line per account on a
 //! terminal, or one plain log line per event otherwise.
 //!
-//! Both are [`EventSink`]s fed by the executor's events, so the executor never
-//! branches on how (or whether) progress is shown.
+//! Both are [`EventSink`](crate::send::events::EventSink)s fed by the
+//! executor's events, so the executor never branches on how (or whether)
+//! progress is shown.
 //!
 //! - `plain_log`: [`PlainLog`], one line per event, for logs and pipes.
 //! - `live_bars`: [`LiveProgress`], the bars and per-account lines on a
