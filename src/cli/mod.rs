@@ -10,6 +10,7 @@ pub mod report_cmd;
 pub mod resume_cmd;
 pub mod send_cmd;
 pub mod status_cmd;
+mod status_view;
 
 use clap::{Parser, Subcommand};
 

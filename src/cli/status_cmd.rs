@@ -2,19 +2,18 @@
 //! journal without disturbing a sender that may be writing it.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use chrono::{DateTime, TimeDelta, Utc};
 use clap::Args;
-use serde_json::json;
 
+use super::status_view::write_status;
 use crate::exit_codes;
-use crate::journal::{CampaignStore, SqliteStore, StateCounts, StatusSummary};
-use crate::options::system_timezone;
-use crate::output::text::{excerpt, human_duration, local_time, pad};
+use crate::journal::SqliteStore;
 use crate::state::paths::find_state;
-use crate::state::saved::SavedOptions;
+
+// Moved to `status_view.rs`; this path keeps working.
+pub use super::status_view::Sender;
 
 /// `outreach status`.
 #[derive(Debug, Clone, Args)]
@@ -60,31 +59,6 @@ pub(super) fn open(state: &Option<PathBuf>) -> anyhow::Result<(PathBuf, SqliteSt
     Ok((path, store))
 }
 
-/// When each account is expected to finish, from its pending count and pace.
-fn eta(
-    summary: &StatusSummary,
-    saved: Option<&SavedOptions>,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let saved = saved?;
-    summary
-        .accounts
-        .iter()
-        .filter(|account| account.counts.pending + account.counts.in_flight > 0)
-        .filter_map(|account| {
-            let rate = saved
-                .accounts
-                .iter()
-                .find(|a| a.name == account.account)?
-                .rate;
-            let interval = TimeDelta::from_std(rate.interval()).ok()?;
-            let start = account.next_planned.unwrap_or(now).max(now);
-            let left = (account.counts.pending + account.counts.in_flight).saturating_sub(1);
-            Some(start + interval * i32::try_from(left).unwrap_or(i32::MAX))
-        })
-        .max()
-}
-
 pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
     if args.watch {
         return watch(&args);
@@ -95,63 +69,6 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
     write_status(&mut text, &path, &store, args.json, sender)?;
     crate::console::write_stdout(&text)?;
     Ok(exit_codes::SUCCESS)
-}
-
-/// Whether a process is sending from the journal: the one that holds its
-/// lock. Without one, nothing is in flight any more, whatever the journal
-/// says: a message left `in_flight` by an interruption may have arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sender {
-    Running { pid: Option<u32> },
-    Stopped,
-}
-
-impl Sender {
-    pub fn of(journal: &Path) -> Sender {
-        match crate::journal::JournalLock::holder(journal) {
-            Some(pid) => Sender::Running { pid },
-            None => Sender::Stopped,
-        }
-    }
-
-    fn running(self) -> bool {
-        matches!(self, Sender::Running { .. })
-    }
-}
-
-/// The counts as `status` shows them: with no sender running, messages left
-/// in flight are shown as uncertain (they may have arrived), since no
-/// request of theirs is still open.
-fn shown_counts(counts: StateCounts, sender: Sender) -> StateCounts {
-    if sender.running() {
-        return counts;
-    }
-    StateCounts {
-        in_flight: 0,
-        uncertain: counts.uncertain + counts.in_flight,
-        ..counts
-    }
-}
-
-/// The `sender` line: running, stopped with work left, or finished.
-fn sender_text(sender: Sender, counts: &StateCounts, path: &Path) -> String {
-    match sender {
-        Sender::Running { pid: Some(pid) } => format!("running (pid {pid})"),
-        Sender::Running { pid: None } => "running".to_string(),
-        Sender::Stopped if counts.pending + counts.in_flight > 0 => format!(
-            "stopped (no sender running); continue with `outreach resume --state {}`",
-            path.display()
-        ),
-        Sender::Stopped => "finished (nothing left to send)".to_string(),
-    }
-}
-
-fn sender_json(sender: Sender, counts: &StateCounts) -> &'static str {
-    match sender {
-        Sender::Running { .. } => "running",
-        Sender::Stopped if counts.pending + counts.in_flight > 0 => "stopped",
-        Sender::Stopped => "finished",
-    }
 }
 
 fn watch(args: &StatusArgs) -> anyhow::Result<i32> {
@@ -203,217 +120,5 @@ fn watch(args: &StatusArgs) -> anyhow::Result<i32> {
             return Ok(exit_codes::SUCCESS);
         }
         std::thread::sleep(every);
-    }
-}
-
-/// Write the status view of one journal; returns its counts as stored.
-fn write_status(
-    out: &mut dyn Write,
-    path: &std::path::Path,
-    store: &SqliteStore,
-    as_json: bool,
-    sender: Sender,
-) -> anyhow::Result<StateCounts> {
-    let meta = store.campaign()?;
-    let saved: Option<SavedOptions> = meta.as_ref().and_then(|m| SavedOptions::of(m).ok());
-    let summary = store.summary()?;
-    let now = Utc::now();
-    // Nothing will be sent until someone runs `resume`: no time to promise.
-    let (eta, next) = if sender.running() {
-        (
-            eta(&summary, saved.as_ref(), now),
-            summary.accounts.iter().filter_map(|a| a.next_planned).min(),
-        )
-    } else {
-        (None, None)
-    };
-    if as_json {
-        let counts = &summary.counts;
-        let value = json!({
-            "journal": path.display().to_string(),
-            "campaign_id": meta.as_ref().map(|m| m.campaign_id.clone()),
-            "csv": meta.as_ref().map(|m| m.csv_path.clone()),
-            "sender": sender_json(sender, counts),
-            "sender_pid": match sender { Sender::Running { pid } => pid, Sender::Stopped => None },
-            "total": counts.total,
-            "pending": counts.pending,
-            "in_flight": counts.in_flight,
-            "sent": counts.sent,
-            "failed": counts.failed,
-            "uncertain": counts.uncertain,
-            "skipped": counts.skipped,
-            "next_send": next,
-            "eta": eta,
-            "accounts": summary.accounts,
-        });
-        serde_json::to_writer_pretty(&mut *out, &value)?;
-        writeln!(out)?;
-        return Ok(summary.counts);
-    }
-    let zone = saved
-        .as_ref()
-        .map_or_else(system_timezone, SavedOptions::zone);
-    let stored = summary.counts;
-    let counts = shown_counts(stored, sender);
-    if let Some(meta) = &meta {
-        writeln!(out, "Campaign {} for {}", meta.campaign_id, meta.csv_path)?;
-        writeln!(out, "  started   {}", local_time(meta.created_at, &zone))?;
-    }
-    writeln!(out, "  journal   {}", path.display())?;
-    writeln!(out, "  sender    {}", sender_text(sender, &stored, path))?;
-    writeln!(out, "  messages  {}", messages_text(&counts, sender))?;
-    if let Some(next) = next.filter(|_| counts.pending > 0) {
-        writeln!(out, "  next send {}", local_time(next.max(now), &zone))?;
-    }
-    if let Some(eta) = eta {
-        writeln!(
-            out,
-            "  ETA       {} (in {})",
-            local_time(eta, &zone),
-            human_duration(eta - now)
-        )?;
-    }
-    writeln!(out)?;
-    let header = [
-        "account",
-        "sent",
-        "pending",
-        "failed",
-        "uncertain",
-        "429s",
-        "quota",
-        "last error",
-    ];
-    let rows: Vec<[String; 8]> = summary
-        .accounts
-        .iter()
-        .map(|account| {
-            let quota = account.rate_limit.map_or_else(String::new, |quota| {
-                let remaining = quota.remaining.map_or("?".to_string(), |r| r.to_string());
-                let limit = quota.limit.map_or(String::new(), |l| format!("/{l}"));
-                let reset = quota.reset_at.map_or(String::new(), |reset| {
-                    format!(", resets {}", reset.with_timezone(&zone).format("%H:%M:%S"))
-                });
-                format!("{remaining}{limit} left{reset}")
-            });
-            let shown = shown_counts(account.counts, sender);
-            [
-                account.account.clone(),
-                shown.sent.to_string(),
-                (shown.pending + shown.in_flight).to_string(),
-                shown.failed.to_string(),
-                shown.uncertain.to_string(),
-                account.throttled.to_string(),
-                quota,
-                account
-                    .last_error
-                    .as_deref()
-                    .map(|e| excerpt(e, 50))
-                    .unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| pad(cell, width))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    writeln!(out, "{}", line(header.to_vec()))?;
-    for row in &rows {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
-    }
-    if !sender.running() && stored.in_flight > 0 {
-        writeln!(
-            out,
-            "\n{} message(s) were in flight when the sender stopped: their request may have arrived, \
-             so they count as uncertain. `outreach resume` records them so and does not send them again.",
-            stored.in_flight
-        )?;
-    }
-    if counts.uncertain > 0 {
-        writeln!(
-            out,
-            "\n{} message(s) are uncertain: their request may have arrived. See `outreach report`; \
-             `outreach resume --resend-uncertain` sends them again with the same Idempotency-Key.",
-            counts.uncertain
-        )?;
-    }
-    Ok(stored)
-}
-
-/// `6 total: 1 sent, 4 pending, ...`; in flight only while a sender runs.
-fn messages_text(counts: &StateCounts, sender: Sender) -> String {
-    let in_flight = if sender.running() {
-        format!(", {} in flight", counts.in_flight)
-    } else {
-        String::new()
-    };
-    format!(
-        "{} total: {} sent, {} pending{in_flight}, {} failed, {} uncertain, {} skipped",
-        counts.total, counts.sent, counts.pending, counts.failed, counts.uncertain, counts.skipped
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn counts(pending: u64, in_flight: u64, uncertain: u64) -> StateCounts {
-        StateCounts {
-            total: pending + in_flight + uncertain + 2,
-            pending,
-            in_flight,
-            sent: 2,
-            uncertain,
-            ..StateCounts::default()
-        }
-    }
-
-    #[test]
-    fn a_stopped_campaign_shows_its_in_flight_message_as_uncertain() {
-        let stored = counts(3, 1, 0);
-        let stopped = shown_counts(stored, Sender::Stopped);
-        assert_eq!((stopped.in_flight, stopped.uncertain), (0, 1));
-        assert_eq!(
-            messages_text(&stopped, Sender::Stopped),
-            "6 total: 2 sent, 3 pending, 0 failed, 1 uncertain, 0 skipped"
-        );
-        let path = Path::new("c.outreach.db");
-        assert_eq!(
-            sender_text(Sender::Stopped, &stored, path),
-            "stopped (no sender running); continue with `outreach resume --state c.outreach.db`"
-        );
-        assert_eq!(sender_json(Sender::Stopped, &stored), "stopped");
-    }
-
-    #[test]
-    fn a_running_campaign_keeps_its_in_flight_count() {
-        let stored = counts(3, 1, 0);
-        let running = Sender::Running { pid: Some(7) };
-        assert_eq!(shown_counts(stored, running), stored);
-        assert_eq!(
-            messages_text(&stored, running),
-            "6 total: 2 sent, 3 pending, 1 in flight, 0 failed, 0 uncertain, 0 skipped"
-        );
-        assert_eq!(
-            sender_text(running, &stored, Path::new("c")),
-            "running (pid 7)"
-        );
-        let done = counts(0, 0, 0);
-        assert_eq!(
-            sender_text(Sender::Stopped, &done, Path::new("c")),
-            "finished (nothing left to send)"
-        );
     }
 }

@@ -12,6 +12,7 @@ pub mod renderer;
 pub mod sniff;
 pub mod suggest;
 pub mod template;
+pub mod template_file;
 
 pub use cells::{Cells, Record};
 pub use problems::{Problem, Problems};

@@ -6,7 +6,7 @@
 //! while `{% if company %}` and `{{ x | default("there") }}` still work, so
 //! templates can handle optional columns on purpose. A blank cell counts as
 //! missing. This module loads and compiles templates; [`super::renderer`]
-//! renders them.
+//! renders them, and [`super::template_file`] reads a file's `Subject:` line.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -16,6 +16,9 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
 use super::renderer::{Handles, Part, RenderError, Renderer, describe, explain, write_value};
+use super::template_file::first_line;
+// Moved to `template_file.rs`; this path keeps working.
+pub use super::template_file::split_subject;
 
 /// A template that could not be loaded or compiled.
 #[derive(Debug, thiserror::Error)]
@@ -40,26 +43,6 @@ pub struct Rendered {
 /// Index of a loaded template in a [`TemplateSet`].
 pub type TemplateId = usize;
 
-/// Split a template file into its optional subject line and body.
-///
-/// The first line may be `Subject: ...`, followed by a blank line; everything
-/// after that (or the whole text, without a subject line) is the body.
-pub fn split_subject(text: &str) -> (Option<&str>, &str) {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
-    let first = first.trim_end_matches('\r');
-    match first.split_once(':') {
-        Some((key, subject)) if key.trim().eq_ignore_ascii_case("subject") => {
-            let rest = rest
-                .strip_prefix("\r\n")
-                .or_else(|| rest.strip_prefix('\n'))
-                .unwrap_or(rest);
-            (Some(subject.trim()), rest.trim_end())
-        }
-        _ => (None, text.trim_end()),
-    }
-}
-
 struct Loaded {
     name: String,
     /// The names the subject and body are registered under in the environment
@@ -69,14 +52,6 @@ struct Loaded {
     /// The file's line the body starts on (after a `Subject:` line).
     body_line: usize,
     variables: HashSet<String>,
-}
-
-/// The line of `text` that `part`, a slice of it, starts on.
-fn first_line(text: &str, part: &str) -> usize {
-    (part.as_ptr() as usize)
-        .checked_sub(text.as_ptr() as usize)
-        .and_then(|offset| text.get(..offset))
-        .map_or(1, |before| before.matches('\n').count() + 1)
 }
 
 /// All templates of a campaign, compiled once.
@@ -305,26 +280,6 @@ mod tests {
 
     fn context(pairs: &[(&str, &str)]) -> Value {
         row_context(&Record::from_pairs(pairs))
-    }
-
-    #[test]
-    fn subject_line_is_optional() {
-        assert_eq!(
-            split_subject("Subject: Hi {{ x }}\n\nBody\n"),
-            (Some("Hi {{ x }}"), "Body")
-        );
-        assert_eq!(
-            split_subject("subject:Hi\r\n\r\nBody\r\n"),
-            (Some("Hi"), "Body")
-        );
-        assert_eq!(
-            split_subject("Just a body\nline two\n"),
-            (None, "Just a body\nline two")
-        );
-        assert_eq!(
-            split_subject("Re: not a subject"),
-            (None, "Re: not a subject")
-        );
     }
 
     #[test]

@@ -11,8 +11,11 @@
 //! - [`report`]: the read-side views: [`StatusSummary`], [`ReportRow`],
 //!   [`RowDigest`].
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file in WAL mode; its
-//!   [`schema`], atomic creation (`sqlite_create`), write transactions
-//!   (`sqlite_write`) and queries (`sqlite_read`).
+//!   [`schema`], connections and pragmas (`sqlite_connection`), atomic
+//!   creation (`sqlite_create`), the send path's write transactions
+//!   (`sqlite_write`), manual edits between runs (`sqlite_edits`), the
+//!   queries that load the work (`sqlite_read`) and those behind `status`
+//!   and `report` (`sqlite_report`).
 //! - [`timeline`], [`waits`], [`problems`]: time-bucketed series, pauses,
 //!   delays and failure lists for charts (`outreach report --format html`),
 //!   as inherent methods of [`SqliteStore`].
@@ -48,8 +51,11 @@ pub mod problems;
 pub mod report;
 pub mod schema;
 pub mod sqlite;
+mod sqlite_connection;
 mod sqlite_create;
+mod sqlite_edits;
 mod sqlite_read;
+mod sqlite_report;
 mod sqlite_write;
 pub mod store;
 pub mod timeline;

@@ -1,8 +1,11 @@
 //! `SqliteStore`: the journal as one SQLite file, the default backend.
 //!
-//! This file holds the connection's life: opening and validating a journal,
-//! its pragmas, and the `CampaignStore` impl, which delegates to
-//! `sqlite_write` and `sqlite_read`. Creating one is in `sqlite_create`.
+//! This file holds the connection's life: opening and validating a journal
+//! and the `CampaignStore` impl, which delegates to `sqlite_write` (the send
+//! path), `sqlite_edits` (manual changes between runs), `sqlite_read`
+//! (loading the work) and `sqlite_report` (`status` and `report`). Creating
+//! one is in `sqlite_create`; connections and their pragmas in
+//! `sqlite_connection`.
 //!
 //! Durability: WAL mode with `synchronous = FULL`, so every commit is on disk
 //! before it returns, in particular the one marking a message in flight,
@@ -19,7 +22,6 @@
 //! files beside a file it is about to call damaged and untouched.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -32,12 +34,14 @@ use crate::journal::model::{
 };
 use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
 use crate::journal::schema;
+use crate::journal::sqlite_connection::{
+    READ_PRAGMAS, configure_writer, open_connection, probe_connection,
+};
 use crate::journal::store::{CampaignStore, JournalUpdate, Refusal};
-use crate::journal::{sqlite_create as create, sqlite_read as read, sqlite_write as write};
-
-/// How long a connection waits for another one's lock (checkpoints, WAL
-/// recovery) before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::journal::{
+    sqlite_create as create, sqlite_edits as edits, sqlite_read as read, sqlite_report as report,
+    sqlite_write as write,
+};
 
 /// A campaign journal in one SQLite file. Writable stores hold the journal's
 /// [`JournalLock`] until dropped.
@@ -150,112 +154,6 @@ impl SqliteStore {
     }
 }
 
-/// `synchronous = FULL`: every commit is on disk before it returns. The
-/// 64 MiB page cache holds the hot pages of a large journal; the memory map
-/// (up to 1 GiB) lets scans (`report`, loading work) read pages without a
-/// system call each; the WAL is trimmed back to 64 MiB after checkpoints.
-const WRITE_PRAGMAS: &str = "
-    PRAGMA synchronous = FULL;
-    PRAGMA foreign_keys = ON;
-    PRAGMA cache_size = -65536;
-    PRAGMA mmap_size = 1073741824;
-    PRAGMA journal_size_limit = 67108864;
-    PRAGMA temp_store = MEMORY;";
-
-pub(super) const READ_PRAGMAS: &str = "
-    PRAGMA query_only = ON;
-    PRAGMA cache_size = -65536;
-    PRAGMA mmap_size = 1073741824;";
-
-/// Makes a new journal's directory entry durable: without this, a power
-/// cut soon after creation could lose the file's name even though its
-/// contents were synced.
-pub(super) fn sync_parent_dir(path: &Path) -> Result<(), JournalError> {
-    #[cfg(unix)]
-    {
-        let parent = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        std::fs::File::open(parent)
-            .and_then(|dir| dir.sync_all())
-            .map_err(JournalError::io(parent, "syncing the journal's directory"))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
-
-pub(super) fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, JournalError> {
-    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(JournalError::sqlite(path, "opening the journal"))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(JournalError::sqlite(path, "configuring the connection"))?;
-    conn.set_prepared_statement_cache_capacity(32);
-    Ok(conn)
-}
-
-/// A read-only connection for recognising a file. `immutable` (no locks, no
-/// `-wal`/`-shm`) when no `-wal` file exists, i.e. no connection has the
-/// file open in WAL mode; otherwise an ordinary read-only one, whose files
-/// exist already. Only a few header pages are read through it.
-pub(super) fn probe_connection(path: &Path) -> Result<Connection, JournalError> {
-    let mut wal = path.as_os_str().to_os_string();
-    wal.push("-wal");
-    if Path::new(&wal).exists() {
-        return open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY);
-    }
-    match immutable_uri(path) {
-        Some(uri) => open_connection(
-            Path::new(&uri),
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
-        )
-        .map_err(|error| match error {
-            JournalError::Sqlite { action, source, .. } => JournalError::Sqlite {
-                path: path.to_path_buf(),
-                action,
-                source,
-            },
-            other => other,
-        }),
-        None => open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY),
-    }
-}
-
-/// `file:<path>?immutable=1`, the path percent-encoded (`?`, `#` and `%`
-/// would end or escape it).
-#[cfg(unix)]
-fn immutable_uri(path: &Path) -> Option<String> {
-    use std::os::unix::ffi::OsStrExt;
-    let mut uri = String::from("file:");
-    for &byte in path.as_os_str().as_bytes() {
-        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
-            uri.push(char::from(byte));
-        } else {
-            uri.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    uri.push_str("?immutable=1");
-    Some(uri)
-}
-
-/// Elsewhere (drive letters, backslashes) the ordinary connection is used.
-#[cfg(not(unix))]
-fn immutable_uri(_path: &Path) -> Option<String> {
-    None
-}
-
-pub(super) fn configure_writer(conn: &Connection, path: &Path) -> Result<(), JournalError> {
-    // WAL is persistent; on a file system without shared memory SQLite keeps
-    // its rollback journal, which is just as durable but blocks readers
-    // while writing.
-    let _mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .map_err(JournalError::sqlite(path, "configuring the connection"))?;
-    conn.execute_batch(WRITE_PRAGMAS)
-        .map_err(JournalError::sqlite(path, "configuring the connection"))
-}
-
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         create::abandon(self);
@@ -316,47 +214,47 @@ impl CampaignStore for SqliteStore {
         to: MessageState,
     ) -> Result<u64, JournalError> {
         let path = self.path.clone();
-        write::set_state_where(self.writable()?, &path, from, to)
+        edits::set_state_where(self.writable()?, &path, from, to)
     }
 
     fn shift_pending(&mut self, by: chrono::TimeDelta) -> Result<u64, JournalError> {
         let path = self.path.clone();
-        write::shift_pending(self.writable()?, &path, by)
+        edits::shift_pending(self.writable()?, &path, by)
     }
 
     fn add_messages(&mut self, messages: &[NewMessage]) -> Result<(), JournalError> {
         let path = self.path.clone();
-        write::add_messages(self.writable()?, &path, messages)
+        edits::add_messages(self.writable()?, &path, messages)
     }
 
     fn skip_messages(&mut self, seqs: &[u64]) -> Result<u64, JournalError> {
         let path = self.path.clone();
-        write::skip_messages(self.writable()?, &path, seqs)
+        edits::skip_messages(self.writable()?, &path, seqs)
     }
 
     fn skip_with_reasons(&mut self, skips: &[(u64, String)]) -> Result<u64, JournalError> {
         let path = self.path.clone();
-        write::skip_with_reasons(self.writable()?, &path, skips)
+        edits::skip_with_reasons(self.writable()?, &path, skips)
     }
 
     fn rerender(&mut self, updates: &[Rerender]) -> Result<(), JournalError> {
         let path = self.path.clone();
-        write::rerender(self.writable()?, &path, updates)
+        edits::rerender(self.writable()?, &path, updates)
     }
 
     fn summary(&self) -> Result<StatusSummary, JournalError> {
-        read::summary(&self.conn, &self.path)
+        report::summary(&self.conn, &self.path)
     }
 
     fn report_rows(
         &self,
         f: &mut dyn FnMut(ReportRow) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
-        read::report_rows(&self.conn, &self.path, f)
+        report::report_rows(&self.conn, &self.path, f)
     }
 
     fn attempts(&self, seq: u64) -> Result<Vec<AttemptRecord>, JournalError> {
-        read::attempts(&self.conn, &self.path, seq)
+        report::attempts(&self.conn, &self.path, seq)
     }
 }
 
@@ -396,14 +294,6 @@ mod tests {
     use super::*;
 
     #[cfg(unix)]
-    #[test]
-    fn immutable_uris_escape_what_would_end_the_path() {
-        assert_eq!(
-            immutable_uri(Path::new("/tmp/a b/c?#%.db")).as_deref(),
-            Some("file:/tmp/a%20b/c%3F%23%25.db?immutable=1")
-        );
-    }
-
     #[test]
     fn recognising_a_damaged_wal_journal_creates_no_files_beside_it() {
         let dir = tempfile::tempdir().unwrap();

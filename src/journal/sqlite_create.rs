@@ -22,9 +22,8 @@ use rusqlite::{Connection, OpenFlags};
 use crate::journal::error::JournalError;
 use crate::journal::lock::JournalLock;
 use crate::journal::schema;
-use crate::journal::sqlite::{
-    Mode, SqliteStore, configure_writer, open_connection, sync_parent_dir,
-};
+use crate::journal::sqlite::{Mode, SqliteStore};
+use crate::journal::sqlite_connection::{configure_writer, open_connection, sync_parent_dir};
 
 /// Only this process can see the file being built: a crash just leaves a
 /// sidecar that the next `create` removes.

@@ -1,12 +1,10 @@
-//! The SQLite journal's queries: the campaign, messages by state, rate
-//! windows, the `status` summary and the streaming report.
+//! The SQLite journal's queries for the work: the campaign, messages by
+//! state, row digests and the sends inside a rate window. The views for
+//! people (`status`, `report`) are in `sqlite_report`.
 //!
-//! `summary` never reads a message row: it scans the `(state, account,
-//! planned_at_ns)` index, then reads one `account_stats` row and one
-//! `messages_sent_by_account` entry per account. Loading messages by state
-//! walks the same index, so it costs what it returns.
+//! Loading messages by state walks the `(state, account, planned_at_ns)`
+//! index, so it costs what it returns.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -14,12 +12,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter};
 
 use crate::journal::error::JournalError;
-use crate::journal::model::{
-    AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, RateLimitSnapshot,
-    StoredMessage,
-};
-use crate::journal::report::{AccountSummary, ReportRow, RowDigest, StatusSummary};
-use crate::journal::sqlite::{READ_PRAGMAS, from_ns, open_connection, to_ns};
+use crate::journal::model::{CampaignMeta, InputDigest, MessageState, NewMessage, StoredMessage};
+use crate::journal::report::RowDigest;
+use crate::journal::sqlite::{from_ns, to_ns};
+use crate::journal::sqlite_connection::{READ_PRAGMAS, open_connection};
 
 pub fn campaign(conn: &Connection, path: &Path) -> Result<Option<CampaignMeta>, JournalError> {
     let sql = |action| JournalError::sqlite(path, action);
@@ -211,23 +207,35 @@ pub fn row_digests(
     path: &Path,
     f: &mut dyn FnMut(RowDigest) -> Result<(), JournalError>,
 ) -> Result<(), JournalError> {
-    let sql = |action| JournalError::sqlite(path, action);
-    let mut select = conn
-        .prepare_cached("SELECT seq, line, recipient, row_digest, state FROM messages ORDER BY seq")
-        .map_err(sql("reading row digests"))?;
-    let mut rows = select.query([]).map_err(sql("reading row digests"))?;
-    while let Some(row) = rows.next().map_err(sql("reading row digests"))? {
-        let digest = (|| {
-            Ok(RowDigest {
-                seq: row.get(0)?,
-                line: row.get(1)?,
-                recipient: row.get(2)?,
-                row_digest: row.get(3)?,
-                state: row.get(4)?,
-            })
-        })()
-        .map_err(sql("reading row digests"))?;
-        f(digest)?;
+    let select = "SELECT seq, line, recipient, row_digest, state FROM messages ORDER BY seq";
+    let digest = |row: &Row<'_>| {
+        Ok(RowDigest {
+            seq: row.get(0)?,
+            line: row.get(1)?,
+            recipient: row.get(2)?,
+            row_digest: row.get(3)?,
+            state: row.get(4)?,
+        })
+    };
+    stream_rows(conn, path, select, "reading row digests", digest, f)
+}
+
+/// Hands the rows of `select` to `f` one at a time, decoded by `decode`, so
+/// that a journal of a million messages is never held in memory; `action`
+/// names the read in errors.
+pub(super) fn stream_rows<T>(
+    conn: &Connection,
+    path: &Path,
+    select: &str,
+    action: &'static str,
+    decode: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+    f: &mut dyn FnMut(T) -> Result<(), JournalError>,
+) -> Result<(), JournalError> {
+    let sql = || JournalError::sqlite(path, action);
+    let mut select = conn.prepare_cached(select).map_err(sql())?;
+    let mut rows = select.query([]).map_err(sql())?;
+    while let Some(row) = rows.next().map_err(sql())? {
+        f(decode(row).map_err(sql())?)?;
     }
     Ok(())
 }
@@ -262,156 +270,12 @@ pub fn sends_since(
         .map_err(sql("reading past sends"))
 }
 
-const STATE_COUNTS: &str = "
-    SELECT account, state, count(*), min(planned_at_ns) FROM messages GROUP BY state, account";
-
-const LAST_SENT: &str =
-    "SELECT max(sent_at_ns) FROM messages WHERE account = ?1 AND state = 'sent'";
-
-pub fn summary(conn: &Connection, path: &Path) -> Result<StatusSummary, JournalError> {
-    let sql = |action| JournalError::sqlite(path, action);
-    let mut accounts: BTreeMap<String, AccountSummary> = BTreeMap::new();
-    let mut summary = StatusSummary::default();
-    let mut counts = conn
-        .prepare_cached(STATE_COUNTS)
-        .map_err(sql("summarising the journal"))?;
-    let mut rows = counts.query([]).map_err(sql("summarising the journal"))?;
-    while let Some(row) = rows.next().map_err(sql("summarising the journal"))? {
-        let (account, state, count, first_planned) = (|| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, MessageState>(1)?,
-                row.get::<_, u64>(2)?,
-                row.get::<_, Option<i64>>(3)?,
-            ))
-        })()
-        .map_err(sql("summarising the journal"))?;
-        summary.counts.add(state, count);
-        let entry = accounts
-            .entry(account)
-            .or_insert_with_key(|account| AccountSummary {
-                account: account.clone(),
-                ..AccountSummary::default()
-            });
-        entry.counts.add(state, count);
-        if state == MessageState::Pending {
-            entry.next_planned = first_planned.map(from_ns);
-        }
-    }
-    let mut last_sent = conn
-        .prepare_cached(LAST_SENT)
-        .map_err(sql("summarising the journal"))?;
-    for entry in accounts.values_mut().filter(|entry| entry.counts.sent > 0) {
-        entry.last_sent = last_sent
-            .query_row([&entry.account], |row| row.get::<_, Option<i64>>(0))
-            .map_err(sql("summarising the journal"))?
-            .map(from_ns);
-    }
-    let mut stats = conn
-        .prepare_cached(
-            "SELECT account, throttled, rl_limit, rl_remaining, rl_reset_at_ns, rl_at_ns, last_error
-             FROM account_stats",
-        )
-        .map_err(sql("summarising the journal"))?;
-    let mut rows = stats.query([]).map_err(sql("summarising the journal"))?;
-    while let Some(row) = rows.next().map_err(sql("summarising the journal"))? {
-        let account: String = row.get(0).map_err(sql("summarising the journal"))?;
-        // Stats without messages cannot happen; ignore them if they do.
-        let Some(entry) = accounts.get_mut(&account) else {
-            continue;
-        };
-        (|| {
-            entry.throttled = row.get(1)?;
-            entry.rate_limit_at = row.get::<_, Option<i64>>(5)?.map(from_ns);
-            if entry.rate_limit_at.is_some() {
-                entry.rate_limit = Some(RateLimitSnapshot {
-                    limit: row.get(2)?,
-                    remaining: row.get(3)?,
-                    reset_at: row.get::<_, Option<i64>>(4)?.map(from_ns),
-                });
-            }
-            entry.last_error = row.get(6)?;
-            Ok(())
-        })()
-        .map_err(sql("summarising the journal"))?;
-    }
-    summary.accounts = accounts.into_values().collect();
-    Ok(summary)
-}
-
-pub fn report_rows(
-    conn: &Connection,
-    path: &Path,
-    f: &mut dyn FnMut(ReportRow) -> Result<(), JournalError>,
-) -> Result<(), JournalError> {
-    let sql = |action| JournalError::sqlite(path, action);
-    let mut select = conn
-        .prepare_cached(
-            "SELECT seq, line, recipient, account, state, attempts, last_status, planned_at_ns,
-                    sent_at_ns, api_message_id, failure_reason
-             FROM messages ORDER BY seq",
-        )
-        .map_err(sql("reading the report"))?;
-    let mut rows = select.query([]).map_err(sql("reading the report"))?;
-    while let Some(row) = rows.next().map_err(sql("reading the report"))? {
-        let report = (|| {
-            Ok(ReportRow {
-                seq: row.get(0)?,
-                line: row.get(1)?,
-                recipient: row.get(2)?,
-                account: row.get(3)?,
-                state: row.get(4)?,
-                attempts: row.get(5)?,
-                last_status: row.get(6)?,
-                planned_at: from_ns(row.get(7)?),
-                sent_at: row.get::<_, Option<i64>>(8)?.map(from_ns),
-                api_message_id: row.get(9)?,
-                failure_reason: row.get(10)?,
-            })
-        })()
-        .map_err(sql("reading the report"))?;
-        f(report)?;
-    }
-    Ok(())
-}
-
-pub fn attempts(
-    conn: &Connection,
-    path: &Path,
-    seq: u64,
-) -> Result<Vec<AttemptRecord>, JournalError> {
-    let sql = |action| JournalError::sqlite(path, action);
-    let mut select = conn
-        .prepare_cached(
-            "SELECT seq, at_ns, status, rl_limit, rl_remaining, rl_reset_at_ns, error
-             FROM attempts WHERE seq = ?1 ORDER BY id",
-        )
-        .map_err(sql("reading attempts"))?;
-    select
-        .query_map([seq], |row| {
-            let snapshot = RateLimitSnapshot {
-                limit: row.get(3)?,
-                remaining: row.get(4)?,
-                reset_at: row.get::<_, Option<i64>>(5)?.map(from_ns),
-            };
-            Ok(AttemptRecord {
-                seq: row.get(0)?,
-                at: from_ns(row.get(1)?),
-                status: row.get(2)?,
-                rate_limit: (!snapshot.is_empty()).then_some(snapshot),
-                error: row.get(6)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(sql("reading attempts"))
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// What SQLite plans for `sql`, one step per string.
-    fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+    pub(in crate::journal) fn plan(conn: &Connection, sql: &str) -> Vec<String> {
         let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let params = vec!["x"; explain.parameter_count()];
         explain
@@ -425,16 +289,6 @@ mod tests {
     fn every_query_uses_its_index() {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::journal::schema::migrate(&mut conn, Path::new(":memory:"), 0).unwrap();
-        let summary = plan(&conn, STATE_COUNTS);
-        assert_eq!(
-            summary,
-            ["SCAN messages USING COVERING INDEX messages_by_state"]
-        );
-        let last_sent = plan(&conn, LAST_SENT);
-        assert_eq!(
-            last_sent,
-            ["SEARCH messages USING COVERING INDEX messages_sent_by_account (account=?)"]
-        );
         let sends = plan(&conn, SENDS_SINCE).join("; ");
         assert!(
             sends.contains("INDEX messages_sent_by_account (account=? AND sent_at_ns>?)"),

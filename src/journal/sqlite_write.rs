@@ -1,5 +1,7 @@
-//! The SQLite journal's write transactions: creating a campaign, claiming
-//! messages, recording attempts and outcomes, and the manual state changes.
+//! The SQLite journal's write transactions on the send path: creating a
+//! campaign, claiming messages, recording attempts and outcomes, and
+//! recovering what a crash left in flight. The manual edits between runs
+//! are in `sqlite_edits`, on the same transaction helpers.
 //!
 //! Each public function here is one IMMEDIATE transaction (the write lock is
 //! taken up front, so it never fails half-way for lock upgrades) that
@@ -9,28 +11,46 @@
 use std::path::Path;
 
 use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+    Connection, ErrorCode, OptionalExtension, Params, Transaction, TransactionBehavior, params,
 };
 
 use crate::journal::error::JournalError;
-use crate::journal::model::{
-    AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome, Rerender,
-};
+use crate::journal::model::{AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome};
 use crate::journal::sqlite::{opt_to_ns, to_ns};
-use crate::journal::store::{JournalUpdate, Refusal, manual_transition_allowed};
+use crate::journal::store::{JournalUpdate, Refusal};
 
 /// Why a message left `in_flight` without being sent, after a crash.
 pub const INTERRUPTED_REASON: &str =
     "interrupted while sending: the server may or may not have received it";
 
-fn begin<'c>(conn: &'c mut Connection, path: &Path) -> Result<Transaction<'c>, JournalError> {
+pub(super) fn begin<'c>(
+    conn: &'c mut Connection,
+    path: &Path,
+) -> Result<Transaction<'c>, JournalError> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(JournalError::sqlite(path, "starting a transaction"))
 }
 
-fn commit(tx: Transaction<'_>, path: &Path) -> Result<(), JournalError> {
+pub(super) fn commit(tx: Transaction<'_>, path: &Path) -> Result<(), JournalError> {
     tx.commit()
         .map_err(JournalError::sqlite(path, "committing to the journal"))
+}
+
+/// One UPDATE of any number of messages in a transaction of its own;
+/// returns how many it changed. `action` names it in errors.
+pub(super) fn update_messages(
+    conn: &mut Connection,
+    path: &Path,
+    action: &'static str,
+    update: &str,
+    params: impl Params,
+) -> Result<u64, JournalError> {
+    let tx = begin(conn, path)?;
+    let changed = tx
+        .execute(update, params)
+        .map_err(JournalError::sqlite(path, action))?;
+    commit(tx, path)?;
+    Ok(changed as u64)
 }
 
 pub fn create_campaign(
@@ -87,26 +107,7 @@ pub fn create_campaign(
     Ok(())
 }
 
-pub fn add_messages(
-    conn: &mut Connection,
-    path: &Path,
-    messages: &[NewMessage],
-) -> Result<(), JournalError> {
-    let tx = begin(conn, path)?;
-    let campaign: Option<i64> = tx
-        .query_row("SELECT id FROM campaign", [], |row| row.get(0))
-        .optional()
-        .map_err(JournalError::sqlite(path, "reading the campaign"))?;
-    if campaign.is_none() {
-        return Err(JournalError::NoCampaign {
-            path: path.to_path_buf(),
-        });
-    }
-    insert_messages(&tx, path, messages)?;
-    commit(tx, path)
-}
-
-fn insert_messages(
+pub(super) fn insert_messages(
     tx: &Transaction<'_>,
     path: &Path,
     messages: &[NewMessage],
@@ -145,12 +146,8 @@ const RECOVER_IN_FLIGHT: &str =
     "UPDATE messages SET state = 'uncertain', failure_reason = ?1 WHERE state = 'in_flight'";
 
 pub fn recover_in_flight(conn: &mut Connection, path: &Path) -> Result<u64, JournalError> {
-    let tx = begin(conn, path)?;
-    let changed = tx
-        .execute(RECOVER_IN_FLIGHT, [INTERRUPTED_REASON])
-        .map_err(JournalError::sqlite(path, "recovering in-flight messages"))?;
-    commit(tx, path)?;
-    Ok(changed as u64)
+    let action = "recovering in-flight messages";
+    update_messages(conn, path, action, RECOVER_IN_FLIGHT, [INTERRUPTED_REASON])
 }
 
 pub fn record(
@@ -175,7 +172,7 @@ pub fn record(
     Ok(refusals)
 }
 
-fn state_of(
+pub(super) fn state_of(
     tx: &Transaction<'_>,
     path: &Path,
     seq: u64,
@@ -338,139 +335,4 @@ fn record_outcome(
         .map_err(sql("recording an outcome"))?;
     }
     Ok(())
-}
-
-pub fn set_state_where(
-    conn: &mut Connection,
-    path: &Path,
-    from: MessageState,
-    to: MessageState,
-) -> Result<u64, JournalError> {
-    if !manual_transition_allowed(from, to) {
-        return Err(JournalError::InvalidTransition { from, to });
-    }
-    let tx = begin(conn, path)?;
-    let changed = tx
-        .execute(
-            "UPDATE messages
-             SET state = ?2, failure_reason = CASE WHEN ?2 = 'pending' THEN NULL ELSE failure_reason END
-             WHERE state = ?1",
-            params![from, to],
-        )
-        .map_err(JournalError::sqlite(path, "changing message states"))?;
-    commit(tx, path)?;
-    Ok(changed as u64)
-}
-
-pub fn shift_pending(
-    conn: &mut Connection,
-    path: &Path,
-    by: chrono::TimeDelta,
-) -> Result<u64, JournalError> {
-    let nanos = by.num_nanoseconds().ok_or(JournalError::TimeOutOfRange(
-        chrono::DateTime::<chrono::Utc>::MAX_UTC,
-    ))?;
-    let tx = begin(conn, path)?;
-    let changed = tx
-        .execute(
-            "UPDATE messages SET planned_at_ns = planned_at_ns + ?1 WHERE state = 'pending'",
-            params![nanos],
-        )
-        .map_err(JournalError::sqlite(path, "moving the planned times"))?;
-    commit(tx, path)?;
-    Ok(changed as u64)
-}
-
-pub fn skip_messages(
-    conn: &mut Connection,
-    path: &Path,
-    seqs: &[u64],
-) -> Result<u64, JournalError> {
-    skip(conn, path, seqs.iter().map(|&seq| (seq, None)))
-}
-
-pub fn skip_with_reasons(
-    conn: &mut Connection,
-    path: &Path,
-    skips: &[(u64, String)],
-) -> Result<u64, JournalError> {
-    skip(
-        conn,
-        path,
-        skips
-            .iter()
-            .map(|(seq, reason)| (*seq, Some(reason.as_str()))),
-    )
-}
-
-fn skip<'a>(
-    conn: &mut Connection,
-    path: &Path,
-    skips: impl Iterator<Item = (u64, Option<&'a str>)>,
-) -> Result<u64, JournalError> {
-    let tx = begin(conn, path)?;
-    let mut skipped = 0;
-    for (seq, reason) in skips {
-        // A new reason goes first; an earlier one (a failure) stays after it.
-        let changed = tx
-            .prepare_cached(
-                "UPDATE messages SET state = 'skipped',
-                     failure_reason = CASE WHEN ?2 IS NULL THEN failure_reason
-                         ELSE ?2 || coalesce(' (before: ' || failure_reason || ')', '') END
-                 WHERE seq = ?1 AND (state = 'pending' OR state = 'failed' OR state = 'uncertain')",
-            )
-            .and_then(|mut update| update.execute(params![seq, reason]))
-            .map_err(JournalError::sqlite(path, "skipping messages"))?;
-        if changed == 1 {
-            skipped += 1;
-            continue;
-        }
-        match state_of(&tx, path, seq)? {
-            None => return Err(JournalError::UnknownSeq { seq }),
-            Some(MessageState::Skipped) => {}
-            Some(from) => {
-                return Err(JournalError::InvalidTransition {
-                    from,
-                    to: MessageState::Skipped,
-                });
-            }
-        }
-    }
-    commit(tx, path)?;
-    Ok(skipped)
-}
-
-pub fn rerender(
-    conn: &mut Connection,
-    path: &Path,
-    updates: &[Rerender],
-) -> Result<(), JournalError> {
-    let tx = begin(conn, path)?;
-    for update in updates {
-        let changed = tx
-            .prepare_cached(
-                "UPDATE messages SET line = ?2, subject = ?3, body = ?4, idempotency_key = ?5,
-                     row_digest = ?6, timezone = ?7
-                 WHERE seq = ?1 AND state = 'pending'",
-            )
-            .and_then(|mut statement| {
-                statement.execute(params![
-                    update.seq,
-                    update.line,
-                    update.subject,
-                    update.body,
-                    update.idempotency_key,
-                    update.row_digest,
-                    update.timezone,
-                ])
-            })
-            .map_err(JournalError::sqlite(path, "updating messages"))?;
-        if changed != 1 {
-            return Err(JournalError::NotPending {
-                seq: update.seq,
-                state: state_of(&tx, path, update.seq)?,
-            });
-        }
-    }
-    commit(tx, path)
 }

@@ -8,6 +8,8 @@
 //! - [`claims`]: claiming the messages due next in one commit.
 //! - [`events`]: typed events for progress, logs and `--events` files.
 //! - [`background`]: writes event lines on a thread, off the send path.
+//! - [`progress`]: what a person sees while it runs: bars on a terminal,
+//!   one plain line per event otherwise.
 //! - [`budget`]: stop when the API is clearly down.
 //! - [`clock`]: wall time that follows tokio's pausable clock.
 

@@ -13,8 +13,9 @@
 //!   drafts' `RateLimit-*`, `X-RateLimit-*`, `Retry-After`), with instants
 //!   moved into our clock. Built by [`parse_rate_limit_headers`].
 //! - [`Advice`] ([`pacing`]): what to do before the next send, a pause and a
-//!   minimum spacing. Built by [`advise`] from the info and the status;
-//!   [`learn_window`] infers a window the headers do not name.
+//!   minimum spacing. Built by [`advise`] from the info and the status.
+//! - [`learn_window`] ([`learned_window`]): infers a window the headers do
+//!   not name from a response that opened one.
 //! - [`Pacer`] ([`pacer`]): one account's memory across responses: the
 //!   policy announced or learned, and when its recent requests were
 //!   answered, so a spent quota pauses until its real reset, not a reset
@@ -33,10 +34,12 @@
 
 pub mod backoff;
 pub mod headers;
+pub mod learned_window;
 pub mod pacer;
 pub mod pacing;
 
 pub use backoff::BackoffPolicy;
 pub use headers::{RateLimitInfo, parse_rate_limit_headers};
+pub use learned_window::learn_window;
 pub use pacer::{Pacer, Policy};
-pub use pacing::{Advice, MAX_HINT, advise, learn_window};
+pub use pacing::{Advice, MAX_HINT, advise};

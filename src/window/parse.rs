@@ -5,17 +5,17 @@
 //! `everyday`, `weekdays` and `weekends`; omitted DAYS means every day.
 //! START and END are `HH:MM`, a bare hour (`9`) or 12-hour clock (`9am`,
 //! `5:30pm`); END may be `24:00`, and an END before START crosses midnight
-//! unless it reads like office hours (`9-5`, an error: see `clock.rs`). DAYS
-//! alone means the whole day. A set of windows joins them with `;`, and
-//! `always` is the empty set.
+//! unless it reads like office hours (`9-5`, an error: see `time_of_day.rs`).
+//! DAYS alone means the whole day. A set of windows joins them with `;`,
+//! and `always` is the empty set.
 //! Display prints the canonical form, which parses back to the same value.
 
 use std::fmt;
 use std::str::FromStr;
 
+use super::days::{parse_days, write_days};
 use super::time_of_day::{TimeOfDay, TimesError, parse_times};
-use super::{ALL_DAYS, DAY_MINUTES, SendWindow, WEEK, WindowSet, day_bit};
-use chrono::Weekday;
+use super::{DAY_MINUTES, SendWindow, WindowSet};
 
 /// Why a window was not understood; the message quotes the input and, unless
 /// the reason already says what to write, lists the accepted forms.
@@ -93,99 +93,10 @@ impl FromStr for SendWindow {
     }
 }
 
-fn parse_days(text: &str) -> Result<u8, String> {
-    if text.is_empty() {
-        return Ok(ALL_DAYS);
-    }
-    let lower = text.to_ascii_lowercase();
-    let mut days = 0;
-    for item in lower.split(',').map(str::trim) {
-        days |= match item {
-            "" => return Err(format!("the day list `{text}` has an empty item")),
-            "daily" | "everyday" | "every day" => ALL_DAYS,
-            "weekdays" => 0b001_1111,
-            "weekends" | "weekend" => 0b110_0000,
-            _ => match item.split_once('-') {
-                Some((first, last)) => day_range(parse_day(first.trim())?, parse_day(last.trim())?),
-                None => day_bit(parse_day(item)?),
-            },
-        };
-    }
-    Ok(days)
-}
-
-fn parse_day(name: &str) -> Result<Weekday, String> {
-    Ok(match name {
-        "mon" | "monday" => Weekday::Mon,
-        "tue" | "tues" | "tuesday" => Weekday::Tue,
-        "wed" | "weds" | "wednesday" => Weekday::Wed,
-        "thu" | "thur" | "thurs" | "thursday" => Weekday::Thu,
-        "fri" | "friday" => Weekday::Fri,
-        "sat" | "saturday" => Weekday::Sat,
-        "sun" | "sunday" => Weekday::Sun,
-        "" => return Err("a day range is missing a day".to_string()),
-        _ => return Err(format!("unknown day `{name}`")),
-    })
-}
-
-/// The days from `first` to `last` inclusive, wrapping past Sunday.
-fn day_range(first: Weekday, last: Weekday) -> u8 {
-    let mut days = day_bit(first);
-    let mut day = first;
-    while day != last {
-        day = day.succ();
-        days |= day_bit(day);
-    }
-    days
-}
-
 impl fmt::Display for SendWindow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_days(f, self.days)?;
         write!(f, " {}-{}", TimeOfDay(self.start), TimeOfDay(self.end))
-    }
-}
-
-/// Days as `daily` or as runs in week order, a run wrapping past Sunday
-/// when it continues on Monday (`fri-mon`); runs of two print as a list.
-fn write_days(f: &mut fmt::Formatter<'_>, days: u8) -> fmt::Result {
-    if days == ALL_DAYS {
-        return f.write_str("daily");
-    }
-    let has = |index: usize| days & (1 << (index % 7)) != 0;
-    let mut first = true;
-    for start in 0..7 {
-        // A run starts on a day whose previous day is not in the set.
-        if !has(start) || has(start + 6) {
-            continue;
-        }
-        let mut length = 1;
-        while length < 7 && has(start + length) {
-            length += 1;
-        }
-        let name = |offset: usize| day_name(WEEK[(start + offset) % 7]);
-        if !first {
-            f.write_str(",")?;
-        }
-        first = false;
-        match length {
-            1 => f.write_str(name(0))?,
-            2 => write!(f, "{},{}", name(0), name(1))?,
-            _ => write!(f, "{}-{}", name(0), name(length - 1))?,
-        }
-    }
-    Ok(())
-}
-
-fn day_name(day: Weekday) -> &'static str {
-    match day {
-        Weekday::Mon => "mon",
-        Weekday::Tue => "tue",
-        Weekday::Wed => "wed",
-        Weekday::Thu => "thu",
-        Weekday::Fri => "fri",
-        Weekday::Sat => "sat",
-        Weekday::Sun => "sun",
     }
 }
 
@@ -245,6 +156,7 @@ impl<'de> serde::Deserialize<'de> for SendWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Weekday;
 
     fn window(text: &str) -> SendWindow {
         text.parse().unwrap()
@@ -259,28 +171,6 @@ mod tests {
     }
 
     use Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
-
-    #[test]
-    fn day_lists_and_ranges() {
-        assert_eq!(
-            days(&window("mon-fri 09:00-17:00")),
-            [Mon, Tue, Wed, Thu, Fri]
-        );
-        assert_eq!(days(&window("sat,sun 10:00-14:00")), [Sat, Sun]);
-        assert_eq!(
-            days(&window("mon,wed-fri 08:30-12:00")),
-            [Mon, Wed, Thu, Fri]
-        );
-        assert_eq!(days(&window("fri-mon 10:00-11:00")), [Mon, Fri, Sat, Sun]);
-        assert_eq!(days(&window("Monday, WEDNESDAY 10:00-11:00")), [Mon, Wed]);
-        assert_eq!(days(&window("tues,thurs 10:00-11:00")), [Tue, Thu]);
-        assert_eq!(days(&window("wed-wed 10:00-11:00")), [Wed]);
-        assert_eq!(
-            days(&window("weekdays 10:00-11:00")),
-            [Mon, Tue, Wed, Thu, Fri]
-        );
-        assert_eq!(days(&window("weekends 10:00-11:00")), [Sat, Sun]);
-    }
 
     #[test]
     fn every_day_forms() {

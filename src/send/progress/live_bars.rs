@@ -1,151 +1,18 @@
-//! Live progress on stderr: an overall bar and one line per account on a
-//! terminal, or one plain log line per event otherwise.
-//!
-//! Both are [`EventSink`]s fed by the executor's events, so the executor never
-//! branches on how (or whether) progress is shown.
+//! Live progress on a terminal: an overall bar and one line per account
+//! (indicatif, drawn on stderr), refreshed a few times a second so that
+//! countdowns move between events.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::background::BackgroundLines;
-use super::clock::Clock;
-use super::events::{Event, EventKind, EventSink};
 use crate::output::text::{excerpt, human_duration};
-
-/// One plain line per event, for logs and pipes, written off the send path.
-pub struct PlainLog {
-    out: BackgroundLines,
-    zone: Tz,
-}
-
-impl PlainLog {
-    pub fn new(out: Box<dyn Write + Send>, zone: Tz) -> PlainLog {
-        PlainLog {
-            out: BackgroundLines::spawn(out),
-            zone,
-        }
-    }
-
-    /// The line for an event; None for events too frequent to log.
-    pub fn line(&self, event: &Event) -> Option<String> {
-        let time = event.ts.with_timezone(&self.zone).format("%H:%M:%S");
-        let text = match &event.kind {
-            EventKind::Started {
-                total, accounts, ..
-            } => {
-                format!(
-                    "starting: {total} messages from {} account(s): {}",
-                    accounts.len(),
-                    account_list(accounts)
-                )
-            }
-            EventKind::Planned { .. } | EventKind::Waiting { .. } => return None,
-            EventKind::Sending { .. } => return None,
-            EventKind::Sent {
-                account,
-                recipient,
-                status,
-                remaining,
-                ..
-            } => {
-                let quota = remaining.map(|r| format!(", {r} left")).unwrap_or_default();
-                format!("sent      {account}  {recipient}  ({status}{quota})")
-            }
-            EventKind::Throttled {
-                account,
-                status,
-                wait_ms,
-                source,
-                ..
-            } => format!(
-                "throttled {account}  {status}: waiting {} ({source})",
-                human_duration(chrono::TimeDelta::milliseconds(*wait_ms))
-            ),
-            EventKind::Retrying {
-                account,
-                attempt,
-                reason,
-                wait_ms,
-                ..
-            } => format!(
-                "retrying  {account}  attempt {attempt} failed: {}; again in {}",
-                excerpt(reason, 80),
-                human_duration(chrono::TimeDelta::milliseconds(*wait_ms))
-            ),
-            EventKind::Failed {
-                account,
-                recipient,
-                reason,
-                ..
-            } => {
-                format!("failed    {account}  {recipient}: {}", excerpt(reason, 120))
-            }
-            EventKind::Uncertain {
-                account,
-                recipient,
-                reason,
-                ..
-            } => {
-                format!("uncertain {account}  {recipient}: {}", excerpt(reason, 120))
-            }
-            EventKind::AccountPaused {
-                account,
-                until,
-                reason,
-            } => format!(
-                "paused    {account}  until {} ({reason})",
-                until.with_timezone(&self.zone).format("%H:%M:%S")
-            ),
-            EventKind::AccountResumed { account } => format!("resumed   {account}"),
-            EventKind::AccountStopped { account, reason } => {
-                format!("stopped   {account}: {reason}")
-            }
-            EventKind::Finished {
-                sent,
-                failed,
-                uncertain,
-                pending,
-                ..
-            } => format!(
-                "finished: {sent} sent, {failed} failed, {uncertain} uncertain, {pending} not sent"
-            ),
-        };
-        Some(format!("{time} {text}"))
-    }
-}
-
-impl EventSink for PlainLog {
-    fn emit(&self, event: &Event) {
-        if let Some(mut line) = self.line(event) {
-            line.push('\n');
-            self.out.write(line.into_bytes());
-        }
-    }
-
-    fn finish(&self) {
-        self.out.finish();
-    }
-}
-
-/// Account names for one log line: all of a few, the first of many.
-fn account_list(accounts: &[String]) -> String {
-    const SHOWN: usize = 8;
-    if accounts.len() <= SHOWN {
-        return accounts.join(", ");
-    }
-    format!(
-        "{}, and {} more",
-        accounts[..SHOWN].join(", "),
-        accounts.len() - SHOWN
-    )
-}
+use crate::send::clock::Clock;
+use crate::send::events::{Event, EventKind, EventSink};
 
 /// Accounts shown with a line of their own.
 const MAX_ACCOUNT_LINES: usize = 12;
@@ -386,51 +253,6 @@ impl EventSink for LiveProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plain_lines_for_events() {
-        let log = PlainLog::new(Box::new(std::io::sink()), chrono_tz::UTC);
-        let event = Event {
-            ts: "2026-01-05T09:00:00Z".parse().unwrap(),
-            kind: EventKind::Sent {
-                seq: 1,
-                account: "alice".into(),
-                recipient: "urn:li:person:1".into(),
-                status: 201,
-                message_id: None,
-                planned_at: "2026-01-05T09:00:00Z".parse().unwrap(),
-                late_ms: 2,
-                remaining: Some(4),
-            },
-        };
-        assert_eq!(
-            log.line(&event).unwrap(),
-            "09:00:00 sent      alice  urn:li:person:1  (201, 4 left)"
-        );
-    }
-
-    #[test]
-    fn the_start_line_names_a_few_accounts_not_a_thousand() {
-        let log = PlainLog::new(Box::new(std::io::sink()), chrono_tz::UTC);
-        let started = |accounts: Vec<String>| Event {
-            ts: "2026-01-05T09:00:00Z".parse().unwrap(),
-            kind: EventKind::Started {
-                total: 10 * accounts.len(),
-                account_totals: vec![10; accounts.len()],
-                accounts,
-                planned_end: None,
-            },
-        };
-        let names = |n: usize| (0..n).map(|i| format!("a{i}")).collect::<Vec<_>>();
-        assert_eq!(
-            log.line(&started(names(2))).unwrap(),
-            "09:00:00 starting: 20 messages from 2 account(s): a0, a1"
-        );
-        assert_eq!(
-            log.line(&started(names(1000))).unwrap(),
-            "09:00:00 starting: 10000 messages from 1000 account(s): a0, a1, a2, a3, a4, a5, a6, a7, and 992 more"
-        );
-    }
 
     #[test]
     fn the_last_frame_of_an_interrupted_run_shows_what_was_sent() {
