@@ -6,49 +6,15 @@
 use std::io::Write;
 use std::path::Path;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::Utc;
 use serde_json::json;
 
-use crate::journal::{CampaignStore, SqliteStore, StateCounts, StatusSummary};
+use crate::journal::{CampaignStore, SqliteStore, StateCounts};
 use crate::options::system_timezone;
 use crate::output::text::{excerpt, human_duration, local_time, pad};
 use crate::state::saved::SavedOptions;
-
-/// Whether a process is sending from the journal: the one that holds its
-/// lock. Without one, nothing is in flight any more, whatever the journal
-/// says: a message left `in_flight` by an interruption may have arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sender {
-    Running { pid: Option<u32> },
-    Stopped,
-}
-
-impl Sender {
-    pub fn of(journal: &Path) -> Sender {
-        match crate::journal::JournalLock::holder(journal) {
-            Some(pid) => Sender::Running { pid },
-            None => Sender::Stopped,
-        }
-    }
-
-    pub(super) fn running(self) -> bool {
-        matches!(self, Sender::Running { .. })
-    }
-}
-
-/// The counts as `status` shows them: with no sender running, messages left
-/// in flight are shown as uncertain (they may have arrived), since no
-/// request of theirs is still open.
-fn shown_counts(counts: StateCounts, sender: Sender) -> StateCounts {
-    if sender.running() {
-        return counts;
-    }
-    StateCounts {
-        in_flight: 0,
-        uncertain: counts.uncertain + counts.in_flight,
-        ..counts
-    }
-}
+pub use crate::state::standing::Sender;
+use crate::state::standing::{eta, shown_counts};
 
 /// The `sender` line: running, stopped with work left, or finished.
 fn sender_text(sender: Sender, counts: &StateCounts, path: &Path) -> String {
@@ -69,31 +35,6 @@ fn sender_json(sender: Sender, counts: &StateCounts) -> &'static str {
         Sender::Stopped if counts.pending + counts.in_flight > 0 => "stopped",
         Sender::Stopped => "finished",
     }
-}
-
-/// When each account is expected to finish, from its pending count and pace.
-fn eta(
-    summary: &StatusSummary,
-    saved: Option<&SavedOptions>,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let saved = saved?;
-    summary
-        .accounts
-        .iter()
-        .filter(|account| account.counts.pending + account.counts.in_flight > 0)
-        .filter_map(|account| {
-            let rate = saved
-                .accounts
-                .iter()
-                .find(|a| a.name == account.account)?
-                .rate;
-            let interval = TimeDelta::from_std(rate.interval()).ok()?;
-            let start = account.next_planned.unwrap_or(now).max(now);
-            let left = (account.counts.pending + account.counts.in_flight).saturating_sub(1);
-            Some(start + interval * i32::try_from(left).unwrap_or(i32::MAX))
-        })
-        .max()
 }
 
 /// Write the status view of one journal; returns its counts as stored.

@@ -5,9 +5,11 @@
 //! - [`paths`]: where a campaign's journal lives, and finding it again.
 //! - [`saved`]: the options saved in the journal, so `resume` needs no flags.
 //! - [`start`]: a planned campaign -> journal rows (messages, keys, digests).
+//! - [`standing`]: where a campaign stands for `status` (sender, counts, ETA).
 //! - [`changes`]: what changed in the CSV and templates since the start.
 
 pub mod changes;
 pub mod paths;
 pub mod saved;
+pub mod standing;
 pub mod start;
