@@ -233,6 +233,17 @@ mod tests {
         }
     }
 
+    /// Always open, in UTC, no jitter.
+    fn utc_pacing<'a>(accounts: &'a [Account], windows: &'a WindowSet) -> Pacing<'a> {
+        Pacing {
+            accounts,
+            windows,
+            timezone: chrono_tz::UTC,
+            jitter: 0.0,
+            seed: [0; 32],
+        }
+    }
+
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap()
     }
@@ -282,13 +293,7 @@ mod tests {
             ],
         );
         let windows = WindowSet::always();
-        let pacing = Pacing {
-            accounts: &accounts,
-            windows: &windows,
-            timezone: chrono_tz::UTC,
-            jitter: 0.0,
-            seed: [0; 32],
-        };
+        let pacing = utc_pacing(&accounts, &windows);
         let pending = vec![pending(message(0, "a", now)), pending(message(1, "b", now))];
         let work = replan(pending, &pacing, &history, &[token("a"), token("b")], now).unwrap();
         let a = &work[0].jobs[0];
@@ -312,13 +317,7 @@ mod tests {
     fn a_message_of_an_unknown_account_is_refused_with_its_line() {
         let accounts = [account("a", "10/h")];
         let windows = WindowSet::always();
-        let pacing = Pacing {
-            accounts: &accounts,
-            windows: &windows,
-            timezone: chrono_tz::UTC,
-            jitter: 0.0,
-            seed: [0; 32],
-        };
+        let pacing = utc_pacing(&accounts, &windows);
         let error = replan(
             vec![pending(message(3, "gone", t0()))],
             &pacing,
