@@ -57,6 +57,8 @@ fn plan(n: u64) -> Vec<NewMessage> {
                 .to_hex()
                 .to_string(),
             timezone: None,
+            html: None,
+            fields: Default::default(),
         })
         .collect()
 }

@@ -50,6 +50,8 @@ fn message(seq: u64, account: &str) -> NewMessage {
         planned_at: t(seq as i64 * 10),
         row_digest: format!("{seq:064x}"),
         timezone: None,
+        html: None,
+        fields: Default::default(),
     }
 }
 
@@ -136,6 +138,59 @@ mod lifecycle {
                 .iter()
                 .all(|m| m.attempts == 0 && m.sent_at.is_none())
         );
+    }
+
+    #[test]
+    fn html_bodies_and_row_fields_round_trip() {
+        let fixture = Fixture::new();
+        let mut planned = plan(2, &["alice"]);
+        planned[0].html = Some("<p>Hi &amp; welcome</p>".into());
+        planned[0].fields = [("name", "Zoë \"Z\""), ("company", "Acme, Inc.")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        SqliteStore::create(&fixture.path)
+            .unwrap()
+            .create_campaign(&meta(), &planned)
+            .unwrap();
+        let stored: Vec<NewMessage> = fixture
+            .open()
+            .messages_in_state(&[MessageState::Pending])
+            .unwrap()
+            .into_iter()
+            .map(|m| m.message)
+            .collect();
+        assert_eq!(stored, planned);
+    }
+
+    /// A journal written before channels (schema 1) gains the columns when a
+    /// writer opens it, and its messages read back with no HTML and no fields.
+    #[test]
+    fn a_schema_1_journal_is_upgraded_on_open() {
+        let fixture = Fixture::with_plan(2, &["alice"]);
+        {
+            let conn = rusqlite::Connection::open(&fixture.path).unwrap();
+            conn.execute_batch(
+                "ALTER TABLE messages DROP COLUMN html;
+                 ALTER TABLE messages DROP COLUMN fields_json;
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let store = fixture.open();
+        let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
+        assert_eq!(pending.len(), 2);
+        assert!(
+            pending
+                .iter()
+                .all(|m| m.message.html.is_none() && m.message.fields.is_empty())
+        );
+        drop(store);
+        let conn = rusqlite::Connection::open(&fixture.path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
     }
 
     #[test]
@@ -752,6 +807,8 @@ mod transitions {
             idempotency_key: format!("new-{seq}"),
             row_digest: "d".repeat(64),
             timezone: Some("Europe/Berlin".into()),
+            html: None,
+            fields: Default::default(),
         };
         let error = store.rerender(&[update(1), update(0)]).unwrap_err();
         assert!(

@@ -80,6 +80,8 @@ fn plan(n: u64, accounts: &[&str], spacing: i64) -> Vec<NewMessage> {
                 planned_at: t(slot * spacing),
                 row_digest: format!("{seq:064x}"),
                 timezone: None,
+                html: None,
+                fields: Default::default(),
             }
         })
         .collect()

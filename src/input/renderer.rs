@@ -31,6 +31,7 @@ pub enum RenderError {
 pub(super) struct Handles<'a> {
     pub(super) subject: Option<Template<'a, 'a>>,
     pub(super) body: Template<'a, 'a>,
+    pub(super) html: Option<Template<'a, 'a>>,
 }
 
 /// Renders messages with templates resolved on first use.
@@ -56,7 +57,15 @@ impl<'a> Renderer<'a> {
             None => None,
         };
         let body = handles.body.render(context).map_err(explain)?;
-        Ok(Rendered { subject, body })
+        let html = match &handles.html {
+            Some(template) => Some(template.render(context).map_err(explain)?),
+            None => None,
+        };
+        Ok(Rendered {
+            subject,
+            body,
+            html,
+        })
     }
 
     /// See [`TemplateSet::render_inline`].

@@ -38,6 +38,9 @@ pub enum TemplateError {
 pub struct Rendered {
     pub subject: Option<String>,
     pub body: String,
+    /// The HTML body, when the template file has an `.html` sibling
+    /// (`intro.txt` + `intro.html`): e-mail sends both as alternatives.
+    pub html: Option<String>,
 }
 
 /// Index of a loaded template in a [`TemplateSet`].
@@ -51,6 +54,8 @@ struct Loaded {
     body_key: String,
     /// The file's line the body starts on (after a `Subject:` line).
     body_line: usize,
+    /// The `.html` sibling's name and key, HTML-escaping every value.
+    html: Option<(String, String)>,
     variables: HashSet<String>,
 }
 
@@ -81,6 +86,14 @@ fn subject_key(id: TemplateId) -> String {
     format!("{id}#subject")
 }
 
+/// HTML bodies are registered under keys ending in this, so values
+/// written into them are HTML-escaped (`Ö & Co` → `Ö &amp; Co`).
+const HTML_KEY_SUFFIX: &str = ".html";
+
+fn html_key(id: TemplateId) -> String {
+    format!("html-{id}{HTML_KEY_SUFFIX}")
+}
+
 fn body_key(id: TemplateId) -> String {
     format!("{id}#body")
 }
@@ -89,7 +102,14 @@ impl TemplateSet {
     pub fn new() -> TemplateSet {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-        env.set_auto_escape_callback(|_| AutoEscape::None);
+        // Values are written as they are, except into an HTML body.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(HTML_KEY_SUFFIX) {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
         env.set_formatter(write_value);
         TemplateSet {
             env,
@@ -116,7 +136,39 @@ impl TemplateSet {
         let id = self.add(&path.display().to_string(), &text)?;
         self.by_key.insert(key, id);
         self.files.push(path.to_path_buf());
+        let sibling = path.with_extension("html");
+        if sibling != path && sibling.is_file() {
+            self.add_html(id, &sibling)?;
+        }
         Ok(id)
+    }
+
+    /// Compile `path` as the HTML body of template `id`.
+    fn add_html(&mut self, id: TemplateId, path: &Path) -> Result<(), TemplateError> {
+        let name = path.display().to_string();
+        let text = fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.to_path_buf(),
+            absolute: std::path::absolute(path)
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+                .to_string(),
+            source,
+        })?;
+        let key = html_key(id);
+        let syntax = |error: minijinja::Error| TemplateError::Syntax {
+            name: name.clone(),
+            detail: describe(&error, 1),
+        };
+        self.env
+            .add_template_owned(key.clone(), text)
+            .map_err(syntax)?;
+        let template = self.env.get_template(&key).map_err(syntax)?;
+        let variables = template.undeclared_variables(false);
+        let loaded = &mut self.loaded[id];
+        loaded.variables.extend(variables);
+        loaded.html = Some((name, key));
+        self.files.push(path.to_path_buf());
+        Ok(())
     }
 
     /// Register a name (from the config) for an already loaded template.
@@ -167,6 +219,7 @@ impl TemplateSet {
             subject_key,
             body_key,
             body_line,
+            html: None,
             variables,
         });
         Ok(id)
@@ -212,6 +265,7 @@ impl TemplateSet {
         Handles {
             subject: loaded.subject_key.as_deref().map(get),
             body: get(&loaded.body_key),
+            html: loaded.html.as_ref().map(|(_, key)| get(key)),
         }
     }
 
@@ -224,6 +278,16 @@ impl TemplateSet {
         error: minijinja::Error,
     ) -> RenderError {
         let loaded = &self.loaded[id];
+        if let Some((name, key)) = &loaded.html
+            && error.name() == Some(key.as_str())
+        {
+            let template = self.env.get_template(key).ok();
+            let part = Part {
+                source: template.as_ref().map(|template| template.source()),
+                first_line: 1,
+            };
+            return explain(name, &loaded.variables, context, error, part);
+        }
         let in_subject =
             loaded.subject_key.is_some() && error.name() == loaded.subject_key.as_deref();
         let key = if in_subject {
@@ -265,6 +329,7 @@ impl TemplateSet {
                 .map_err(|error| explain(name, &variables, context, error, part))
         };
         Ok(Rendered {
+            html: None,
             subject: subject.map(render_one).transpose()?,
             body: render_one(body)?,
         })
@@ -303,6 +368,43 @@ mod tests {
             )
             .unwrap();
         assert_eq!(rendered.body, "Hi Ann at Acme, Inc., <b>&</b>");
+    }
+
+    #[test]
+    fn an_html_sibling_is_the_html_body_with_values_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("intro.txt");
+        fs::write(&text, "Subject: Hi {{ name }}\n\nHello {{ name }}").unwrap();
+        fs::write(
+            dir.path().join("intro.html"),
+            "<p>Hello <b>{{ name }}</b> from {{ city }}</p>",
+        )
+        .unwrap();
+        let mut set = TemplateSet::new();
+        let id = set.load_file(&text).unwrap();
+        assert_eq!(set.files().len(), 2, "the HTML file is an input too");
+        let rendered = set
+            .render(id, &context(&[("name", "Ö & Co <x>"), ("city", "Köln")]))
+            .unwrap();
+        assert_eq!(rendered.body, "Hello Ö & Co <x>", "text stays as written");
+        assert_eq!(
+            rendered.html.as_deref(),
+            Some("<p>Hello <b>Ö &amp; Co &lt;x&gt;</b> from Köln</p>")
+        );
+        // A variable only the HTML uses is checked like any other.
+        let error = set.render(id, &context(&[("name", "Ann")])).unwrap_err();
+        assert_eq!(
+            error,
+            RenderError::MissingVariable {
+                template: dir.path().join("intro.html").display().to_string(),
+                variable: "city".into()
+            }
+        );
+        // Without a sibling there is no HTML body.
+        let plain = dir.path().join("plain.txt");
+        fs::write(&plain, "Hi").unwrap();
+        let id = set.load_file(&plain).unwrap();
+        assert_eq!(set.render(id, &context(&[])).unwrap().html, None);
     }
 
     #[test]

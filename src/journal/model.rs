@@ -129,6 +129,13 @@ pub struct NewMessage {
     pub row_digest: String,
     /// The recipient's own IANA zone for send windows, if the CSV gave one.
     pub timezone: Option<String>,
+    /// The HTML body (e-mail with an `.html` template).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// The CSV row's fields, kept only for channels whose request is a
+    /// template over them (a declared HTTP API).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// A pending message's text made again from its edited CSV row
@@ -143,6 +150,8 @@ pub struct Rerender {
     pub idempotency_key: String,
     pub row_digest: String,
     pub timezone: Option<String>,
+    pub html: Option<String>,
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// A message as the journal holds it: the plan plus what happened so far.

@@ -41,10 +41,16 @@ pub struct Migration {
 }
 
 /// Every schema version, oldest first. Append only.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: V1,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: V1,
+    },
+    Migration {
+        version: 2,
+        sql: V2,
+    },
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
@@ -128,6 +134,13 @@ CREATE TABLE account_stats (
     rl_at_ns       INTEGER,
     last_error     TEXT
 ) WITHOUT ROWID;
+";
+
+/// Channels (issue 12): an HTML body for e-mail, and the CSV row's fields
+/// for channels whose request is a template over them (JSON object text).
+const V2: &str = "
+ALTER TABLE messages ADD COLUMN html TEXT;
+ALTER TABLE messages ADD COLUMN fields_json TEXT;
 ";
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

@@ -140,7 +140,7 @@ pub fn rerender(
         let changed = tx
             .prepare_cached(
                 "UPDATE messages SET line = ?2, subject = ?3, body = ?4, idempotency_key = ?5,
-                     row_digest = ?6, timezone = ?7
+                     row_digest = ?6, timezone = ?7, html = ?8, fields_json = ?9
                  WHERE seq = ?1 AND state = 'pending'",
             )
             .and_then(|mut statement| {
@@ -152,6 +152,8 @@ pub fn rerender(
                     update.idempotency_key,
                     update.row_digest,
                     update.timezone,
+                    update.html,
+                    super::sqlite_write::fields_json(&update.fields),
                 ])
             })
             .map_err(JournalError::sqlite(path, "updating messages"))?;

@@ -58,7 +58,7 @@ pub fn campaign(conn: &Connection, path: &Path) -> Result<Option<CampaignMeta>, 
 
 const MESSAGE_COLUMNS: &str = "seq, line, recipient, account, subject, body, idempotency_key, \
      planned_at_ns, row_digest, state, attempts, last_attempt_at_ns, last_status, sent_at_ns, \
-     api_message_id, failure_reason, timezone";
+     api_message_id, failure_reason, timezone, html, fields_json";
 
 fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
     Ok(StoredMessage {
@@ -73,6 +73,8 @@ fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
             planned_at: from_ns(row.get(7)?),
             row_digest: row.get(8)?,
             timezone: row.get(16)?,
+            html: row.get(17)?,
+            fields: fields_from_json(row.get(18)?),
         },
         state: row.get(9)?,
         attempts: row.get(10)?,
@@ -82,6 +84,14 @@ fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         api_message_id: row.get(14)?,
         failure_reason: row.get(15)?,
     })
+}
+
+/// A message's stored row fields; none when the column is empty (or, for a
+/// journal edited by hand, unreadable: the channel then reports the missing
+/// variable by name).
+fn fields_from_json(text: Option<String>) -> std::collections::BTreeMap<String, String> {
+    text.and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
 }
 
 /// How to find the messages in `states`. A few go through the state index:

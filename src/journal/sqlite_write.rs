@@ -107,6 +107,14 @@ pub fn create_campaign(
     Ok(())
 }
 
+/// Row fields as stored: JSON object text, or NULL when there are none.
+pub(super) fn fields_json(fields: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    if fields.is_empty() {
+        return None;
+    }
+    serde_json::to_string(fields).ok()
+}
+
 pub(super) fn insert_messages(
     tx: &Transaction<'_>,
     path: &Path,
@@ -114,8 +122,8 @@ pub(super) fn insert_messages(
 ) -> Result<(), JournalError> {
     let mut insert = tx
         .prepare_cached(
-            "INSERT INTO messages (seq, line, recipient, account, subject, body, idempotency_key, planned_at_ns, row_digest, timezone)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO messages (seq, line, recipient, account, subject, body, idempotency_key, planned_at_ns, row_digest, timezone, html, fields_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .map_err(JournalError::sqlite(path, "storing messages"))?;
     for message in messages {
@@ -130,6 +138,8 @@ pub(super) fn insert_messages(
             to_ns(message.planned_at)?,
             message.row_digest,
             message.timezone,
+            message.html,
+            fields_json(&message.fields),
         ]);
         match result {
             Ok(_) => {}

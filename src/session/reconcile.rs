@@ -18,7 +18,7 @@ use crate::state::changes::{
     ChangePolicy, CurrentRow, EditedRow, changed_files, diff_rows, plan_changes,
 };
 use crate::state::saved::SavedOptions;
-use crate::state::start::{idempotency_key, rerender_key, row_digest};
+use crate::state::start::{idempotency_key, rerender_key, row_digest, row_fields};
 
 /// Compare the inputs with the journal's digests and apply `policy`.
 pub fn reconcile_changes(
@@ -132,6 +132,8 @@ fn new_rows(
                 planned_at: now,
                 row_digest: row_digest(&campaign.table.rows[message.row].record),
                 timezone: message.timezone.map(|zone| zone.name().to_string()),
+                html: rendered.html,
+                fields: row_fields(campaign, message, &campaign.accounts[message.account]),
             })
         })
         .collect()
@@ -173,6 +175,8 @@ fn rerender_edited(
                 ),
                 row_digest: digest,
                 timezone: message.timezone.map(|zone| zone.name().to_string()),
+                html: rendered.html,
+                fields: row_fields(campaign, message, &campaign.accounts[message.account]),
             })
         })
         .collect::<anyhow::Result<_>>()?;

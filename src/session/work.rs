@@ -54,8 +54,8 @@ pub fn job(message: NewMessage) -> Job {
                 body: message.body,
             },
             idempotency_key: message.idempotency_key,
-            html: None,
-            fields: Default::default(),
+            html: message.html,
+            fields: message.fields,
         },
         recipient: message.recipient,
         planned_at: message.planned_at,
@@ -217,6 +217,8 @@ mod tests {
             planned_at: at,
             row_digest: String::new(),
             timezone: Some("Europe/Berlin".into()),
+            html: None,
+            fields: Default::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! A planned campaign becomes journal rows: one per message, with its
 //! rendered text, its Idempotency-Key and a digest of its CSV row.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -86,6 +87,27 @@ pub fn input_digests(campaign: &Campaign) -> Vec<InputDigest> {
     inputs
 }
 
+/// The CSV row's fields by header, kept with the message only when its
+/// account's channel builds requests from them (a declared HTTP API), so a
+/// resumed campaign sends what a fresh one would.
+pub fn row_fields(
+    campaign: &Campaign,
+    message: &crate::campaign::Message,
+    account: &crate::account::Account,
+) -> BTreeMap<String, String> {
+    if account.channel.kind != "http" {
+        return BTreeMap::new();
+    }
+    let record = &campaign.table.rows[message.row].record;
+    campaign
+        .table
+        .headers
+        .iter()
+        .enumerate()
+        .filter_map(|(column, header)| Some((header.clone(), record.get(column)?.to_string())))
+        .collect()
+}
+
 /// Build the journal rows of a freshly planned campaign.
 pub fn new_campaign(
     campaign: &Campaign,
@@ -144,6 +166,8 @@ pub fn new_campaign(
             planned_at: slot.at,
             row_digest: row_digest(&campaign.table.rows[message.row].record),
             timezone: message.timezone.map(|zone| zone.name().to_string()),
+            html: rendered.html,
+            fields: row_fields(campaign, message, &campaign.accounts[slot.account]),
         });
     }
     Ok(NewCampaign {
