@@ -29,7 +29,7 @@ pub use zone::{LocalZone, system_timezone};
 
 use crate::account::Account;
 pub use crate::account::DEFAULT_TOKEN_ENV;
-use crate::channel::choice::ChannelChoice;
+use crate::channel::choice::{ChannelChoice, ChoiceError};
 /// The account used when neither the config nor the CSV names one.
 pub const DEFAULT_ACCOUNT: &str = "default";
 
@@ -207,10 +207,16 @@ pub fn resolve(
         origin: origin(None, key, &loaded),
         detail,
     };
+    let choice_error = |key: &str, error: ChoiceError| {
+        let at = origin(None, &format!("{key}.type"), &loaded);
+        channel_error(key, format!("{at}: {error}"))
+    };
     let channel = ChannelChoice::from_table(file.channel.as_ref())
-        .map_err(|error| channel_error("channel", error.to_string()))?;
-    crate::channel::open::check(&channel)
-        .map_err(|error| channel_error("channel", error.to_string()))?;
+        .map_err(|error| choice_error("channel", error))?;
+    if file.channel.is_some() {
+        crate::channel::open::check(&channel, "channel", None)
+            .map_err(|error| channel_error("channel", error.to_string()))?;
+    }
     let mut accounts = Vec::new();
     for account in &file.accounts {
         if account.daily_cap == Some(0) {
@@ -238,7 +244,7 @@ pub fn resolve(
                 .token_env
                 .clone()
                 .unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_string()),
-            channel: account_channel(&channel, account, &channel_error)?,
+            channel: account_channel(&channel, account, &channel_error, &choice_error)?,
         });
     }
 
@@ -276,12 +282,15 @@ fn account_channel(
     campaign: &ChannelChoice,
     account: &config::AccountConfig,
     error: &dyn Fn(&str, String) -> OptionsError,
+    choice_error: &dyn Fn(&str, ChoiceError) -> OptionsError,
 ) -> Result<ChannelChoice, OptionsError> {
     let key = format!("accounts.{}.channel", account.name);
     let choice = campaign
         .with_account_table(account.channel.as_ref())
-        .map_err(|e| error(&key, e.to_string()))?;
-    crate::channel::open::check(&choice).map_err(|e| error(&key, e.to_string()))?;
+        .map_err(|e| choice_error(&key, e))?;
+    if account.channel.is_some() {
+        crate::channel::open::check(&choice, &key, None).map_err(|e| error(&key, e.to_string()))?;
+    }
     Ok(choice)
 }
 

@@ -74,8 +74,8 @@ fn an_unknown_channel_type_names_the_key_and_sends_nothing() {
     let work = campaign("[channel]\ntype = \"pigeon\"\n");
     let run = work.cmd(&["plan", "r.csv", "-t", "t.txt"]).run_blocking();
     run.expect_code(1)
-        .expect_stderr("`channel` in ")
-        .expect_stderr("unknown channel type `pigeon`");
+        .expect_stderr("`channel.type` in outreach.toml: unknown channel type `pigeon`")
+        .expect_stderr("mailgun");
 }
 
 #[test]
@@ -83,6 +83,57 @@ fn an_accounts_channel_error_names_that_account() {
     let work = campaign("[[accounts]]\nname = \"alice\"\n[accounts.channel]\ntype = 7\n");
     let run = work.cmd(&["plan", "r.csv", "-t", "t.txt"]).run_blocking();
     run.expect_code(1)
-        .expect_stderr("`accounts.alice.channel` in ")
+        .expect_stderr("`accounts.alice.channel.type` in ")
         .expect_stderr("`type` must be a string");
+}
+
+#[test]
+fn a_preset_missing_a_setting_says_what_to_write() {
+    let work = campaign("[channel]\ntype = \"mailgun\"\nfrom = \"Ann <ann@acme.test>\"\n");
+    let run = work.cmd(&["plan", "r.csv", "-t", "t.txt"]).run_blocking();
+    run.expect_code(1)
+        .expect_stderr("`channel.domain` in outreach.toml")
+        .expect_stderr("domain = ");
+}
+
+#[test]
+fn plan_shows_each_accounts_channel_and_the_preview_is_the_providers_request() {
+    let work = campaign(
+        r#"[channel]
+type = "slack"
+
+[[accounts]]
+name = "default"
+"#,
+    );
+    let run = work
+        .cmd(&[
+            "send",
+            "r.csv",
+            "-t",
+            "t.txt",
+            "--dry-run",
+            "--show-request",
+            "--limit",
+            "1",
+        ])
+        .token("xoxb-s3cret")
+        .run_blocking();
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("  channels    default: slack\n"),
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("POST https://slack.com/api/chat.postMessage"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("Bearer [redacted]"), "{run}");
+    assert!(
+        run.stdout
+            .contains(r#"{"channel": "r1", "text": "Hello Ada"}"#),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("s3cret"), "{run}");
 }

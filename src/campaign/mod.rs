@@ -39,6 +39,10 @@ pub enum CampaignError {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Rows(#[from] Problems),
+    /// An account's channel does not fit this CSV (a `row.X` it uses is no
+    /// column, or a sample request cannot be built).
+    #[error("{0}")]
+    Channel(String),
     #[error(
         "no message template: pass --template FILE, set `template = \"FILE\"` in outreach.toml, \
          or add `subject`/`body` columns to {csv}"
@@ -126,6 +130,10 @@ impl Campaign {
         // rows that passed, and their template problems belong in the list.
         render::check_rendering(&campaign, &mut problems);
         problems.into_result()?;
+        for account in &campaign.accounts {
+            crate::channel::open::check(&account.channel, "channel", Some(&campaign.table.headers))
+                .map_err(|error| CampaignError::Channel(error.to_string()))?;
+        }
         Ok(campaign)
     }
 

@@ -1,14 +1,20 @@
-//! Channels: the ways a message reaches a person (today's JSON API, SMTP
-//! e-mail, providers' HTTP APIs, any declared HTTP API).
+//! Channels: the ways a message leaves `outreach` for a real service
+//! (today's JSON API, SMTP e-mail, providers' HTTP APIs, any declared HTTP API).
 //!
-//! Every channel is a `send::api::MessageApi`: the executor, pacing, journal
-//! and resume are the same for all of them. A channel's answer becomes a
-//! `ResponseClass`, and any wait it finds outside the HTTP headers reaches the
-//! pacer as `Retry-After`.
+//! The executor speaks to one seam, [`crate::send::api::MessageApi`], and
+//! understands one answer, [`crate::send::api::ResponseClass`]. A channel is
+//! whatever turns an [`crate::send::api::OutgoingMessage`] into a provider's
+//! request and the provider's answer back into that class (any wait it finds
+//! outside the HTTP headers reaches the pacer as `Retry-After`), so pacing,
+//! throttling, retries and the journal stay the same for every service.
 //!
 //! - [`choice`]: which channel an account uses, as configured (`[channel]`,
 //!   per-account overrides), saved in the journal.
 //! - [`open`]: a choice checked at load and turned into a `MessageApi`.
+//! - [`http`]: any HTTP API, declared as data (method, URL, headers and body
+//!   as templates, auth, response rules); the provider presets (Slack,
+//!   SendGrid, Telegram, ...) are such declarations.
 
 pub mod choice;
+pub mod http;
 pub mod open;

@@ -82,7 +82,9 @@ pub enum OptionsError {
     OnlyWithDryRun { flag: &'static str },
     #[error("--delimiter: {detail}")]
     Delimiter { detail: String },
-    #[error("{origin}: {detail}")]
+    /// `detail` names the key itself (often one inside the table, such as
+    /// `channel.body.json`).
+    #[error("{detail}")]
     Channel { origin: Origin, detail: String },
 }
 

@@ -21,6 +21,13 @@ impl Token {
         Token(secret)
     }
 
+    /// The secret itself, for a channel that must place it in a request
+    /// (a header, a URL path, Basic credentials). Never print or log what
+    /// this returns; a channel that shows a request shows it redacted.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
     fn header(&self) -> Option<HeaderValue> {
         let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0)).ok()?;
         value.set_sensitive(true);

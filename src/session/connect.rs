@@ -70,9 +70,10 @@ fn open_channels(
         {
             Some((_, api)) => Arc::clone(api),
             None => {
-                let api = open(&account.channel, endpoint, timeout).with_context(|| {
-                    format!("cannot open the channel of account `{}`", account.name)
-                })?;
+                // Checked at load, where errors name the exact key.
+                let api = open(&account.channel, "channel", endpoint, None, timeout).with_context(
+                    || format!("cannot open the channel of account `{}`", account.name),
+                )?;
                 opened.push((&account.channel, Arc::clone(&api)));
                 api
             }

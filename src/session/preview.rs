@@ -46,7 +46,7 @@ pub fn first_request(
     } else {
         (endpoint, "")
     };
-    let api = open(&account.channel, &endpoint, timeout)?;
+    let api = open(&account.channel, "channel", &endpoint, None, timeout)?;
     let outgoing = job(message).message;
     Ok(Some(format!(
         "Message 1 of {} (account {}, channel {}){note}; a new Idempotency-Key is made when the campaign starts:\n\n{}",
