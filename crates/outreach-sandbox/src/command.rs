@@ -12,6 +12,7 @@ use clap::Args;
 use rand::RngExt as _;
 
 use super::limiter::WindowKind;
+use super::providers::{self, Provider};
 use super::rate_headers::HeaderDialect;
 use super::server::Sandbox;
 use super::settings::{SandboxConfig, TokenSpec, accounts_from_specs};
@@ -23,7 +24,9 @@ use outreach_rate::Rate;
     outreach sandbox\n  \
     outreach sandbox --port 0 --limit 3/s --window fixed --headers ietf\n  \
     outreach sandbox --token alice=tok-a --token bob=tok-b --limit 20/h\n  \
-    outreach sandbox --fail-rate 0.1 --drop-rate 0.05 --latency 200ms --seed 42")]
+    outreach sandbox --fail-rate 0.1 --drop-rate 0.05 --latency 200ms --seed 42\n  \
+    outreach sandbox --provider slack --token bot=xoxb-local --limit 1/s\n  \
+    outreach sandbox --provider sendgrid --reject '*@bounce.test'")]
 pub struct SandboxArgs {
     /// Port to listen on, on 127.0.0.1 only; 0 picks a free port.
     #[arg(
@@ -91,6 +94,35 @@ pub struct SandboxArgs {
         long_help = "Do not print a line per accepted message.\n\nExample: outreach sandbox --quiet"
     )]
     pub quiet: bool,
+
+    /// Speak a provider's API instead of the sandbox's own: its paths,
+    /// authentication, success bodies, errors and throttle signals.
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_enum,
+        default_value_t = Provider::Default,
+        long_help = "Speak a provider's API instead of the sandbox's own: its paths, authentication, success bodies, errors and throttle signals. Point the preset of the same name at the sandbox with base_url = <the sandbox URL>. `--headers` does not apply: each provider sends its own rate-limit headers (or none).\n\nExample: outreach sandbox --provider telegram --token bot=123:abc"
+    )]
+    pub provider: Provider,
+
+    /// Under --provider: refuse recipients matching PATTERN (`*` any text,
+    /// `?` one character, case-insensitive) as the provider refuses a bad
+    /// recipient. Repeatable. Recipients containing "invalid" are always refused.
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        long_help = "Under --provider: refuse recipients matching PATTERN (`*` any text, `?` one character, case-insensitive, over the whole recipient) as the provider refuses a bad recipient (SendGrid 400, Postmark 422 ErrorCode 406, Twilio 21211, Slack channel_not_found, ...). Repeatable. Recipients containing \"invalid\" are always refused under a provider.\n\nExample: outreach sandbox --provider postmark --reject '*@bounce.test'"
+    )]
+    pub reject: Vec<String>,
+
+    /// Under --provider mailgun: answer 429 instead of the older 420 when
+    /// over the limit.
+    #[arg(
+        long = "mailgun-429",
+        long_help = "Under --provider mailgun: answer 429 instead of Mailgun's older 420 when over the limit.\n\nExample: outreach sandbox --provider mailgun --mailgun-429"
+    )]
+    pub mailgun_429: bool,
 }
 
 fn probability(text: &str) -> Result<f64, String> {
@@ -119,24 +151,29 @@ impl SandboxArgs {
             latency: self.latency,
             seed: self.seed.unwrap_or(seed),
             quiet: self.quiet,
+            provider: self.provider,
+            reject: self.reject.clone(),
+            mailgun_429: self.mailgun_429,
         }
     }
 }
 
 /// The lines printed at start. The first is always `listening on URL`.
 pub fn banner(base_url: &str, config: &SandboxConfig) -> String {
-    let mut lines = vec![
-        format!("listening on {base_url}"),
-        format!(
+    let mut lines = vec![format!("listening on {base_url}")];
+    if config.provider == Provider::Default {
+        lines.push(format!(
             "send: POST {base_url}/v2/messages; inspect: GET {base_url}/_sandbox/messages, {base_url}/_sandbox/stats"
-        ),
-        format!(
+        ));
+        lines.push(format!(
             "limit: {} per token, {} window; headers: {}",
             config.limit,
             config.window.name(),
             config.dialect.name()
-        ),
-    ];
+        ));
+    } else {
+        lines.extend(providers::banner::lines(base_url, config));
+    }
     if config.has_faults() {
         let latency = config.latency.map_or_else(
             || "no added latency".to_string(),
@@ -322,5 +359,35 @@ mod tests {
         let quiet = banner("http://127.0.0.1:1", &SandboxConfig::default());
         assert!(!quiet.contains("faults"));
         assert!(quiet.contains("token demo: sandbox-demo-token"));
+    }
+
+    #[test]
+    fn provider_flags() {
+        let args = parse(&[
+            "--provider",
+            "mailgun",
+            "--reject",
+            "*@bounce.test",
+            "--reject",
+            "+1555*",
+            "--mailgun-429",
+        ])
+        .unwrap();
+        let config = args.to_config(1);
+        assert_eq!(config.provider, Provider::Mailgun);
+        assert_eq!(config.reject, ["*@bounce.test", "+1555*"]);
+        assert!(config.mailgun_429);
+        assert_eq!(parse(&[]).unwrap().to_config(1).provider, Provider::Default);
+        for provider in Provider::ALL {
+            assert_eq!(
+                parse(&["--provider", provider.name()]).unwrap().provider,
+                provider
+            );
+        }
+        let error = parse(&["--provider", "gmail"]).unwrap_err().to_string();
+        assert!(
+            error.contains("sendgrid") && error.contains("telegram"),
+            "{error}"
+        );
     }
 }

@@ -4,7 +4,9 @@
 //! ledger, which decides replay, throttle or accept in one step so that
 //! two concurrent requests with the same `Idempotency-Key` can never both be
 //! accepted. Counters are atomics outside the lock. Nothing slow (printing,
-//! serialising, sleeping) happens while the lock is held.
+//! sleeping) happens while the lock is held; a provider personality builds
+//! its small success body inside it, so that a replay returns exactly the
+//! response that was stored with the message.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,6 +20,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::faults::FaultDice;
 use super::limiter::{Limiter, Quota, Verdict};
 use super::rate_headers::HeaderDialect;
+use super::replies::{KeyUse, StoredReply};
+pub(crate) use super::replies::{KeyedRequest, Receipt, Reply};
 use super::request::MessageRequest;
 use super::settings::SandboxConfig;
 
@@ -105,13 +109,6 @@ impl Counters {
     }
 }
 
-/// A stored first response, replayed for a repeated `Idempotency-Key`.
-#[derive(Debug, Clone)]
-pub(crate) struct Reply {
-    pub status: StatusCode,
-    pub body: String,
-}
-
 /// What the ledger decided for one well-formed, authenticated request.
 #[derive(Debug)]
 pub(crate) enum Admission {
@@ -123,15 +120,20 @@ pub(crate) enum Admission {
         quota: Quota,
         retry_after: Duration,
     },
+    /// The key was used before with a different body; nothing was counted.
+    Conflict {
+        quota: Quota,
+    },
     Accepted {
         message: AcceptedMessage,
         quota: Quota,
+        reply: Reply,
     },
 }
 
 struct Ledger {
     limiters: Vec<Limiter>,
-    replies: HashMap<(usize, String), Reply>,
+    replies: HashMap<(usize, String), StoredReply>,
     messages: Vec<AcceptedMessage>,
 }
 
@@ -192,7 +194,7 @@ impl Shared {
         self.ledger().limiters[account].peek(now)
     }
 
-    /// Replay, throttle or accept one message, atomically.
+    /// Replay, throttle or accept one message of the default API, atomically.
     pub fn admit(
         &self,
         account: usize,
@@ -200,14 +202,40 @@ impl Shared {
         key: Option<String>,
         wall_now: SystemTime,
     ) -> Admission {
+        let keyed = key.map(|key| KeyedRequest::new(key, None));
+        self.admit_as(account, request, keyed, wall_now, |sequence| {
+            let id = format!("msg_{sequence:06}");
+            Receipt {
+                reply: Reply::new(StatusCode::CREATED, created_body(&id)),
+                id,
+            }
+        })
+    }
+
+    /// Replay, refuse a conflicting key, throttle or accept one message,
+    /// atomically. `receipt` names and answers a new message given its
+    /// sequence number (1 upwards); it runs under the lock, so keep it small.
+    pub fn admit_as(
+        &self,
+        account: usize,
+        request: MessageRequest,
+        keyed: Option<KeyedRequest>,
+        wall_now: SystemTime,
+        receipt: impl FnOnce(u64) -> Receipt,
+    ) -> Admission {
         let mut ledger = self.ledger();
         let now = Instant::now();
-        if let Some(key) = &key
-            && let Some(reply) = ledger.replies.get(&(account, key.clone()))
+        if let Some(keyed) = &keyed
+            && let Some(stored) = ledger.replies.get(&(account, keyed.key.clone()))
         {
-            let reply = reply.clone();
+            let key_use = stored.key_use(keyed);
+            let reply = stored.reply.clone();
             let quota = ledger.limiters[account].peek(now);
             drop(ledger);
+            if key_use == KeyUse::Conflict {
+                bump(&self.counters.rejected);
+                return Admission::Conflict { quota };
+            }
             bump(&self.counters.replayed);
             return Admission::Replayed { reply, quota };
         }
@@ -219,27 +247,31 @@ impl Shared {
                 return Admission::Throttled { quota, retry_after };
             }
         };
-        let id = format!("msg_{:06}", ledger.messages.len() + 1);
+        let sequence = u64::try_from(ledger.messages.len())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        let Receipt { id, reply } = receipt(sequence);
         let message = AcceptedMessage {
-            id: id.clone(),
+            id,
             account: self.config.tokens[account].0.clone(),
             recipients: request.recipients,
             subject: request.subject,
             body: request.body,
             received_at: DateTime::<Utc>::from(wall_now).trunc_subsecs(3),
-            idempotency_key: key.clone(),
+            idempotency_key: keyed.as_ref().map(|keyed| keyed.key.clone()),
         };
         ledger.messages.push(message.clone());
-        if let Some(key) = key {
-            let reply = Reply {
-                status: StatusCode::CREATED,
-                body: created_body(&id),
-            };
-            ledger.replies.insert((account, key), reply);
+        if let Some(KeyedRequest { key, fingerprint }) = keyed {
+            let stored = StoredReply::new(reply.clone(), fingerprint);
+            ledger.replies.insert((account, key), stored);
         }
         drop(ledger);
         bump(&self.counters.accepted);
-        Admission::Accepted { message, quota }
+        Admission::Accepted {
+            message,
+            quota,
+            reply,
+        }
     }
 
     pub fn messages(&self) -> Vec<AcceptedMessage> {
@@ -324,6 +356,26 @@ mod tests {
         ));
         assert_eq!(state.messages().len(), 2);
         assert_eq!(state.stats().replayed, 1);
+    }
+
+    #[test]
+    fn a_key_with_another_fingerprint_conflicts_and_counts_nothing() {
+        let state = shared("5/h");
+        let now = SystemTime::now();
+        let keyed = |fingerprint| Some(KeyedRequest::new("k", Some(fingerprint)));
+        let receipt = |sequence: u64| Receipt {
+            id: format!("p-{sequence}"),
+            reply: Reply::new(StatusCode::OK, format!("p-{sequence}")),
+        };
+        let first = state.admit_as(0, request("x"), keyed(1), now, receipt);
+        assert!(matches!(first, Admission::Accepted { ref message, .. } if message.id == "p-1"));
+        let again = state.admit_as(0, request("x"), keyed(1), now, receipt);
+        assert!(matches!(again, Admission::Replayed { ref reply, .. } if reply.body == "p-1"));
+        let other = state.admit_as(0, request("y"), keyed(2), now, receipt);
+        assert!(matches!(other, Admission::Conflict { quota } if quota.remaining == 4));
+        assert_eq!(state.messages().len(), 1);
+        let stats = state.stats();
+        assert_eq!((stats.accepted, stats.replayed, stats.rejected), (1, 1, 1));
     }
 
     #[test]

@@ -17,7 +17,10 @@
 //! - [`faults`]: the seeded [`FaultDice`].
 //! - [`request`]: body and header parsing, the JSON error shape.
 //! - [`ledger`]: the shared ledger: limiters, idempotency replies, messages, [`Stats`].
-//! - `routes`: the axum handlers, in pipeline order.
+//! - `replies`: stored answers and how a repeated `Idempotency-Key` is judged.
+//! - `routes`: the axum handlers of the default API, in pipeline order.
+//! - [`providers`]: [`Provider`] personalities (`--provider`): each preset's
+//!   API shape, authentication and error and throttle signals.
 //! - `server`: [`Sandbox`], the accept loop that can drop a connection.
 //! - [`command`]: [`SandboxArgs`], the banner, running until Ctrl-C.
 //!
@@ -37,7 +40,9 @@ pub mod command;
 pub mod faults;
 pub mod ledger;
 pub mod limiter;
+pub mod providers;
 pub mod rate_headers;
+mod replies;
 pub mod request;
 mod routes;
 mod server;
@@ -47,6 +52,7 @@ pub use command::{SandboxArgs, run_cli};
 pub use faults::{Fault, FaultDice, FaultRates};
 pub use ledger::{AcceptedMessage, Stats};
 pub use limiter::{Limiter, Quota, Verdict, WindowKind};
+pub use providers::{Endpoint, Provider};
 pub use rate_headers::HeaderDialect;
 pub use request::{ApiError, MessageRequest};
 pub use server::Sandbox;

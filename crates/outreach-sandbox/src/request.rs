@@ -128,7 +128,8 @@ pub fn parse_message(bytes: &[u8]) -> Result<MessageRequest, ApiError> {
     })
 }
 
-fn kind(value: &Value) -> &'static str {
+/// How a JSON value is named in error messages: "a string", "null"...
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -154,6 +155,11 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// The `Idempotency-Key` of a request: `Ok(None)` when absent.
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    idempotency_key_up_to(headers, MAX_IDEMPOTENCY_KEY)
+}
+
+/// As [`idempotency_key`], for an API whose longest key is `max` characters.
+pub fn idempotency_key_up_to(headers: &HeaderMap, max: usize) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -171,8 +177,8 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
     if key.is_empty() {
         return Err(invalid("is empty"));
     }
-    if key.len() > MAX_IDEMPOTENCY_KEY {
-        return Err(invalid("is longer than 255 characters"));
+    if key.len() > max {
+        return Err(invalid(&format!("is longer than {max} characters")));
     }
     Ok(Some(key.to_string()))
 }

@@ -12,6 +12,9 @@
 //!
 //! Every response after step 2 carries the rate-limit headers of the token's
 //! quota; a 401 cannot, since it has no token to count against.
+//!
+//! With a `--provider`, [`router`] hands over to `providers`, which serves
+//! that provider's paths through the same steps in `providers::pipeline`.
 
 use std::future;
 use std::sync::Arc;
@@ -26,6 +29,7 @@ use axum::{Extension, Router};
 
 use super::ledger::{Admission, Shared, bump, created_body};
 use super::limiter::Quota;
+use super::providers::{self, Provider};
 use super::rate_headers::{self, IDEMPOTENT_REPLAYED};
 use super::request::{ApiError, bearer_token, idempotency_key, parse_message};
 use super::server::DropHandle;
@@ -34,6 +38,9 @@ use super::server::DropHandle;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    if shared.config.provider != Provider::Default {
+        return providers::router(shared);
+    }
     Router::new()
         .route("/v2/messages", post(post_message))
         .route("/_sandbox/messages", get(list_messages))
@@ -128,7 +135,23 @@ async fn post_message(
                 now,
             )
         }
-        Admission::Accepted { message, quota } => {
+        // The default API stores no body fingerprints, so a key never conflicts;
+        // answer as an API that compares bodies would, should that change.
+        Admission::Conflict { quota } => {
+            let error = ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different body",
+            );
+            json_response(
+                &shared,
+                error.status,
+                error.body(),
+                Some((&quota, None)),
+                now,
+            )
+        }
+        Admission::Accepted { message, quota, .. } => {
             if !shared.config.quiet {
                 print_line(&message.log_line());
             }
@@ -151,7 +174,7 @@ async fn post_message(
     }
 }
 
-fn print_line(line: &str) {
+pub(crate) fn print_line(line: &str) {
     use std::io::Write as _;
     // A closed stdout must not take the server down.
     let _ = writeln!(std::io::stdout().lock(), "{line}");
@@ -197,17 +220,17 @@ fn unauthorized(headers: &axum::http::HeaderMap) -> Response {
     response
 }
 
-async fn list_messages(State(shared): State<Arc<Shared>>) -> Response {
+pub(crate) async fn list_messages(State(shared): State<Arc<Shared>>) -> Response {
     Json(shared.messages()).into_response()
 }
 
-async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     Json(shared.stats()).into_response()
 }
 
 const ROUTES: &str = "POST /v2/messages, GET /_sandbox/messages and GET /_sandbox/stats";
 
-fn plain_error(error: ApiError) -> Response {
+pub(crate) fn plain_error(error: ApiError) -> Response {
     let mut response = (error.status, error.body()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

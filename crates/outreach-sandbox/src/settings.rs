@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::faults::FaultRates;
 use super::limiter::WindowKind;
+use super::providers::Provider;
 use super::rate_headers::HeaderDialect;
 use outreach_rate::Rate;
 
@@ -27,7 +28,8 @@ pub const DEFAULT_LIMIT: Rate = Rate {
 };
 
 /// A sandbox's configuration. `Default` gives the demo token, 100/min on a
-/// rolling window, `X-RateLimit-*` headers and no faults.
+/// rolling window, `X-RateLimit-*` headers, no faults and the sandbox's own
+/// API (`Provider::Default`).
 #[derive(Clone)]
 pub struct SandboxConfig {
     /// Sends allowed per token per period.
@@ -49,6 +51,16 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// Do not print accepted messages on stdout.
     pub quiet: bool,
+    /// Whose API to speak: the sandbox's own (`Default`) or a provider's.
+    pub provider: Provider,
+    /// Under a provider: recipients matching one of these patterns (`*` any
+    /// text, `?` one character, case-insensitive) are refused as that
+    /// provider refuses a bad recipient. Recipients containing `invalid`
+    /// are always refused under a provider.
+    pub reject: Vec<String>,
+    /// Under `--provider mailgun`: answer 429 instead of Mailgun's older 420
+    /// when over the limit.
+    pub mailgun_429: bool,
 }
 
 impl Default for SandboxConfig {
@@ -63,6 +75,9 @@ impl Default for SandboxConfig {
             latency: None,
             seed: 0,
             quiet: false,
+            provider: Provider::Default,
+            reject: Vec::new(),
+            mailgun_429: false,
         }
     }
 }
@@ -80,6 +95,9 @@ impl fmt::Debug for SandboxConfig {
             .field("latency", &self.latency)
             .field("seed", &self.seed)
             .field("quiet", &self.quiet)
+            .field("provider", &self.provider)
+            .field("reject", &self.reject)
+            .field("mailgun_429", &self.mailgun_429)
             .finish()
     }
 }
@@ -101,6 +119,12 @@ pub enum ConfigError {
     DuplicateToken { first: String, second: String },
     #[error("--token: account `{account}` is given twice")]
     DuplicateAccount { account: String },
+    #[error("--reject only applies to a provider's API; add --provider NAME or drop --reject")]
+    RejectWithoutProvider,
+    #[error("--reject: a pattern is empty; give a recipient or a pattern such as `*@bounce.test`")]
+    EmptyRejectPattern,
+    #[error("--mailgun-429 only applies with --provider mailgun")]
+    Mailgun429WithoutMailgun,
 }
 
 impl SandboxConfig {
@@ -116,6 +140,15 @@ impl SandboxConfig {
         }
         if self.tokens.is_empty() {
             return Err(ConfigError::NoTokens);
+        }
+        if !self.reject.is_empty() && self.provider == Provider::Default {
+            return Err(ConfigError::RejectWithoutProvider);
+        }
+        if self.reject.iter().any(|pattern| pattern.trim().is_empty()) {
+            return Err(ConfigError::EmptyRejectPattern);
+        }
+        if self.mailgun_429 && self.provider != Provider::Mailgun {
+            return Err(ConfigError::Mailgun429WithoutMailgun);
         }
         for (index, (account, token)) in self.tokens.iter().enumerate() {
             if account.is_empty() {
@@ -307,6 +340,52 @@ mod tests {
             config(|c| c.tokens.push(("x".into(), "a b".into()))),
             Err(ConfigError::TokenWhitespace { .. })
         ));
+    }
+
+    #[test]
+    fn provider_options_need_their_provider() {
+        let config = |f: fn(&mut SandboxConfig)| {
+            let mut config = SandboxConfig::default();
+            f(&mut config);
+            config.validate()
+        };
+        assert_eq!(
+            config(|c| c.reject.push("*@x.io".into())),
+            Err(ConfigError::RejectWithoutProvider)
+        );
+        assert_eq!(
+            config(|c| {
+                c.provider = Provider::Slack;
+                c.reject.push("*@x.io".into());
+            }),
+            Ok(())
+        );
+        assert_eq!(
+            config(|c| {
+                c.provider = Provider::Slack;
+                c.reject.push(" ".into());
+            }),
+            Err(ConfigError::EmptyRejectPattern)
+        );
+        assert_eq!(
+            config(|c| {
+                c.provider = Provider::Resend;
+                c.mailgun_429 = true;
+            }),
+            Err(ConfigError::Mailgun429WithoutMailgun)
+        );
+        assert_eq!(
+            config(|c| {
+                c.provider = Provider::Mailgun;
+                c.mailgun_429 = true;
+            }),
+            Ok(())
+        );
+        assert!(
+            ConfigError::RejectWithoutProvider
+                .to_string()
+                .contains("--provider")
+        );
     }
 
     #[test]
