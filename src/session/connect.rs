@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use crate::account::Account;
 use crate::channel::choice::ChannelChoice;
 use crate::channel::open::open;
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::{Provider, Sandbox, SandboxConfig};
 use crate::send::api::{AccountChannel, MessageApi, Token, endpoint_label};
 
 /// The API used when neither `--endpoint` nor the config names one.
@@ -21,8 +21,8 @@ pub const SANDBOX_ENDPOINT: &str = "sandbox";
 /// Where messages go: one channel per account.
 pub struct Target {
     pub channels: Vec<AccountChannel>,
-    /// The embedded sandbox, when the endpoint is `sandbox`; shut down last.
-    pub sandbox: Option<Sandbox>,
+    /// The embedded sandboxes, when the endpoint is `sandbox`; shut down last.
+    pub sandboxes: Vec<Sandbox>,
     pub endpoint: String,
 }
 
@@ -50,7 +50,7 @@ pub async fn connect(
     say!("endpoint: {}", endpoint_label(endpoint));
     Ok(Target {
         channels: pair(tokens, apis),
-        sandbox: None,
+        sandboxes: Vec::new(),
         endpoint: endpoint.to_string(),
     })
 }
@@ -130,49 +130,98 @@ fn tokens_from_environment(accounts: &[Account]) -> anyhow::Result<Vec<(String, 
     Ok(tokens)
 }
 
-/// A sandbox inside this process, limited like the fastest account, with a
-/// made-up token per account (nothing leaves the machine).
+/// Sandboxes inside this process, one per kind of channel the accounts
+/// use (today's API, or a provider's), each limited like its fastest
+/// account, with a made-up token per account: nothing leaves the machine.
 async fn embedded_sandbox(accounts: &[Account], timeout: Duration) -> anyhow::Result<Target> {
-    let tokens: Vec<(String, String)> = accounts
+    let mut sandboxes: Vec<(String, Sandbox)> = Vec::new();
+    for account in accounts {
+        let kind = &account.channel.kind;
+        if sandboxes.iter().any(|(started, _)| started == kind) {
+            continue;
+        }
+        let provider = sandbox_provider(kind)?;
+        let group: Vec<&Account> = accounts.iter().filter(|a| &a.channel.kind == kind).collect();
+        let fastest = group
+            .iter()
+            .map(|a| a.rate)
+            .max_by(|a, b| a.per_second().total_cmp(&b.per_second()))
+            .unwrap_or(crate::rate::Rate::DEFAULT);
+        let config = SandboxConfig {
+            limit: fastest,
+            tokens: group
+                .iter()
+                .map(|a| (a.name.clone(), sandbox_token(a)))
+                .collect(),
+            quiet: true,
+            provider,
+            ..SandboxConfig::default()
+        };
+        let sandbox = Sandbox::start(config, 0)
+            .await
+            .context("cannot start the embedded sandbox")?;
+        match provider {
+            Provider::Default => say!(
+                "endpoint: the embedded sandbox at {} (nothing leaves this machine)",
+                sandbox.url()
+            ),
+            _ => say!(
+                "endpoint: the embedded sandbox speaking {kind} at {} (nothing leaves this machine)",
+                sandbox.base_url()
+            ),
+        }
+        sandboxes.push((kind.clone(), sandbox));
+    }
+    let mut apis = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let Some((_, sandbox)) = sandboxes.iter().find(|(kind, _)| *kind == account.channel.kind)
+        else {
+            continue; // every kind was started above
+        };
+        let api = open(
+            &account.channel,
+            "channel",
+            &sandbox.url(),
+            Some(&sandbox.base_url()),
+            timeout,
+        )
+        .with_context(|| format!("cannot open the channel of account `{}`", account.name))?;
+        apis.push((account.name.clone(), api));
+    }
+    let tokens = accounts
         .iter()
-        .map(|account| {
-            (
-                account.name.clone(),
-                format!("sandbox-{}", blake3::hash(account.name.as_bytes()).to_hex()),
-            )
-        })
-        .collect();
-    let fastest = accounts
-        .iter()
-        .map(|a| a.rate)
-        .max_by(|a, b| a.per_second().total_cmp(&b.per_second()))
-        .unwrap_or(crate::rate::Rate::DEFAULT);
-    let config = SandboxConfig {
-        limit: fastest,
-        tokens: tokens.clone(),
-        quiet: true,
-        ..SandboxConfig::default()
-    };
-    let sandbox = Sandbox::start(config, 0)
-        .await
-        .context("cannot start the embedded sandbox")?;
-    let apis = open_channels(accounts, &sandbox.url(), timeout)?;
-    say!(
-        "endpoint: the embedded sandbox at {} (nothing leaves this machine)",
-        sandbox.url()
-    );
-    let tokens = tokens
-        .into_iter()
-        .map(|(account, token)| {
+        .map(|a| {
             let source = "the embedded sandbox".to_string();
-            (account, Token::new(token), source)
+            (a.name.clone(), Token::new(sandbox_token(a)), source)
         })
         .collect();
     Ok(Target {
         channels: pair(tokens, apis),
-        sandbox: Some(sandbox),
+        sandboxes: sandboxes.into_iter().map(|(_, sandbox)| sandbox).collect(),
         endpoint: SANDBOX_ENDPOINT.to_string(),
     })
+}
+
+/// The made-up token of an account in the embedded sandbox.
+fn sandbox_token(account: &Account) -> String {
+    format!("sandbox-{}", blake3::hash(account.name.as_bytes()).to_hex())
+}
+
+/// The sandbox personality for a channel type.
+fn sandbox_provider(kind: &str) -> anyhow::Result<Provider> {
+    let name = match kind {
+        "api" => "default",
+        "discord-webhook" | "discord-bot" => "discord",
+        other => other,
+    };
+    match Provider::from_name(name) {
+        Some(provider) => Ok(provider),
+        None => bail!(
+            "endpoint `sandbox` cannot imitate a `{kind}` channel; it speaks today's API and the presets ({}). \
+             Point a declared channel's `url` at your own test server instead",
+            crate::channel::http::presets::names().collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub async fn run_work(
     let mut text = Vec::new();
     summary::write_summary(&mut text, &report, resume_hint)?;
     crate::console::bytes(&text);
-    if let Some(sandbox) = target.sandbox {
+    for sandbox in target.sandboxes {
         sandbox.shutdown().await;
     }
     journal
