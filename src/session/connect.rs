@@ -141,7 +141,10 @@ async fn embedded_sandbox(accounts: &[Account], timeout: Duration) -> anyhow::Re
             continue;
         }
         let provider = sandbox_provider(kind)?;
-        let group: Vec<&Account> = accounts.iter().filter(|a| &a.channel.kind == kind).collect();
+        let group: Vec<&Account> = accounts
+            .iter()
+            .filter(|a| &a.channel.kind == kind)
+            .collect();
         let fastest = group
             .iter()
             .map(|a| a.rate)
@@ -174,7 +177,9 @@ async fn embedded_sandbox(accounts: &[Account], timeout: Duration) -> anyhow::Re
     }
     let mut apis = Vec::with_capacity(accounts.len());
     for account in accounts {
-        let Some((_, sandbox)) = sandboxes.iter().find(|(kind, _)| *kind == account.channel.kind)
+        let Some((_, sandbox)) = sandboxes
+            .iter()
+            .find(|(kind, _)| *kind == account.channel.kind)
         else {
             continue; // every kind was started above
         };
@@ -219,7 +224,9 @@ fn sandbox_provider(kind: &str) -> anyhow::Result<Provider> {
         None => bail!(
             "endpoint `sandbox` cannot imitate a `{kind}` channel; it speaks today's API and the presets ({}). \
              Point a declared channel's `url` at your own test server instead",
-            crate::channel::http::presets::names().collect::<Vec<_>>().join(", ")
+            crate::channel::http::presets::names()
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

@@ -1,9 +1,10 @@
 //! `outreach sandbox`: the flags, the startup banner, and running until Ctrl-C.
 //!
-//! The flags are parsed into a [`SandboxConfig`] here and nowhere else; the
-//! server itself knows nothing of the command line. The banner is built as a
-//! string so its exact shape (the first line is what scripts wait for) is
-//! tested without spawning the binary.
+//! The flags are parsed into a [`SandboxConfig`] here and nowhere else (the
+//! `--smtp*` ones into an `SmtpConfig` by [`SmtpArgs`]); the servers know
+//! nothing of the command line. The banner is built as a string so its exact
+//! shape (the first line is what scripts wait for) is tested without
+//! spawning the binary.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use super::providers::{self, Provider};
 use super::rate_headers::HeaderDialect;
 use super::server::Sandbox;
 use super::settings::{SandboxConfig, TokenSpec, accounts_from_specs};
+use super::smtp::{SmtpArgs, SmtpSandbox, args::banner_lines};
 use outreach_rate::Rate;
 
 /// `outreach sandbox` options.
@@ -26,7 +28,8 @@ use outreach_rate::Rate;
     outreach sandbox --token alice=tok-a --token bob=tok-b --limit 20/h\n  \
     outreach sandbox --fail-rate 0.1 --drop-rate 0.05 --latency 200ms --seed 42\n  \
     outreach sandbox --provider slack --token bot=xoxb-local --limit 1/s\n  \
-    outreach sandbox --provider sendgrid --reject '*@bounce.test'")]
+    outreach sandbox --provider sendgrid --reject '*@bounce.test'\n  \
+    outreach sandbox --smtp --smtp-user alice=s3cret --smtp-reject '*@bounce.test' --limit 3/s")]
 pub struct SandboxArgs {
     /// Port to listen on, on 127.0.0.1 only; 0 picks a free port.
     #[arg(
@@ -123,6 +126,9 @@ pub struct SandboxArgs {
         long_help = "Under --provider mailgun: answer 429 instead of Mailgun's older 420 when over the limit.\n\nExample: outreach sandbox --provider mailgun --mailgun-429"
     )]
     pub mailgun_429: bool,
+
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
 }
 
 fn probability(text: &str) -> Result<f64, String> {
@@ -158,8 +164,9 @@ impl SandboxArgs {
     }
 }
 
-/// The lines printed at start. The first is always `listening on URL`.
-pub fn banner(base_url: &str, config: &SandboxConfig) -> String {
+/// The lines printed at start. The first is always `listening on URL`;
+/// `smtp_lines` (those of `--smtp`) come before the last, the Ctrl-C hint.
+pub fn banner(base_url: &str, config: &SandboxConfig, smtp_lines: &[String]) -> String {
     let mut lines = vec![format!("listening on {base_url}")];
     if config.provider == Provider::Default {
         lines.push(format!(
@@ -187,6 +194,7 @@ pub fn banner(base_url: &str, config: &SandboxConfig) -> String {
     for (account, token) in &config.tokens {
         lines.push(format!("token {account}: {token}"));
     }
+    lines.extend(smtp_lines.iter().cloned());
     lines.push("press Ctrl-C to stop".to_string());
     let mut text = lines.join("\n");
     text.push('\n');
@@ -196,14 +204,37 @@ pub fn banner(base_url: &str, config: &SandboxConfig) -> String {
 /// Run the sandbox from the command line until Ctrl-C (or SIGTERM).
 pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
     let config = args.to_config(rand::rng().random());
+    let smtp_config = args.smtp.to_config(&config);
     let sandbox = Sandbox::start(config, args.port).await?;
+    // Beside the HTTP API, sharing its message list.
+    let smtp = match smtp_config {
+        Some(smtp_config) => {
+            Some(SmtpSandbox::start_with_log(smtp_config, sandbox.message_log()).await?)
+        }
+        None => None,
+    };
+    let smtp_lines = smtp.as_ref().map_or_else(Vec::new, |smtp| {
+        banner_lines(
+            smtp.addr(),
+            smtp.config(),
+            smtp.config().cert_out.as_deref(),
+        )
+    });
     {
         let mut stdout = std::io::stdout().lock();
-        stdout.write_all(banner(&sandbox.base_url(), sandbox.config()).as_bytes())?;
+        stdout.write_all(banner(&sandbox.base_url(), sandbox.config(), &smtp_lines).as_bytes())?;
         stdout.flush()?;
     }
     wait_for_stop().await?;
     let stats = sandbox.stats();
+    let smtp_stats = match smtp {
+        Some(smtp) => {
+            let stats = smtp.stats();
+            smtp.shutdown().await;
+            Some(stats)
+        }
+        None => None,
+    };
     sandbox.shutdown().await;
     // As the main crate's `say!`: a closed stderr is no reason to fail at exit.
     let _ = writeln!(
@@ -217,6 +248,19 @@ pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
         stats.rejected,
         stats.unauthorized
     );
+    if let Some(smtp) = smtp_stats {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "smtp stopped: {} accepted ({} duplicates), {} throttled, {} faults, {} dropped, {} recipients rejected, {} failed logins",
+            smtp.accepted,
+            smtp.duplicates,
+            smtp.throttled,
+            smtp.faults,
+            smtp.dropped,
+            smtp.rejected_recipients,
+            smtp.auth_failures
+        );
+    }
     Ok(())
 }
 
@@ -342,7 +386,7 @@ mod tests {
             seed: 7,
             ..SandboxConfig::default()
         };
-        let text = banner("http://127.0.0.1:4321", &config);
+        let text = banner("http://127.0.0.1:4321", &config, &[]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "listening on http://127.0.0.1:4321");
         assert_eq!(
@@ -356,9 +400,18 @@ mod tests {
         );
         assert_eq!(lines[4], "token alice: a1");
         assert_eq!(lines[5], "token bob: b2");
-        let quiet = banner("http://127.0.0.1:1", &SandboxConfig::default());
+        let quiet = banner("http://127.0.0.1:1", &SandboxConfig::default(), &[]);
         assert!(!quiet.contains("faults"));
         assert!(quiet.contains("token demo: sandbox-demo-token"));
+        let with_smtp = banner(
+            "http://127.0.0.1:1",
+            &SandboxConfig::default(),
+            &["smtp: listening on 127.0.0.1:2525".to_string()],
+        );
+        let lines: Vec<&str> = with_smtp.lines().collect();
+        assert_eq!(lines[0], "listening on http://127.0.0.1:1");
+        assert_eq!(lines[lines.len() - 2], "smtp: listening on 127.0.0.1:2525");
+        assert_eq!(lines[lines.len() - 1], "press Ctrl-C to stop");
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! Every request that gets past validation takes one short lock on the
 //! ledger, which decides replay, throttle or accept in one step so that
 //! two concurrent requests with the same `Idempotency-Key` can never both be
-//! accepted. Counters are atomics outside the lock. Nothing slow (printing,
-//! sleeping) happens while the lock is held; a provider personality builds
-//! its small success body inside it, so that a replay returns exactly the
-//! response that was stored with the message.
+//! accepted. Accepted messages go to the [`MessageLog`], which the SMTP
+//! server may share. Counters are atomics outside the lock. Nothing slow
+//! (printing, serialising, sleeping) happens while the lock is held; a
+//! provider personality builds its small success body inside it, so that a
+//! replay returns exactly the response that was stored with the message.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,11 +20,13 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::faults::FaultDice;
 use super::limiter::{Limiter, Quota, Verdict};
+use super::message_log::MessageLog;
 use super::rate_headers::HeaderDialect;
 use super::replies::{KeyUse, StoredReply};
 pub(crate) use super::replies::{KeyedRequest, Receipt, Reply};
 use super::request::MessageRequest;
 use super::settings::SandboxConfig;
+use super::smtp::SmtpEnvelope;
 
 /// A message the sandbox accepted, as `GET /_sandbox/messages` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +43,11 @@ pub struct AcceptedMessage {
     #[serde(serialize_with = "rfc3339_millis")]
     pub received_at: DateTime<Utc>,
     pub idempotency_key: Option<String>,
+    /// What only an e-mail has (envelope sender, Message-ID, the raw
+    /// message); absent for messages posted to the HTTP API.
+    /// Boxed: most messages in an HTTP-only run have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<Box<SmtpEnvelope>>,
 }
 
 fn rfc3339_millis<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -134,7 +142,6 @@ pub(crate) enum Admission {
 struct Ledger {
     limiters: Vec<Limiter>,
     replies: HashMap<(usize, String), StoredReply>,
-    messages: Vec<AcceptedMessage>,
 }
 
 /// Everything the handlers share, behind one `Arc`. No `Debug`: it holds
@@ -146,10 +153,11 @@ pub(crate) struct Shared {
     pub counters: Counters,
     accounts: HashMap<String, usize>,
     ledger: Mutex<Ledger>,
+    log: MessageLog,
 }
 
 impl Shared {
-    pub fn new(config: SandboxConfig) -> Shared {
+    pub fn new(config: SandboxConfig, log: MessageLog) -> Shared {
         let accounts = config
             .tokens
             .iter()
@@ -169,8 +177,8 @@ impl Shared {
             ledger: Mutex::new(Ledger {
                 limiters,
                 replies: HashMap::new(),
-                messages: Vec::new(),
             }),
+            log,
             config,
         }
     }
@@ -247,20 +255,26 @@ impl Shared {
                 return Admission::Throttled { quota, retry_after };
             }
         };
-        let sequence = u64::try_from(ledger.messages.len())
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        let Receipt { id, reply } = receipt(sequence);
-        let message = AcceptedMessage {
-            id,
-            account: self.config.tokens[account].0.clone(),
-            recipients: request.recipients,
-            subject: request.subject,
-            body: request.body,
-            received_at: DateTime::<Utc>::from(wall_now).trunc_subsecs(3),
-            idempotency_key: keyed.as_ref().map(|keyed| keyed.key.clone()),
-        };
-        ledger.messages.push(message.clone());
+        // Recorded while the ledger is locked, so a replay can never see
+        // the key without the message.
+        let mut stored_reply = None;
+        let message = self.log.record(|sequence| {
+            let Receipt { id, reply } = receipt(sequence);
+            stored_reply = Some(reply);
+            AcceptedMessage {
+                id,
+                account: self.config.tokens[account].0.clone(),
+                recipients: request.recipients,
+                subject: request.subject,
+                body: request.body,
+                received_at: DateTime::<Utc>::from(wall_now).trunc_subsecs(3),
+                idempotency_key: keyed.as_ref().map(|keyed| keyed.key.clone()),
+                smtp: None,
+            }
+        });
+        // `record` calls `build` exactly once.
+        let reply = stored_reply
+            .unwrap_or_else(|| Reply::new(StatusCode::CREATED, created_body(&message.id)));
         if let Some(KeyedRequest { key, fingerprint }) = keyed {
             let stored = StoredReply::new(reply.clone(), fingerprint);
             ledger.replies.insert((account, key), stored);
@@ -274,8 +288,13 @@ impl Shared {
         }
     }
 
+    /// Every message in the log, including those of an SMTP server that shares it.
     pub fn messages(&self) -> Vec<AcceptedMessage> {
-        self.ledger().messages.clone()
+        self.log.messages()
+    }
+
+    pub fn log(&self) -> &MessageLog {
+        &self.log
     }
 
     pub fn stats(&self) -> Stats {
@@ -301,11 +320,14 @@ mod tests {
     }
 
     fn shared(limit: &str) -> Shared {
-        Shared::new(SandboxConfig {
-            limit: limit.parse().unwrap(),
-            tokens: vec![("a".into(), "ta".into()), ("b".into(), "tb".into())],
-            ..SandboxConfig::default()
-        })
+        Shared::new(
+            SandboxConfig {
+                limit: limit.parse().unwrap(),
+                tokens: vec![("a".into(), "ta".into()), ("b".into(), "tb".into())],
+                ..SandboxConfig::default()
+            },
+            MessageLog::new(),
+        )
     }
 
     #[test]
@@ -407,6 +429,7 @@ mod tests {
             body: "b".into(),
             received_at: "2024-05-01T12:00:00.250Z".parse().unwrap(),
             idempotency_key: None,
+            smtp: None,
         };
         let json = serde_json::to_value(&message).unwrap();
         assert_eq!(json["received_at"], "2024-05-01T12:00:00.250Z");

@@ -5,7 +5,8 @@
 //! risky, so the sandbox imitates them on 127.0.0.1 with every behaviour on a
 //! flag: a per-token limit over a fixed or rolling window, the header
 //! dialect, injected 503s, dropped connections and latency from a seed, and
-//! idempotent replays. It runs from the command line for demos and
+//! idempotent replays; with `--smtp`, an SMTP server beside it that
+//! throttles, rejects and drops the same way. It runs from the command line for demos and
 //! in-process for tests and for `outreach send` with `endpoint = "sandbox"`.
 //! docs/sandbox.md is the user guide.
 //!
@@ -22,6 +23,8 @@
 //! - [`providers`]: [`Provider`] personalities (`--provider`): each preset's
 //!   API shape, authentication and error and throttle signals.
 //! - `server`: [`Sandbox`], the accept loop that can drop a connection.
+//! - [`message_log`]: [`MessageLog`], the message list both servers share.
+//! - [`smtp`]: [`SmtpSandbox`], the SMTP server of `--smtp` (its own docs).
 //! - [`command`]: [`SandboxArgs`], the banner, running until Ctrl-C.
 //!
 //! ```no_run
@@ -40,6 +43,7 @@ pub mod command;
 pub mod faults;
 pub mod ledger;
 pub mod limiter;
+pub mod message_log;
 pub mod providers;
 pub mod rate_headers;
 mod replies;
@@ -47,11 +51,13 @@ pub mod request;
 mod routes;
 mod server;
 pub mod settings;
+pub mod smtp;
 
 pub use command::{SandboxArgs, run_cli};
 pub use faults::{Fault, FaultDice, FaultRates};
 pub use ledger::{AcceptedMessage, Stats};
 pub use limiter::{Limiter, Quota, Verdict, WindowKind};
+pub use message_log::MessageLog;
 pub use providers::{Endpoint, Provider};
 pub use rate_headers::HeaderDialect;
 pub use request::{ApiError, MessageRequest};
@@ -59,3 +65,4 @@ pub use server::Sandbox;
 pub use settings::{
     ConfigError, DEFAULT_LIMIT, DEMO_ACCOUNT, DEMO_TOKEN, SandboxConfig, TokenSpec,
 };
+pub use smtp::{SmtpConfig, SmtpEnvelope, SmtpSandbox, SmtpStats};

@@ -29,6 +29,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 
 use super::ledger::{AcceptedMessage, Shared, Stats};
+use super::message_log::MessageLog;
 use super::routes;
 use super::settings::SandboxConfig;
 
@@ -58,6 +59,16 @@ impl Sandbox {
     /// Bind 127.0.0.1:`port` (0 picks a free port) and start serving.
     /// Must be called inside a tokio runtime.
     pub async fn start(config: SandboxConfig, port: u16) -> anyhow::Result<Sandbox> {
+        Sandbox::start_with_log(config, port, MessageLog::new()).await
+    }
+
+    /// As [`Sandbox::start`], recording accepted messages in `log`, which
+    /// another server (the SMTP sandbox) may share.
+    pub async fn start_with_log(
+        config: SandboxConfig,
+        port: u16,
+        log: MessageLog,
+    ) -> anyhow::Result<Sandbox> {
         config.validate()?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
@@ -65,7 +76,7 @@ impl Sandbox {
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
-        let shared = Arc::new(Shared::new(config));
+        let shared = Arc::new(Shared::new(config, log));
         let router = routes::router(Arc::clone(&shared));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, router, stop_rx));
@@ -97,9 +108,16 @@ impl Sandbox {
         &self.shared.config
     }
 
-    /// Every accepted message so far, oldest first.
+    /// Every accepted message so far, oldest first (with those of an SMTP
+    /// sandbox started with [`Sandbox::message_log`]).
     pub fn messages(&self) -> Vec<AcceptedMessage> {
         self.shared.messages()
+    }
+
+    /// The log its messages go to, to hand to `SmtpSandbox::start_with_log`
+    /// so that `GET /_sandbox/messages` lists e-mails too.
+    pub fn message_log(&self) -> MessageLog {
+        self.shared.log().clone()
     }
 
     /// The counters so far.

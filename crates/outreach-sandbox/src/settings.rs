@@ -125,6 +125,18 @@ pub enum ConfigError {
     EmptyRejectPattern,
     #[error("--mailgun-429 only applies with --provider mailgun")]
     Mailgun429WithoutMailgun,
+    #[error("--smtp-user: expected NAME=PASSWORD, e.g. alice=s3cret")]
+    SmtpUserFormat,
+    #[error("--smtp-user: a user name is empty; use NAME=PASSWORD")]
+    SmtpEmptyUser,
+    #[error("--smtp-user: the password of user `{user}` is empty")]
+    SmtpEmptyPassword { user: String },
+    #[error("--smtp-user: user `{user}` is given twice")]
+    SmtpDuplicateUser { user: String },
+    #[error(
+        "--smtp-reject/--smtp-drop: `{pattern}` is not an address pattern; write one without spaces, e.g. *@bounce.test"
+    )]
+    SmtpPattern { pattern: String },
 }
 
 impl SandboxConfig {

@@ -52,7 +52,9 @@ pub(crate) fn lines(base_url: &str, config: &SandboxConfig) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::banner as banner_of;
+    fn banner_of(base_url: &str, config: &SandboxConfig) -> String {
+        crate::command::banner(base_url, config, &[])
+    }
 
     #[test]
     fn provider_banner_says_what_is_served_and_how_to_point_the_preset() {
