@@ -50,6 +50,7 @@ pub struct SmtpArgs {
 
     /// Refuse recipients matching PATTERN with 550 5.1.1 User unknown.
     #[arg(
+        id = "smtp_reject",
         long = "smtp-reject",
         value_name = "PATTERN",
         requires = "smtp",
