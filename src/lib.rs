@@ -16,6 +16,7 @@ pub mod console;
 
 pub mod account;
 pub mod campaign;
+pub mod channel;
 pub mod cli;
 pub mod config;
 pub mod exit_codes;

@@ -21,6 +21,12 @@ impl Token {
         Token(secret)
     }
 
+    /// The secret itself, for a channel that must hand it to its protocol
+    /// (the SMTP password or XOAUTH2 token). Never print, log or store it.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
     fn header(&self) -> Option<HeaderValue> {
         let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0)).ok()?;
         value.set_sensitive(true);
