@@ -133,10 +133,14 @@ impl SmtpChannel {
                 },
             };
             let outcome = deliver(connection, &email, self.setup.timeout).await;
-            if outcome.is_err()
-                && let Some(mut broken) = session.take()
+            if let Err(failure) = &outcome
+                && let Some(mut finished) = session.take()
             {
-                quit(&mut broken, self.setup.timeout).await;
+                // A server that replied is there to hear QUIT; a broken or
+                // silent connection is just dropped (closed), not waited on.
+                if matches!(failure, TransactionFailure::Refused { .. }) {
+                    quit(&mut finished, self.setup.timeout).await;
+                }
             }
             return match outcome {
                 Ok(reply) => Ok(answer(&reply, Stage::Content, &email.message_id)),

@@ -92,12 +92,12 @@ impl SessionSetup {
             None,
         );
         let mut connection = self
-            .within("the server's greeting", connect)
+            .within("the connection", connect)
             .await?
             .map_err(|error| refused_or_unreachable(&error, Stage::Opening))?;
         if let (TlsMode::Starttls, Some(parameters)) = (self.tls, &self.tls_parameters) {
             if !connection.can_starttls() {
-                connection.abort().await;
+                let _ = tokio::time::timeout(self.timeout, connection.abort()).await;
                 return Err(OpenFailure::Unreachable(format!(
                     "the server does not offer STARTTLS, and outreach does not send a login or a message in the clear; \
                      use `tls = \"tls\"` if it speaks TLS on port {}",

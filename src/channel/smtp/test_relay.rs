@@ -41,6 +41,7 @@ pub struct Relay {
     pub port: u16,
     faults: Arc<Faults>,
     connections: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
     cut: watch::Sender<u64>,
 }
 
@@ -68,21 +69,26 @@ impl Relay {
         let server = SocketAddr::from((Ipv4Addr::LOCALHOST, server_port));
         let faults = Arc::new(Faults::default());
         let connections = Arc::new(AtomicUsize::new(0));
+        let open = Arc::new(AtomicUsize::new(0));
         let (cut, _) = watch::channel(0);
         let relay = Relay {
             port,
             faults: faults.clone(),
             connections: connections.clone(),
+            open: open.clone(),
             cut: cut.clone(),
         };
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 connections.fetch_add(1, Ordering::SeqCst);
+                open.fetch_add(1, Ordering::SeqCst);
+                let open = open.clone();
                 let faults = faults.clone();
                 let cut = cut.subscribe();
                 let tls = tls.clone();
                 tokio::spawn(async move {
                     let Ok(upstream) = TcpStream::connect(server).await else {
+                        open.fetch_sub(1, Ordering::SeqCst);
                         return;
                     };
                     match tls {
@@ -93,6 +99,7 @@ impl Relay {
                         }
                         None => pipe(client, upstream, &faults, cut).await,
                     }
+                    open.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -122,9 +129,15 @@ impl Relay {
         self.faults.drop_at_mail.store(true, Ordering::SeqCst);
     }
 
-    /// Close every open connection now.
-    pub fn cut_all(&self) {
+    /// Close every open connection, and wait (up to 2 s) until they are.
+    pub async fn cut_all(&self) {
         self.cut.send_modify(|generation| *generation += 1);
+        for _ in 0..200 {
+            if self.open.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 }
 

@@ -316,8 +316,7 @@ async fn a_session_dropped_while_idle_is_reopened_transparently() {
     let relay = Relay::start(server.port).await;
     let channel = channel(&settings(relay.port, TlsMode::None));
     sent(send(&channel, &message("a@example.net", 1)).await);
-    relay.cut_all();
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    relay.cut_all().await;
     sent(send(&channel, &message("b@example.net", 2)).await);
     assert_eq!(relay.connections(), 2);
     assert_eq!(server.received().len(), 2);
@@ -414,4 +413,16 @@ async fn a_recipient_that_is_no_address_is_refused_without_connecting() {
             .contains("not sent, refused by outreach")
     );
     assert_eq!(server.sessions(), 0);
+}
+
+#[test]
+fn a_missing_root_certificate_is_named_before_anything_is_sent() {
+    let settings = SmtpSettings {
+        root_certificate: Some("/nonexistent/ca.pem".into()),
+        ..settings(2525, TlsMode::Starttls)
+    };
+    let error =
+        SmtpChannel::with_config_key(&settings, "accounts.alice.smtp", TIMEOUT).unwrap_err();
+    assert_eq!(error.key, "accounts.alice.smtp.root_certificate");
+    assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
 }
