@@ -129,6 +129,7 @@ impl Campaign {
         // Rendered even when other rows are bad: the queue holds only the
         // rows that passed, and their template problems belong in the list.
         render::check_rendering(&campaign, &mut problems);
+        check_email_recipients(&campaign, &mut problems);
         problems.into_result()?;
         for account in &campaign.accounts {
             crate::channel::open::check(&account.channel, "channel", Some(&campaign.table.headers))
@@ -199,5 +200,25 @@ impl Campaign {
             })
             .collect();
         plan::schedule(&settings, &queue, &[])
+    }
+}
+
+/// Accounts that send e-mail need e-mail addresses: each recipient that is
+/// not one is reported with its line, before anything is sent.
+fn check_email_recipients(campaign: &Campaign, problems: &mut crate::input::Problems) {
+    for message in &campaign.messages {
+        let account = &campaign.accounts[message.account];
+        if !crate::channel::open::sends_email(&account.channel.kind) {
+            continue;
+        }
+        if let Err(error) = crate::channel::smtp::validate_address(campaign.recipient(message)) {
+            problems.push(
+                campaign.line(message),
+                format!(
+                    "{error}; account `{}` sends e-mail ({}), so the recipient column must hold e-mail addresses",
+                    account.name, account.channel.kind
+                ),
+            );
+        }
     }
 }

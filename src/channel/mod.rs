@@ -5,8 +5,11 @@
 //! understands one answer, [`crate::send::api::ResponseClass`]. A channel is
 //! whatever turns an [`crate::send::api::OutgoingMessage`] into a provider's
 //! request and the provider's answer back into that class (any wait it finds
-//! outside the HTTP headers reaches the pacer as `Retry-After`), so pacing,
-//! throttling, retries and the journal stay the same for every service.
+//! outside the HTTP headers reaches the pacer as `Retry-After`), or into a
+//! [`crate::send::api::TransportError`] that says whether the service may
+//! have taken the message. So pacing, throttling, retries and the journal
+//! stay the same for every service: exactly once or reported uncertain,
+//! resumable.
 //!
 //! - [`choice`]: which channel an account uses, as configured (`[channel]`,
 //!   per-account overrides), saved in the journal.
@@ -14,7 +17,10 @@
 //! - [`http`]: any HTTP API, declared as data (method, URL, headers and body
 //!   as templates, auth, response rules); the provider presets (Slack,
 //!   SendGrid, Telegram, ...) are such declarations.
+//! - [`smtp`]: e-mail over SMTP (lettre, tokio, rustls), one held connection
+//!   per account.
 
 pub mod choice;
 pub mod http;
 pub mod open;
+pub mod smtp;

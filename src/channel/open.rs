@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::choice::ChannelChoice;
 use super::http::{self, HttpChannel, HttpSpec, ResolvedSpec, presets};
+use super::smtp::{SmtpChannel, SmtpSettings};
 use crate::send::api::{HttpApi, MessageApi};
 
 /// The keys of a declared (`type = "http"`) channel that are its declaration.
@@ -26,7 +27,7 @@ const SPEC_KEYS: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error(
-        "`{key}.type` in outreach.toml: unknown channel type `{kind}`; use `api`, `http`, or a preset: {}",
+        "`{key}.type` in outreach.toml: unknown channel type `{kind}`; use `api`, `smtp`, `http`, or a preset: {}",
         preset_list()
     )]
     UnknownKind { key: String, kind: String },
@@ -38,6 +39,9 @@ pub enum OpenError {
     Declaration { key: String, detail: String },
     #[error(transparent)]
     Http(#[from] http::ChannelError),
+    /// An SMTP setting, named with its key.
+    #[error("{0} (in outreach.toml)")]
+    Smtp(String),
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
 }
@@ -53,6 +57,16 @@ pub enum Resolved {
     Api,
     /// A declared HTTP API or a preset, with its settings.
     Http(Box<ResolvedSpec>),
+    /// E-mail over SMTP.
+    Smtp(Box<SmtpSettings>),
+}
+
+/// Channel types whose recipients are e-mail addresses (checked at load).
+pub fn sends_email(kind: &str) -> bool {
+    matches!(
+        kind,
+        "smtp" | "sendgrid" | "mailgun" | "postmark" | "resend"
+    )
 }
 
 /// Read `choice` (configured at `key`, e.g. `channel` or
@@ -71,6 +85,18 @@ pub fn resolve(
             }),
             None => Ok(Resolved::Api),
         },
+        "smtp" => {
+            let settings: SmtpSettings = toml::Value::Table(choice.settings.clone())
+                .try_into()
+                .map_err(|error: toml::de::Error| OpenError::Declaration {
+                    key: key.to_string(),
+                    detail: error.message().to_string(),
+                })?;
+            settings
+                .validate(key)
+                .map_err(|error| OpenError::Smtp(error.to_string()))?;
+            Ok(Resolved::Smtp(Box::new(settings)))
+        }
         "http" => {
             let mut declaration = toml::Table::new();
             let mut values = toml::Table::new();
@@ -155,6 +181,10 @@ pub fn open(
     Ok(match resolve(choice, key, base_url)? {
         Resolved::Api => Arc::new(HttpApi::new(endpoint, timeout).map_err(client)?),
         Resolved::Http(spec) => Arc::new(HttpChannel::new(*spec, timeout).map_err(client)?),
+        Resolved::Smtp(settings) => Arc::new(
+            SmtpChannel::with_config_key(&settings, key, timeout)
+                .map_err(|error| OpenError::Smtp(error.to_string()))?,
+        ),
     })
 }
 

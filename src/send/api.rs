@@ -21,9 +21,10 @@ impl Token {
         Token(secret)
     }
 
-    /// The secret itself, for a channel that must place it in a request
-    /// (a header, a URL path, Basic credentials). Never print or log what
-    /// this returns; a channel that shows a request shows it redacted.
+    /// The secret itself, for a channel that must place it in a request (a
+    /// header, a URL path, Basic credentials) or hand it to its protocol (the
+    /// SMTP password or XOAUTH2 token). Never print, log or store what this
+    /// returns; a channel that shows a request shows it redacted.
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }

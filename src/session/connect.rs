@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use crate::account::Account;
 use crate::channel::choice::ChannelChoice;
 use crate::channel::open::open;
-use crate::sandbox::{Provider, Sandbox, SandboxConfig};
+use crate::sandbox::{Provider, Sandbox, SandboxConfig, SmtpConfig, SmtpSandbox};
 use crate::send::api::{AccountChannel, MessageApi, Token, endpoint_label};
 
 /// The API used when neither `--endpoint` nor the config names one.
@@ -22,8 +22,27 @@ pub const SANDBOX_ENDPOINT: &str = "sandbox";
 pub struct Target {
     pub channels: Vec<AccountChannel>,
     /// The embedded sandboxes, when the endpoint is `sandbox`; shut down last.
-    pub sandboxes: Vec<Sandbox>,
+    pub sandboxes: LocalServers,
     pub endpoint: String,
+}
+
+/// The servers the embedded sandbox runs for one campaign.
+#[derive(Default)]
+pub struct LocalServers {
+    http: Vec<Sandbox>,
+    smtp: Vec<SmtpSandbox>,
+}
+
+impl LocalServers {
+    /// Stop them all (after the run: nothing is in flight any more).
+    pub async fn shutdown(self) {
+        for sandbox in self.http {
+            sandbox.shutdown().await;
+        }
+        for sandbox in self.smtp {
+            sandbox.shutdown().await;
+        }
+    }
 }
 
 /// `--endpoint`, else the configured (or saved) endpoint, else the default.
@@ -50,7 +69,7 @@ pub async fn connect(
     say!("endpoint: {}", endpoint_label(endpoint));
     Ok(Target {
         channels: pair(tokens, apis),
-        sandboxes: Vec::new(),
+        sandboxes: LocalServers::default(),
         endpoint: endpoint.to_string(),
     })
 }
@@ -135,8 +154,15 @@ fn tokens_from_environment(accounts: &[Account]) -> anyhow::Result<Vec<(String, 
 /// account, with a made-up token per account: nothing leaves the machine.
 async fn embedded_sandbox(accounts: &[Account], timeout: Duration) -> anyhow::Result<Target> {
     let mut sandboxes: Vec<(String, Sandbox)> = Vec::new();
+    let mut smtp = None;
     for account in accounts {
         let kind = &account.channel.kind;
+        if kind == "smtp" {
+            if smtp.is_none() {
+                smtp = Some(smtp_sandbox(accounts).await?);
+            }
+            continue;
+        }
         if sandboxes.iter().any(|(started, _)| started == kind) {
             continue;
         }
@@ -177,6 +203,14 @@ async fn embedded_sandbox(accounts: &[Account], timeout: Duration) -> anyhow::Re
     }
     let mut apis = Vec::with_capacity(accounts.len());
     for account in accounts {
+        if let Some(smtp) = smtp.as_ref().filter(|_| account.channel.kind == "smtp") {
+            let local = smtp_to_sandbox(&account.channel, smtp);
+            let api = open(&local, "channel", "", None, timeout).with_context(|| {
+                format!("cannot open the channel of account `{}`", account.name)
+            })?;
+            apis.push((account.name.clone(), api));
+            continue;
+        }
         let Some((_, sandbox)) = sandboxes
             .iter()
             .find(|(kind, _)| *kind == account.channel.kind)
@@ -202,9 +236,54 @@ async fn embedded_sandbox(accounts: &[Account], timeout: Duration) -> anyhow::Re
         .collect();
     Ok(Target {
         channels: pair(tokens, apis),
-        sandboxes: sandboxes.into_iter().map(|(_, sandbox)| sandbox).collect(),
+        sandboxes: LocalServers {
+            http: sandboxes.into_iter().map(|(_, sandbox)| sandbox).collect(),
+            smtp: smtp.into_iter().collect(),
+        },
         endpoint: SANDBOX_ENDPOINT.to_string(),
     })
+}
+
+/// An SMTP server for the accounts that send e-mail, limited like the
+/// fastest of them (per sender address).
+async fn smtp_sandbox(accounts: &[Account]) -> anyhow::Result<SmtpSandbox> {
+    let fastest = accounts
+        .iter()
+        .filter(|a| a.channel.kind == "smtp")
+        .map(|a| a.rate)
+        .max_by(|a, b| a.per_second().total_cmp(&b.per_second()))
+        .unwrap_or(crate::rate::Rate::DEFAULT);
+    let config = SmtpConfig {
+        limit: fastest,
+        quiet: true,
+        ..SmtpConfig::default()
+    };
+    let sandbox = SmtpSandbox::start(config)
+        .await
+        .context("cannot start the embedded SMTP sandbox")?;
+    say!(
+        "endpoint: the embedded SMTP sandbox at {} (nothing leaves this machine)",
+        sandbox.addr()
+    );
+    Ok(sandbox)
+}
+
+/// An SMTP account's settings pointed at the local server: plain, no login
+/// (the sandbox needs none), everything else (from, reply-to, unsubscribe)
+/// as configured.
+fn smtp_to_sandbox(choice: &ChannelChoice, sandbox: &SmtpSandbox) -> ChannelChoice {
+    let mut local = choice.clone();
+    let settings = &mut local.settings;
+    settings.insert("host".into(), toml::Value::String("127.0.0.1".into()));
+    settings.insert(
+        "port".into(),
+        toml::Value::Integer(i64::from(sandbox.addr().port())),
+    );
+    settings.insert("tls".into(), toml::Value::String("none".into()));
+    settings.insert("auth".into(), toml::Value::String("none".into()));
+    settings.remove("username");
+    settings.remove("root_certificate");
+    local
 }
 
 /// The made-up token of an account in the embedded sandbox.

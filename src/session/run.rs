@@ -37,9 +37,7 @@ pub async fn run_work(
     let mut text = Vec::new();
     summary::write_summary(&mut text, &report, resume_hint)?;
     crate::console::bytes(&text);
-    for sandbox in target.sandboxes {
-        sandbox.shutdown().await;
-    }
+    target.sandboxes.shutdown().await;
     journal
         .close()
         .await
