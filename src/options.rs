@@ -212,11 +212,13 @@ pub fn resolve(
         channel_error(key, format!("{at}: {error}"))
     };
     let channel = ChannelChoice::from_table(file.channel.as_ref())
-        .map_err(|error| choice_error("channel", error))?;
+        .map_err(|error| choice_error("channel", error))?
+        .with_paths_from(&std::path::absolute(&base).unwrap_or_else(|_| base.clone()));
     if file.channel.is_some() {
         crate::channel::open::check(&channel, "channel", None)
             .map_err(|error| channel_error("channel", error.to_string()))?;
     }
+    let absolute_base = std::path::absolute(&base).unwrap_or_else(|_| base.clone());
     let mut accounts = Vec::new();
     for account in &file.accounts {
         if account.daily_cap == Some(0) {
@@ -244,7 +246,13 @@ pub fn resolve(
                 .token_env
                 .clone()
                 .unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_string()),
-            channel: account_channel(&channel, account, &channel_error, &choice_error)?,
+            channel: account_channel(
+                &channel,
+                account,
+                &channel_error,
+                &choice_error,
+                &absolute_base,
+            )?,
         });
     }
 
@@ -283,11 +291,13 @@ fn account_channel(
     account: &config::AccountConfig,
     error: &dyn Fn(&str, String) -> OptionsError,
     choice_error: &dyn Fn(&str, ChoiceError) -> OptionsError,
+    base: &Path,
 ) -> Result<ChannelChoice, OptionsError> {
     let key = format!("accounts.{}.channel", account.name);
     let choice = campaign
         .with_account_table(account.channel.as_ref())
-        .map_err(|e| choice_error(&key, e))?;
+        .map_err(|e| choice_error(&key, e))?
+        .with_paths_from(base);
     if account.channel.is_some() {
         crate::channel::open::check(&choice, &key, None).map_err(|e| error(&key, e.to_string()))?;
     }

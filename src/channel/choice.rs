@@ -100,6 +100,18 @@ impl ChannelChoice {
         }
     }
 
+    /// Paths in the table (an SMTP `root_certificate`) made absolute against
+    /// `base`, the config file's folder, as every path in outreach.toml is,
+    /// so a resume from another folder finds the same file.
+    pub fn with_paths_from(mut self, base: &std::path::Path) -> ChannelChoice {
+        if let Some(toml::Value::String(path)) = self.settings.get_mut("root_certificate")
+            && std::path::Path::new(path.as_str()).is_relative()
+        {
+            *path = base.join(path.as_str()).display().to_string();
+        }
+        self
+    }
+
     /// A setting written as text (numbers and booleans as written).
     pub fn text(&self, key: &str) -> Option<String> {
         match self.settings.get(key)? {
@@ -186,6 +198,28 @@ mod tests {
         assert_eq!(smtp.describe(), "smtp (smtp.gmail.com:587)");
         let slack = ChannelChoice::from_table(Some(&table("type = \"slack\""))).unwrap();
         assert_eq!(slack.describe(), "slack");
+    }
+
+    #[test]
+    fn a_relative_certificate_is_read_from_the_config_folder() {
+        let choice = ChannelChoice::from_table(Some(&table(
+            "type = \"smtp\"\nroot_certificate = \"certs/ca.pem\"",
+        )))
+        .unwrap()
+        .with_paths_from(std::path::Path::new("/etc/outreach"));
+        assert_eq!(
+            choice.text("root_certificate").as_deref(),
+            Some("/etc/outreach/certs/ca.pem")
+        );
+        let absolute = ChannelChoice::from_table(Some(&table(
+            "type = \"smtp\"\nroot_certificate = \"/srv/ca.pem\"",
+        )))
+        .unwrap()
+        .with_paths_from(std::path::Path::new("/etc/outreach"));
+        assert_eq!(
+            absolute.text("root_certificate").as_deref(),
+            Some("/srv/ca.pem")
+        );
     }
 
     #[test]

@@ -182,6 +182,12 @@ pub trait MessageApi: Send + Sync {
     /// The exact request (or e-mail) `send` would make for `message`, for
     /// `send --dry-run --show-request`; secrets appear as `[redacted]`.
     fn preview(&self, message: &OutgoingMessage) -> String;
+
+    /// End the channel's connections politely once the run is over (SMTP
+    /// says QUIT); HTTP clients have nothing to say.
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async {})
+    }
 }
 
 /// The real API over HTTP(S), with rustls.

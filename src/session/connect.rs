@@ -74,7 +74,8 @@ pub async fn connect(
     })
 }
 
-/// Each account's channel, by name; accounts configured alike share one.
+/// Each account's channel, by name; HTTP accounts configured alike share
+/// one client.
 fn open_channels(
     accounts: &[Account],
     endpoint: &str,
@@ -83,10 +84,12 @@ fn open_channels(
     let mut opened: Vec<(&ChannelChoice, Arc<dyn MessageApi>)> = Vec::new();
     let mut apis = Vec::with_capacity(accounts.len());
     for account in accounts {
-        let api = match opened
+        // An SMTP session is logged in as one account: never shared.
+        let shared = opened
             .iter()
-            .find(|(choice, _)| **choice == account.channel)
-        {
+            .filter(|_| account.channel.kind != "smtp")
+            .find(|(choice, _)| **choice == account.channel);
+        let api = match shared {
             Some((_, api)) => Arc::clone(api),
             None => {
                 // Checked at load, where errors name the exact key.

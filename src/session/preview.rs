@@ -38,7 +38,7 @@ pub fn first_request(
         return Ok(None);
     };
     let endpoint = choose_endpoint(endpoint_flag, campaign.spec.endpoint.as_deref());
-    let (endpoint, note) = if endpoint == SANDBOX_ENDPOINT {
+    let (endpoint, note) = if endpoint == SANDBOX_ENDPOINT && account.channel.kind == "api" {
         (
             "http://127.0.0.1:0/v2/messages".to_string(),
             " (the embedded sandbox: its port is chosen when sending starts)",

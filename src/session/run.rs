@@ -37,6 +37,9 @@ pub async fn run_work(
     let mut text = Vec::new();
     summary::write_summary(&mut text, &report, resume_hint)?;
     crate::console::bytes(&text);
+    for channel in &target.channels {
+        channel.api.close().await;
+    }
     target.sandboxes.shutdown().await;
     journal
         .close()

@@ -179,6 +179,10 @@ impl MessageApi for SmtpChannel {
         Box::pin(self.send_one(token, message))
     }
 
+    fn close(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(SmtpChannel::close(self))
+    }
+
     /// The envelope and the e-mail as it would go out; the password is
     /// never part of either.
     fn preview(&self, message: &OutgoingMessage) -> String {
