@@ -61,6 +61,28 @@ pub enum Resolved {
     Smtp(Box<SmtpSettings>),
 }
 
+/// What the account's secret is for this channel, for "set VARIABLE (...)"
+/// messages; `None` when the channel can go without one (SMTP with
+/// `auth = "none"`, an HTTP API whose bearer is optional).
+pub fn secret_purpose(choice: &ChannelChoice) -> Option<&'static str> {
+    match choice.kind.as_str() {
+        "smtp" => match choice.text("auth").as_deref() {
+            Some("none") => None,
+            Some("xoauth2") => Some("its SMTP XOAUTH2 access token"),
+            _ => Some("its SMTP password"),
+        },
+        "webhook" => None,
+        "http" => {
+            let optional = matches!(
+                choice.settings.get("auth"),
+                Some(toml::Value::Table(auth)) if auth.get("optional") == Some(&toml::Value::Boolean(true))
+            );
+            (!optional).then_some("its API token")
+        }
+        _ => Some("its API token"),
+    }
+}
+
 /// Channel types whose recipients are e-mail addresses (checked at load).
 pub fn sends_email(kind: &str) -> bool {
     matches!(

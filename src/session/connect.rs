@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 
 use crate::account::Account;
 use crate::channel::choice::ChannelChoice;
-use crate::channel::open::open;
+use crate::channel::open::{open, secret_purpose};
 use crate::sandbox::{Provider, Sandbox, SandboxConfig, SmtpConfig, SmtpSandbox};
 use crate::send::api::{AccountChannel, MessageApi, Token, endpoint_label};
 
@@ -48,6 +48,15 @@ impl LocalServers {
 /// `--endpoint`, else the configured (or saved) endpoint, else the default.
 pub fn choose_endpoint(flag: Option<&str>, configured: Option<&str>) -> String {
     flag.or(configured).unwrap_or(DEFAULT_ENDPOINT).to_string()
+}
+
+/// Whether every account that needs a token has one, before anything is
+/// written (`send --restart` moves the old journal aside only then).
+pub fn check_tokens(accounts: &[Account], endpoint: &str) -> anyhow::Result<()> {
+    if endpoint != SANDBOX_ENDPOINT {
+        tokens_from_environment(accounts)?;
+    }
+    Ok(())
 }
 
 /// Resolve `endpoint` and every account's channel and token.
@@ -130,22 +139,28 @@ fn tokens_from_environment(accounts: &[Account]) -> anyhow::Result<Vec<(String, 
     let mut tokens = Vec::new();
     let mut missing = Vec::new();
     for account in accounts {
-        match std::env::var(&account.token_env) {
-            Ok(value) if !value.trim().is_empty() => tokens.push((
+        let source = format!("the environment variable {}", account.token_env);
+        match (
+            std::env::var(&account.token_env),
+            secret_purpose(&account.channel),
+        ) {
+            (Ok(value), _) if !value.trim().is_empty() => tokens.push((
                 account.name.clone(),
                 Token::new(value.trim().to_string()),
-                format!("the environment variable {}", account.token_env),
+                source,
             )),
-            _ => missing.push(format!(
-                "{} (account `{}`)",
+            // The channel can go without one (SMTP `auth = "none"`).
+            (_, None) => tokens.push((account.name.clone(), Token::new(String::new()), source)),
+            (_, Some(purpose)) => missing.push(format!(
+                "{} (account `{}`, {purpose})",
                 account.token_env, account.name
             )),
         }
     }
     if !missing.is_empty() {
         bail!(
-            "no API token: set the environment variable {} before sending; nothing was sent. \
-             Tokens are read only from the environment, never from flags or files",
+            "no token: set the environment variable {} before sending; nothing was sent. \
+             Tokens and passwords are read only from the environment, never from flags or files",
             missing.join(", ")
         );
     }
@@ -353,11 +368,11 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            error.contains("OUTREACH_TEST_UNSET_A (account `a`)"),
+            error.contains("OUTREACH_TEST_UNSET_A (account `a`, its API token)"),
             "{error}"
         );
         assert!(
-            error.contains("OUTREACH_TEST_UNSET_B (account `b`)"),
+            error.contains("OUTREACH_TEST_UNSET_B (account `b`, its API token)"),
             "{error}"
         );
         assert!(error.contains("nothing was sent"), "{error}");

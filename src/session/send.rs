@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use super::connect::{choose_endpoint, connect};
+use super::connect::{check_tokens, choose_endpoint, connect};
 use super::run::run_work;
 use super::work::work_from_new;
 use crate::campaign::Campaign;
@@ -49,16 +49,23 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
     let (backoff, timeout) = delivery
         .retry
         .over_config(&campaign.spec.config.config.retry);
-    if state.exists()
-        && let Some(code) = existing_campaign(state, restart, campaign)?
-    {
-        return Ok(code);
-    }
     // Saved as given (`None`: the default), so a resume follows a config edit.
     let endpoint = delivery
         .endpoint
         .clone()
         .or_else(|| campaign.spec.endpoint.clone());
+    if state.exists() {
+        if restart {
+            // A missing token stops here, before the old journal is moved.
+            check_tokens(
+                &campaign.accounts,
+                &choose_endpoint(endpoint.as_deref(), None),
+            )?;
+        }
+        if let Some(code) = existing_campaign(state, restart, campaign)? {
+            return Ok(code);
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -191,7 +191,9 @@ async fn a_missing_token_stops_before_anything_is_sent() {
     let unset = work.send(&sandbox.url()).opt("--rate", "10/s").run().await;
     unset
         .expect_code(1)
-        .expect_stderr("set the environment variable OUTREACH_TOKEN (account `default`)")
+        .expect_stderr(
+            "set the environment variable OUTREACH_TOKEN (account `default`, its API token)",
+        )
         .expect_stderr("nothing was sent");
     // A blank value is no token either.
     let blank = work
@@ -204,6 +206,41 @@ async fn a_missing_token_stops_before_anything_is_sent() {
 
     assert_eq!(sandbox.stats(), Stats::default(), "not one request");
     assert!(unset.events.is_empty() && blank.events.is_empty());
+    sandbox.shutdown().await;
+}
+
+/// `send --restart` with no token used to move the finished journal aside
+/// and then stop: the campaign's journal was gone from its usual place.
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_without_a_token_leaves_the_journal_where_it_was() {
+    let sandbox = start(roomy_config()).await;
+    let work = Workdir::new();
+    work.recipients(2);
+    work.send(&sandbox.url())
+        .opt("--rate", "10/s")
+        .token(TOKEN)
+        .run()
+        .await
+        .expect_code(0);
+    let journal = work.path().join("data.outreach.db");
+    let before = std::fs::read_dir(work.path()).unwrap().count();
+    work.send(&sandbox.url())
+        .opt("--rate", "10/s")
+        .flag("--restart")
+        .run()
+        .await
+        .expect_code(1)
+        .expect_stderr("set the environment variable OUTREACH_TOKEN");
+    assert!(
+        journal.exists(),
+        "the journal stays where status and resume look"
+    );
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        before,
+        "no archive was made"
+    );
+    assert_eq!(sandbox.stats().accepted, 2, "nothing sent again");
     sandbox.shutdown().await;
 }
 
@@ -242,8 +279,9 @@ token_env = "OUTREACH_TEST_BOB"
         .run()
         .await;
 
-    out.expect_code(1)
-        .expect_stderr("set the environment variable OUTREACH_TEST_BOB (account `bob`)");
+    out.expect_code(1).expect_stderr(
+        "set the environment variable OUTREACH_TEST_BOB (account `bob`, its API token)",
+    );
     assert!(!out.stderr.contains("OUTREACH_TEST_ALICE"), "{out}");
     assert_eq!(
         sandbox.stats(),
