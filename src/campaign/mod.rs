@@ -203,13 +203,28 @@ impl Campaign {
     }
 }
 
-/// Accounts that send e-mail need e-mail addresses: each recipient that is
-/// not one is reported with its line, before anything is sent.
+/// Accounts that send e-mail need e-mail addresses and a subject: each row
+/// without is reported with its line, before anything is sent.
 fn check_email_recipients(campaign: &Campaign, problems: &mut crate::input::Problems) {
     for message in &campaign.messages {
         let account = &campaign.accounts[message.account];
         if !crate::channel::open::sends_email(&account.channel.kind) {
             continue;
+        }
+        let has_subject = match message.template {
+            TemplateChoice::File(id) => campaign.templates.has_subject(id),
+            TemplateChoice::Columns => campaign.table.columns.subject.is_some(),
+        };
+        if !has_subject {
+            problems.push(
+                campaign.line(message),
+                format!(
+                    "no subject for this e-mail: add a `Subject: ...` first line to {}, or a `subject` column; account `{}` sends e-mail ({})",
+                    campaign.template_name(message),
+                    account.name,
+                    account.channel.kind
+                ),
+            );
         }
         if let Err(error) = crate::channel::smtp::validate_address(campaign.recipient(message)) {
             problems.push(

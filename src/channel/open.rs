@@ -160,10 +160,13 @@ fn with_values(
         .iter()
         .map(|(name, value)| (name.clone(), setting_text(value)))
         .collect();
-    if let Some(base_url) = base_url
-        && spec.setting_names().any(|name| name == "base_url")
-    {
-        settings.insert("base_url".to_string(), base_url.to_string());
+    if let Some(base_url) = base_url {
+        if spec.setting_names().any(|name| name == "base_url") {
+            settings.insert("base_url".to_string(), base_url.to_string());
+        } else if spec.setting_names().any(|name| name == "url") {
+            // The webhook preset: the sandbox answers on any path.
+            settings.insert("url".to_string(), format!("{base_url}/webhook"));
+        }
     }
     Ok(Resolved::Http(Box::new(spec.with_settings(&settings)?)))
 }

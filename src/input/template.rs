@@ -230,6 +230,11 @@ impl TemplateSet {
         &self.files
     }
 
+    /// Whether template `id` has a `Subject:` line.
+    pub fn has_subject(&self, id: TemplateId) -> bool {
+        self.loaded[id].subject_key.is_some()
+    }
+
     pub fn name(&self, id: TemplateId) -> &str {
         &self.loaded[id].name
     }
