@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 
 use crate::config::{self, JitterPercent, LoadedConfig};
 use crate::rate::Rate;
-use crate::window::{SendWindow, WindowSet};
+use crate::window::{SendWindow, SkipDates, WindowSet};
 
 mod delivery;
 mod error;
@@ -162,7 +162,13 @@ pub fn resolve(
         .iter()
         .map(|text| parse_window(text, &window_origin))
         .collect::<Result<Vec<_>, _>>()
-        .map(WindowSet::new)?;
+        .map(WindowSet::new)?
+        .with_skip_dates(SkipDates::parse(&file.skip_dates).map_err(|source| {
+            OptionsError::SkipDates {
+                origin: origin(None, "skip_dates", &loaded),
+                source,
+            }
+        })?);
 
     let daily_cap = flags.daily_cap.or(file.daily_cap);
     if daily_cap == Some(0) {

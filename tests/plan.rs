@@ -2296,3 +2296,36 @@ fn duplicate_account_names_in_the_config_are_a_bad_file() {
         .error()
         .stderr_has("config outreach.toml is invalid: two `[[accounts]]` are named `alice`");
 }
+
+// ------------------------------------------------------------ skip dates (issue 13, item 4)
+
+/// Holidays in the window's zone: no send on them, the plan says so, and a
+/// bad entry names the config key.
+#[test]
+fn skip_dates_close_whole_days_in_the_windows_zone() {
+    let work = Workdir::simple(4);
+    work.write(
+        "outreach.toml",
+        "rate = \"1/h\"\nwindows = \"mon-fri 09:00-11:00\"\nskip_dates = [\"2026-01-06\", \"2026-01-07..2026-01-08\"]\n",
+    );
+    // Mon 5 Jan 09:00 start, 1/h in a two-hour window: two on Monday, then
+    // Tue-Thu are holidays, so the next two go on Friday.
+    let run = work.plan("r.csv -t t.txt --format json").success();
+    assert_eq!(
+        run.ats(),
+        utc(&[
+            "2026-01-05T09:00:00Z",
+            "2026-01-05T10:00:00Z",
+            "2026-01-09T09:00:00Z",
+            "2026-01-09T10:00:00Z",
+        ])
+    );
+    work.plan("r.csv -t t.txt")
+        .success()
+        .stdout_has("  skip dates  2026-01-06, 2026-01-07..2026-01-08 (UTC): nothing is sent\n");
+    work.write("outreach.toml", "skip_dates = \"24.12.2026\"\n");
+    work.plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("`skip_dates` in ")
+        .stderr_has("`24.12.2026` is not a date or a date range; write `2026-12-24`");
+}

@@ -198,9 +198,12 @@ impl ResumeOverrides {
             .collect()
     }
 
-    /// `--window` if given, else the saved windows.
+    /// `--window` if given (keeping the saved skip dates), else the saved windows.
     pub fn windows_or(&self, saved: &WindowSet) -> WindowSet {
-        self.windows.clone().unwrap_or_else(|| saved.clone())
+        match &self.windows {
+            Some(windows) => windows.clone().with_skip_dates(saved.skip_dates().clone()),
+            None => saved.clone(),
+        }
     }
 }
 

@@ -42,6 +42,11 @@ pub enum OptionsError {
     TimeZone { origin: Origin, input: String },
     #[error("{origin}: {source}")]
     Window { origin: Origin, source: WindowError },
+    #[error("{origin}: {source}")]
+    SkipDates {
+        origin: Origin,
+        source: crate::window::SkipDateError,
+    },
     #[error(
         "--start: invalid date `{input}`; expected RFC 3339 such as `2026-12-01T09:00:00Z` or \
          `2026-12-01T09:00:00+01:00`, a local time such as `2026-12-01T09:00` read in the \
@@ -96,6 +101,7 @@ impl OptionsError {
             OptionsError::Rate { origin, .. }
             | OptionsError::TimeZone { origin, .. }
             | OptionsError::Window { origin, .. }
+            | OptionsError::SkipDates { origin, .. }
             | OptionsError::Jitter { origin, .. }
             | OptionsError::DailyCap { origin }
             | OptionsError::MaxLength { origin }

@@ -149,6 +149,14 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
         };
         writeln!(out, "  window      {window} ({zones}){night}")?;
     }
+    let skip = campaign.spec.windows.skip_dates();
+    if !skip.is_empty() {
+        writeln!(
+            out,
+            "  skip dates  {} ({zones}): nothing is sent",
+            skip.written().join(", ")
+        )?;
+    }
     if campaign.spec.jitter > 0.0 {
         writeln!(
             out,

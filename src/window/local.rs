@@ -21,6 +21,12 @@ pub(super) fn resolve(tz: &Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     earliest(tz, local).or_else(|| end_of_gap(tz, local))
 }
 
+/// The first instant of the local `date` in `tz` (midnight, or the end of
+/// a gap that swallows it); far in the future at the edge of chrono's range.
+pub(super) fn start_of_day(date: chrono::NaiveDate, tz: &Tz) -> DateTime<Utc> {
+    resolve(tz, date.and_time(chrono::NaiveTime::MIN)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// The earlier instant of `local` in `tz`, if it exists at all.
 fn earliest(tz: &Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     match tz.from_local_datetime(&local) {

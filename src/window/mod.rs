@@ -35,6 +35,7 @@
 //! - `parse`: the text form of windows and sets, display and [`WindowError`].
 //! - `days`: the days a window runs on, as text and as a set of weekdays.
 //! - `time_of_day`: the times of a window as people write them (`9am-5pm`).
+//! - `skip_dates`: holidays and blackout dates on which nothing is sent.
 //! - `dst_tests`: `next_open` across DST changes and a skipped day.
 
 mod days;
@@ -43,6 +44,7 @@ mod dst_tests;
 mod local;
 mod parse;
 mod set;
+mod skip_dates;
 mod time_of_day;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
@@ -52,6 +54,7 @@ use days::{WEEK, day_bit};
 
 pub use parse::WindowError;
 pub use set::WindowSet;
+pub use skip_dates::{SkipDateError, SkipDates};
 
 /// Minutes in a day; a window's end may be this (`24:00`).
 const DAY_MINUTES: u16 = 24 * 60;

@@ -10,6 +10,8 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use super::SendWindow;
+use super::skip_dates::SkipDates;
+use serde::Deserialize as _;
 
 /// Days before the local date of `t` whose windows may still be open at `t`:
 /// a window closes at most one day after the day it opens on.
@@ -23,19 +25,39 @@ const LOOKBACK_DAYS: i64 = 1;
 const LOOKAHEAD_DAYS: i64 = 15;
 
 /// The windows of a campaign. A send may go out when any window is open; an
-/// empty set is always open.
+/// empty set is always open. Dates in `skip` (holidays) are closed all day.
 ///
 /// Parses from `;`-separated windows (`"mon-fri 09:00-12:00; mon-fri
-/// 13:00-17:00"`) or `always`; serialises as a list of window strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
+/// 13:00-17:00"`) or `always`; serialises as a list of window strings, or,
+/// with skip dates, as `{"windows": [...], "skip_dates": [...]}` (journals
+/// written before skip dates existed still read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WindowSet {
     pub(super) windows: Vec<SendWindow>,
+    pub(super) skip: SkipDates,
 }
+
+/// How many skipped ranges `next_open` jumps over before giving up (no
+/// real calendar skips that many in a row).
+const MAX_SKIPS: usize = 1_000;
 
 impl WindowSet {
     pub fn new(windows: Vec<SendWindow>) -> WindowSet {
-        WindowSet { windows }
+        WindowSet {
+            windows,
+            skip: SkipDates::default(),
+        }
+    }
+
+    /// These windows, closed on `skip`'s dates.
+    pub fn with_skip_dates(mut self, skip: SkipDates) -> WindowSet {
+        self.skip = skip;
+        self
+    }
+
+    /// The dates on which nothing is sent.
+    pub fn skip_dates(&self) -> &SkipDates {
+        &self.skip
     }
 
     /// The set with no windows, which never closes.
@@ -47,9 +69,9 @@ impl WindowSet {
         &self.windows
     }
 
-    /// True for the empty set, which never closes.
+    /// True for the empty set without skip dates, which never closes.
     pub fn is_always_open(&self) -> bool {
-        self.windows.is_empty()
+        self.windows.is_empty() && self.skip.is_empty()
     }
 
     /// Whether some window, read in `tz`, covers the instant `t`.
@@ -58,8 +80,24 @@ impl WindowSet {
     }
 
     /// `t` itself if some window covers it, else the earliest instant after
-    /// `t` at which a window opens (see the module docs for DST).
+    /// `t` at which a window opens (see the module docs for DST), never on a
+    /// skipped date.
     pub fn next_open(&self, t: DateTime<Utc>, tz: &Tz) -> DateTime<Utc> {
+        let mut at = t;
+        for _ in 0..MAX_SKIPS {
+            let open = self.next_window_open(at, tz);
+            let date = open.with_timezone(tz).date_naive();
+            if !self.skip.contains(date) {
+                return open;
+            }
+            // The first instant of the next allowed local day.
+            let next = self.skip.next_allowed(date);
+            at = super::local::start_of_day(next, tz).max(open);
+        }
+        at
+    }
+
+    fn next_window_open(&self, t: DateTime<Utc>, tz: &Tz) -> DateTime<Utc> {
         if self.windows.is_empty() {
             return t;
         }
@@ -91,6 +129,61 @@ impl WindowSet {
     }
 }
 
+/// The saved form with skip dates.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithSkipDates {
+    windows: Vec<SendWindow>,
+    skip_dates: Vec<String>,
+}
+
+impl serde::Serialize for WindowSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.skip.is_empty() {
+            self.windows.serialize(serializer)
+        } else {
+            WithSkipDates {
+                windows: self.windows.clone(),
+                skip_dates: self.skip.written().to_vec(),
+            }
+            .serialize(serializer)
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WindowSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // A list (every journal before skip dates) or the map; a visitor
+        // rather than an untagged enum, so a bad window keeps its message.
+        struct Form;
+        impl<'de> serde::de::Visitor<'de> for Form {
+            type Value = WindowSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of send windows, or {windows, skip_dates}")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<WindowSet, A::Error> {
+                let windows = Vec::<SendWindow>::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(seq),
+                )?;
+                Ok(WindowSet::new(windows))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<WindowSet, A::Error> {
+                let saved =
+                    WithSkipDates::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                let skip = SkipDates::parse(&saved.skip_dates).map_err(serde::de::Error::custom)?;
+                Ok(WindowSet::new(saved.windows).with_skip_dates(skip))
+            }
+        }
+        deserializer.deserialize_any(Form)
+    }
+}
+
 impl FromIterator<SendWindow> for WindowSet {
     fn from_iter<I: IntoIterator<Item = SendWindow>>(iter: I) -> WindowSet {
         WindowSet::new(iter.into_iter().collect())
@@ -117,6 +210,44 @@ mod tests {
     fn local(tz: Tz, text: &str) -> DateTime<Utc> {
         let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
         tz.from_local_datetime(&naive).single().unwrap().to_utc()
+    }
+
+    #[test]
+    fn skipped_dates_are_closed_all_day_in_the_windows_zone() {
+        let holidays = SkipDates::parse(&["2026-12-24", "2026-12-25..2026-12-27"]).unwrap();
+        let weekdays = set("mon-fri 09:00-17:00").with_skip_dates(holidays.clone());
+        // Thu 24 Dec 10:00 Berlin: skipped through Sun 27; Mon 28 09:00 opens.
+        assert_eq!(
+            weekdays.next_open(local(Berlin, "2026-12-24 10:00"), &Berlin),
+            local(Berlin, "2026-12-28 09:00")
+        );
+        assert!(!weekdays.contains(local(Berlin, "2026-12-24 10:00"), &Berlin));
+        assert!(weekdays.contains(local(Berlin, "2026-12-23 10:00"), &Berlin));
+        // Always open but for the holidays: the first instant of 28 Dec, local.
+        let always = WindowSet::always().with_skip_dates(holidays);
+        assert!(!always.is_always_open());
+        assert_eq!(
+            always.next_open(local(Berlin, "2026-12-24 23:30"), &Berlin),
+            local(Berlin, "2026-12-28 00:00")
+        );
+        // Read in New York, the same instant is still 23 Dec there: open.
+        let t = local(Berlin, "2026-12-24 03:00");
+        assert_eq!(always.next_open(t, &New_York), t);
+    }
+
+    #[test]
+    fn the_saved_form_is_a_list_unless_there_are_skip_dates() {
+        let plain = set("mon-fri 09:00-17:00");
+        let json = serde_json::to_string(&plain).unwrap();
+        assert_eq!(json, r#"["mon-fri 09:00-17:00"]"#);
+        assert_eq!(serde_json::from_str::<WindowSet>(&json).unwrap(), plain);
+        let skipping = plain.with_skip_dates(SkipDates::parse(&["2026-12-24"]).unwrap());
+        let json = serde_json::to_string(&skipping).unwrap();
+        assert_eq!(
+            json,
+            r#"{"windows":["mon-fri 09:00-17:00"],"skip_dates":["2026-12-24"]}"#
+        );
+        assert_eq!(serde_json::from_str::<WindowSet>(&json).unwrap(), skipping);
     }
 
     #[test]
