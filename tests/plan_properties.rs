@@ -9,7 +9,7 @@
 //!   made before a resume;
 //! - consecutive sends of one account are at least PERIOD / N apart;
 //! - every send is inside a send window, read in the recipient's zone or the
-//!   plan's;
+//!   plan's, and never on a skipped date (holiday) there;
 //! - no account sends more than its daily cap on any calendar day of the
 //!   plan's zone;
 //! - the plan is sorted by time, starts no earlier than `start`, and gives
@@ -33,7 +33,7 @@ use outreach::account::Account;
 use outreach::plan::slots::{AccountSlots, SlotRules, timer_tolerance};
 use outreach::plan::{PlanSettings, QueueItem, Slot, schedule};
 use outreach::rate::Rate;
-use outreach::window::{SendWindow, WindowSet};
+use outreach::window::{SendWindow, SkipDates, WindowSet};
 
 // ---------------------------------------------------------------- inputs
 
@@ -115,15 +115,37 @@ fn window_text() -> impl Strategy<Value = String> {
         .prop_map(|(days, start, end)| format!("{days} {start}-{end}"))
 }
 
-/// 0 to 3 windows (none means always open), parsed from text.
+/// Holidays on and around the DST changes above (where plans start), as
+/// single dates and ranges.
+const SKIP_CANDIDATES: [&str; 9] = [
+    "2026-03-08",
+    "2026-03-09..2026-03-10",
+    "2026-03-29",
+    "2026-03-28..2026-03-31",
+    "2026-10-25",
+    "2026-11-01..2026-11-03",
+    "2026-04-04",
+    "2026-04-05",
+    "2026-09-06..2026-09-08",
+];
+
+/// 0 to 3 windows (none means always open), parsed from text, with 0 to 2
+/// skipped dates or ranges.
 fn windows() -> impl Strategy<Value = (Vec<String>, WindowSet)> {
-    prop::collection::vec(window_text(), 0..=3).prop_map(|texts| {
-        let parsed: Vec<SendWindow> = texts
-            .iter()
-            .map(|text| text.parse().expect("generated windows parse"))
-            .collect();
-        (texts, WindowSet::new(parsed))
-    })
+    (
+        prop::collection::vec(window_text(), 0..=3),
+        prop::sample::subsequence(SKIP_CANDIDATES.to_vec(), 0..=2),
+    )
+        .prop_map(|(texts, skip)| {
+            let parsed: Vec<SendWindow> = texts
+                .iter()
+                .map(|text| text.parse().expect("generated windows parse"))
+                .collect();
+            let skip = SkipDates::parse(&skip).expect("generated skip dates parse");
+            let mut shown = texts.clone();
+            shown.extend(skip.written().iter().map(|s| format!("skip {s}")));
+            (shown, WindowSet::new(parsed).with_skip_dates(skip))
+        })
 }
 
 fn zone() -> impl Strategy<Value = Tz> {
@@ -317,9 +339,17 @@ fn check_plan(
         prop_assert!(first.at >= case.start, "{} is before the start", first.at);
     }
 
-    // Inside a window, in the recipient's zone or the plan's.
+    // Inside a window, in the recipient's zone or the plan's, and never on
+    // a skipped date there.
     for slot in slots {
         let zone = case.entries[slot.id].timezone.unwrap_or(case.timezone);
+        let date = slot.at.with_timezone(&zone).date_naive();
+        prop_assert!(
+            !case.windows.skip_dates().contains(date),
+            "{} is on a skipped date ({date} in {zone}; {:?})",
+            slot.at,
+            case.window_texts
+        );
         prop_assert!(
             case.windows.contains(slot.at, &zone),
             "{} is outside the windows {:?} in {zone}",
