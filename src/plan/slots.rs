@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chrono::{DateTime, Days, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use crate::rate::Rate;
@@ -160,18 +160,8 @@ pub fn timer_tolerance(interval: TimeDelta) -> TimeDelta {
     (interval / 10).min(TimeDelta::milliseconds(2))
 }
 
-/// Midnight of `day` in `zone`, or the first instant of the day when
-/// midnight falls in a daylight-saving gap.
-pub fn start_of_day(zone: &Tz, day: NaiveDate) -> DateTime<Utc> {
-    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    (0..=180)
-        .find_map(|minutes| {
-            zone.from_local_datetime(&(midnight + TimeDelta::minutes(minutes)))
-                .earliest()
-        })
-        .map(|local| local.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
-}
+// Where a local day begins is the windows' business; the daily cap asks too.
+pub use crate::window::start_of_day;
 
 #[cfg(test)]
 mod tests {

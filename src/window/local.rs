@@ -7,7 +7,7 @@
 //! rule is monotonic (a later local time never gives an earlier instant),
 //! which the window search relies on.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// How far past a nonexistent local time the search for the end of the gap
@@ -21,10 +21,17 @@ pub(super) fn resolve(tz: &Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     earliest(tz, local).or_else(|| end_of_gap(tz, local))
 }
 
-/// The first instant of the local `date` in `tz` (midnight, or the end of
-/// a gap that swallows it); far in the future at the edge of chrono's range.
-pub(super) fn start_of_day(date: chrono::NaiveDate, tz: &Tz) -> DateTime<Utc> {
-    resolve(tz, date.and_time(chrono::NaiveTime::MIN)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+/// Midnight of `day` in `zone`, or the first instant of the day when
+/// midnight falls in a daylight-saving gap.
+pub fn start_of_day(zone: &Tz, day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    (0..=180)
+        .find_map(|minutes| {
+            zone.from_local_datetime(&(midnight + TimeDelta::minutes(minutes)))
+                .earliest()
+        })
+        .map(|local| local.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
 }
 
 /// The earlier instant of `local` in `tz`, if it exists at all.

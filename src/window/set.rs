@@ -92,7 +92,7 @@ impl WindowSet {
             }
             // The first instant of the next allowed local day.
             let next = self.skip.next_allowed(date);
-            at = super::local::start_of_day(next, tz).max(open);
+            at = super::local::start_of_day(tz, next).max(open);
         }
         at
     }
