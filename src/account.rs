@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::channel::choice::ChannelChoice;
+use crate::plan::warmup::Warmup;
 use crate::rate::Rate;
 
 /// The environment variable holding the token of accounts that name none.
@@ -24,6 +25,9 @@ pub struct Account {
     pub daily_cap: Option<u32>,
     /// The environment variable holding its token (the name, never the value).
     pub token_env: String,
+    /// A daily cap that grows from a small start (see `plan::warmup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<Warmup>,
     /// How its messages go out; today's JSON API unless the config says.
     #[serde(default, skip_serializing_if = "ChannelChoice::is_default")]
     pub channel: ChannelChoice,
@@ -37,6 +41,7 @@ impl Account {
             rate,
             daily_cap: None,
             token_env: DEFAULT_TOKEN_ENV.to_string(),
+            warmup: None,
             channel: ChannelChoice::default(),
         }
     }

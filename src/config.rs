@@ -106,6 +106,8 @@ pub struct AccountConfig {
     pub daily_cap: Option<u32>,
     /// This account's channel, over the campaign's `[channel]`.
     pub channel: Option<toml::Table>,
+    /// This account's warm-up, over the campaign's.
+    pub warmup: Option<crate::plan::warmup::WarmupConfig>,
 }
 
 /// Retry settings for failed requests.
@@ -126,6 +128,8 @@ pub struct Config {
     pub endpoint: Option<String>,
     /// The campaign's channel (docs/channels.md); today's JSON API if absent.
     pub channel: Option<toml::Table>,
+    /// Every account's warm-up unless it has its own.
+    pub warmup: Option<crate::plan::warmup::WarmupConfig>,
     pub rate: Option<Rate>,
     /// The default template file.
     pub template: Option<String>,

@@ -86,6 +86,8 @@ pub struct CampaignSpec {
     pub endpoint: Option<String>,
     /// The campaign's channel; accounts the config does not list use it.
     pub channel: ChannelChoice,
+    /// The campaign's warm-up; accounts the config does not list use it.
+    pub warmup: Option<crate::plan::warmup::Warmup>,
 }
 
 fn origin(flag: Option<&'static str>, key: &str, config: &LoadedConfig) -> Origin {
@@ -236,6 +238,26 @@ pub fn resolve(
                 ),
             });
         }
+        let account_cap = if flags.daily_cap.is_some() {
+            daily_cap
+        } else {
+            account.daily_cap.or(daily_cap)
+        };
+        let warmup = match (&account.warmup, &file.warmup) {
+            (Some(own), _) => Some((own, format!("accounts.{}.warmup", account.name))),
+            (None, Some(campaign)) => Some((campaign, "warmup".to_string())),
+            (None, None) => None,
+        };
+        let warmup = warmup
+            .map(|(config, key)| {
+                config
+                    .resolve(account_cap)
+                    .map_err(|source| OptionsError::Warmup {
+                        origin: origin(None, &key, &loaded),
+                        source,
+                    })
+            })
+            .transpose()?;
         accounts.push(Account {
             name: account.name.clone(),
             rate: if flags.rate.is_some() {
@@ -243,11 +265,8 @@ pub fn resolve(
             } else {
                 account.rate.unwrap_or(rate)
             },
-            daily_cap: if flags.daily_cap.is_some() {
-                daily_cap
-            } else {
-                account.daily_cap.or(daily_cap)
-            },
+            daily_cap: account_cap,
+            warmup,
             token_env: account
                 .token_env
                 .clone()
@@ -286,6 +305,20 @@ pub fn resolve(
             .transpose()
             .map_err(|detail| OptionsError::Delimiter { detail })?,
         endpoint: file.endpoint.clone(),
+        // For accounts only the CSV names; with listed accounts and no
+        // campaign-wide cap, each listed account's own cap was checked above.
+        warmup: match &file.warmup {
+            Some(config) if daily_cap.is_some() || file.accounts.is_empty() => Some(
+                config
+                    .resolve(daily_cap)
+                    .map_err(|source| OptionsError::Warmup {
+                        origin: origin(None, "warmup", &loaded),
+                        source,
+                    })?,
+            ),
+            Some(config) => config.resolve(daily_cap).ok(),
+            None => None,
+        },
         channel,
         config: loaded,
     })
@@ -318,6 +351,7 @@ impl CampaignSpec {
             rate: self.rate,
             daily_cap: self.daily_cap,
             token_env: DEFAULT_TOKEN_ENV.to_string(),
+            warmup: self.warmup,
             channel: self.channel.clone(),
         }
     }

@@ -2329,3 +2329,39 @@ fn skip_dates_close_whole_days_in_the_windows_zone() {
         .stderr_has("`skip_dates` in ")
         .stderr_has("`24.12.2026` is not a date or a date range; write `2026-12-24`");
 }
+
+// ---------------------------------------------------------------- warm-up (issue 13, item 3)
+
+/// The cap grows from `start` by `step` per day with sends; the plan shows
+/// the ramp; mistakes name the key.
+#[test]
+fn a_warm_up_ramps_the_daily_cap() {
+    let work = Workdir::simple(6);
+    work.write(
+        "outreach.toml",
+        "rate = \"60/h\"\ndaily_cap = 3\nwarmup = { start = 1, step = 1 }\n",
+    );
+    let run = work.plan("r.csv -t t.txt --format json").success();
+    assert_eq!(
+        run.ats(),
+        utc(&[
+            "2026-01-05T09:00:00Z",
+            "2026-01-06T00:00:00Z",
+            "2026-01-06T00:01:00Z",
+            "2026-01-07T00:00:00Z",
+            "2026-01-07T00:01:00Z",
+            "2026-01-07T00:02:00Z",
+        ])
+    );
+    work.plan("r.csv -t t.txt")
+        .success()
+        .stdout_has("warm-up 1/day rising to 3/day over 3 days with sends");
+    work.write(
+        "outreach.toml",
+        "daily_cap = 3\n[[accounts]]\nname = \"alice\"\nwarmup = { start = 5, step = 1 }\n",
+    );
+    work.plan("r.csv -t t.txt")
+        .error()
+        .stderr_has("`accounts.alice.warmup` in ")
+        .stderr_has("`start` (5/day) is above the daily cap (3/day)");
+}

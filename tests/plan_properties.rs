@@ -31,6 +31,7 @@ use proptest::prelude::*;
 
 use outreach::account::Account;
 use outreach::plan::slots::{AccountSlots, SlotRules, timer_tolerance};
+use outreach::plan::warmup::Warmup;
 use outreach::plan::{PlanSettings, QueueItem, Slot, schedule};
 use outreach::rate::Rate;
 use outreach::window::{SendWindow, SkipDates, WindowSet};
@@ -153,10 +154,23 @@ fn zone() -> impl Strategy<Value = Tz> {
 }
 
 fn account() -> impl Strategy<Value = Account> {
-    (rate(), prop::option::weighted(0.4, 1u32..8)).prop_map(|(rate, daily_cap)| Account {
-        daily_cap,
-        ..Account::new("", rate)
-    })
+    (
+        rate(),
+        prop::option::weighted(0.4, 1u32..8),
+        prop::option::weighted(0.3, (1u32..4, 1u32..3, 1u32..3)),
+    )
+        .prop_map(|(rate, daily_cap, ramp)| Account {
+            daily_cap,
+            // A warm-up only with a cap, starting at or below it.
+            warmup: daily_cap
+                .zip(ramp)
+                .map(|(cap, (start, step, every_days))| Warmup {
+                    start: start.min(cap),
+                    step,
+                    every_days,
+                }),
+            ..Account::new("", rate)
+        })
 }
 
 /// One queue entry before borrowing: account, recipient zone, key.
@@ -293,22 +307,25 @@ fn check_pacing(times: &[DateTime<Utc>], rate: &Rate, what: &str) -> Result<(), 
 fn check_daily_cap(
     times: &[DateTime<Utc>],
     cap: Option<u32>,
+    warmup: Option<Warmup>,
     zone: &Tz,
     what: &str,
 ) -> Result<(), TestCaseError> {
     let Some(cap) = cap else {
         return Ok(());
     };
-    let mut per_day: HashMap<NaiveDate, u32> = HashMap::new();
+    let mut per_day: std::collections::BTreeMap<NaiveDate, u32> = Default::default();
     for at in times {
         *per_day
             .entry(at.with_timezone(zone).date_naive())
             .or_default() += 1;
     }
-    for (day, count) in per_day {
+    // Days come in order: the n-th day with sends has the warm-up's n-th cap.
+    for (earlier_days, (day, count)) in per_day.into_iter().enumerate() {
+        let cap_that_day = warmup.map_or(cap, |ramp| ramp.cap(earlier_days as u32, cap));
         prop_assert!(
-            count <= cap,
-            "{what}: {count} sends on {day} ({zone}) but the daily cap is {cap}"
+            count <= cap_that_day,
+            "{what}: {count} sends on {day} ({zone}) but that day's cap is {cap_that_day}"
         );
     }
     Ok(())
@@ -367,7 +384,13 @@ fn check_plan(
             account.name, account.rate, case.window_texts
         );
         check_pacing(&times, &account.rate, &what)?;
-        check_daily_cap(&times, account.daily_cap, &case.timezone, &what)?;
+        check_daily_cap(
+            &times,
+            account.daily_cap,
+            account.warmup,
+            &case.timezone,
+            &what,
+        )?;
     }
     Ok(())
 }
@@ -385,9 +408,12 @@ fn valid_history(mut times: Vec<DateTime<Utc>>, rules: &Account, zone: &Tz) -> V
             .is_none_or(|last| at - *last >= interval(&rules.rate));
         let rolling = kept.len() < n || at - kept[kept.len() - n] >= period(&rules.rate);
         let day = at.with_timezone(zone).date_naive();
-        let capped = rules
-            .daily_cap
-            .is_some_and(|cap| per_day.get(&day).copied().unwrap_or(0) >= cap);
+        // Sorted times: every day with sends so far is before this one.
+        let earlier_days = per_day.keys().filter(|other| **other < day).count() as u32;
+        let capped = rules.daily_cap.is_some_and(|cap| {
+            let cap = rules.warmup.map_or(cap, |ramp| ramp.cap(earlier_days, cap));
+            per_day.get(&day).copied().unwrap_or(0) >= cap
+        });
         if spaced && rolling && !capped {
             kept.push(at);
             *per_day.entry(day).or_default() += 1;
@@ -437,13 +463,20 @@ fn checks_reject_broken_plans() {
     assert!(check_pacing(&close, &rate, "close").is_err());
     // (With every gap at least PERIOD / N the rolling window follows; it
     // matters on its own where a bursty history precedes the plan.)
-    assert!(check_daily_cap(&even, Some(3), &chrono_tz::UTC, "cap").is_ok());
-    assert!(check_daily_cap(&even, Some(2), &chrono_tz::UTC, "cap").is_err());
+    assert!(check_daily_cap(&even, Some(3), None, &chrono_tz::UTC, "cap").is_ok());
+    assert!(check_daily_cap(&even, Some(2), None, &chrono_tz::UTC, "cap").is_err());
     // 09:00 and 10:00 UTC on 5 January are the same day in Berlin, but
     // 23:30 UTC is the next day there.
     let late = [at("2026-01-05T22:00:00Z"), at("2026-01-05T23:30:00Z")];
-    assert!(check_daily_cap(&late, Some(1), &chrono_tz::Europe::Berlin, "cap").is_ok());
-    assert!(check_daily_cap(&late, Some(1), &chrono_tz::UTC, "cap").is_err());
+    assert!(check_daily_cap(&late, Some(1), None, &chrono_tz::Europe::Berlin, "cap").is_ok());
+    assert!(check_daily_cap(&late, Some(1), None, &chrono_tz::UTC, "cap").is_err());
+    // A warm-up of 1 then 2: two sends on the first day break it.
+    let ramp = Some(Warmup {
+        start: 1,
+        step: 1,
+        every_days: 1,
+    });
+    assert!(check_daily_cap(&even, Some(3), ramp, &chrono_tz::UTC, "ramp").is_err());
 }
 
 proptest! {
@@ -609,6 +642,7 @@ proptest! {
         let slot_rules = SlotRules {
             rate: rules.rate,
             daily_cap: rules.daily_cap,
+            warmup: rules.warmup,
             windows: &windows,
             timezone: zone,
             jitter: 0.0,
@@ -629,7 +663,7 @@ proptest! {
             times.push(at);
         }
         check_pacing(&times, &rules.rate, "next_not_before")?;
-        check_daily_cap(&times, rules.daily_cap, &zone, "next_not_before")?;
+        check_daily_cap(&times, rules.daily_cap, rules.warmup, &zone, "next_not_before")?;
     }
 }
 
@@ -655,6 +689,7 @@ proptest! {
         let rules = || SlotRules {
             rate,
             daily_cap: None,
+            warmup: None,
             windows: &windows,
             timezone: chrono_tz::UTC,
             jitter: 0.0,

@@ -38,6 +38,7 @@ fn options(accounts: &[&str]) -> String {
                 daily_cap: None,
                 token_env: format!("{}_TOKEN", name.to_uppercase()),
                 channel: Default::default(),
+                warmup: None,
             })
             .collect(),
         windows: "mon-sun 00:00-24:00".parse().unwrap(),

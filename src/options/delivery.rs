@@ -256,6 +256,7 @@ mod tests {
                 daily_cap: None,
                 token_env: "A_TOKEN".into(),
                 channel: Default::default(),
+                warmup: None,
             },
             Account {
                 name: "b".into(),
@@ -263,6 +264,7 @@ mod tests {
                 daily_cap: Some(3),
                 token_env: "B_TOKEN".into(),
                 channel: Default::default(),
+                warmup: None,
             },
         ];
         let changed = overrides.accounts(&saved);

@@ -43,6 +43,11 @@ pub enum OptionsError {
     #[error("{origin}: {source}")]
     Window { origin: Origin, source: WindowError },
     #[error("{origin}: {source}")]
+    Warmup {
+        origin: Origin,
+        source: crate::plan::warmup::WarmupError,
+    },
+    #[error("{origin}: {source}")]
     SkipDates {
         origin: Origin,
         source: crate::window::SkipDateError,
@@ -102,6 +107,7 @@ impl OptionsError {
             | OptionsError::TimeZone { origin, .. }
             | OptionsError::Window { origin, .. }
             | OptionsError::SkipDates { origin, .. }
+            | OptionsError::Warmup { origin, .. }
             | OptionsError::Jitter { origin, .. }
             | OptionsError::DailyCap { origin }
             | OptionsError::MaxLength { origin }

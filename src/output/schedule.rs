@@ -97,10 +97,18 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
         .enumerate()
         .map(|(index, account)| {
             let count = slots.iter().filter(|slot| slot.account == index).count();
-            let cap = account
-                .daily_cap
-                .map(|cap| format!(", at most {cap}/day"))
-                .unwrap_or_default();
+            let cap = match (account.daily_cap, account.warmup) {
+                (Some(cap), Some(warmup)) => {
+                    let ramp = warmup.ramp(cap);
+                    format!(
+                        ", warm-up {}/day rising to {cap}/day over {} days with sends",
+                        warmup.start,
+                        ramp.len()
+                    )
+                }
+                (Some(cap), None) => format!(", at most {cap}/day"),
+                (None, _) => String::new(),
+            };
             format!(
                 "{} ({} messages at {}{cap})",
                 account.name, count, account.rate

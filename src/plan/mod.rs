@@ -11,6 +11,7 @@
 
 pub mod jitter;
 pub mod slots;
+pub mod warmup;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -69,6 +70,7 @@ pub fn schedule(
             let rules = SlotRules {
                 rate: account.rate,
                 daily_cap: account.daily_cap,
+                warmup: account.warmup,
                 windows: settings.windows,
                 timezone: settings.timezone,
                 jitter: settings.jitter,

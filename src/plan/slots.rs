@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
+use super::warmup::Warmup;
 use crate::rate::Rate;
 use crate::window::WindowSet;
 
@@ -21,6 +22,8 @@ use crate::window::WindowSet;
 pub struct SlotRules<'a> {
     pub rate: Rate,
     pub daily_cap: Option<u32>,
+    /// The daily cap's ramp, counted in days with sends (with `daily_cap`).
+    pub warmup: Option<Warmup>,
     pub windows: &'a WindowSet,
     /// The zone of the daily cap and of windows for recipients without their own.
     pub timezone: Tz,
@@ -141,13 +144,31 @@ impl<'a> AccountSlots<'a> {
                 break;
             };
             let day = at.with_timezone(&self.rules.timezone).date_naive();
-            if self.per_day.get(&day).copied().unwrap_or(0) < cap {
+            if self.per_day.get(&day).copied().unwrap_or(0) < self.cap_on(day, cap) {
                 break;
             }
             at = start_of_day(&self.rules.timezone, day + Days::new(1)).max(at);
         }
         self.record(at);
         at
+    }
+}
+
+impl AccountSlots<'_> {
+    /// The cap of `day`: the daily cap, or the warm-up's after the days
+    /// with sends before it (history included, so a resume continues the ramp).
+    fn cap_on(&self, day: NaiveDate, cap: u32) -> u32 {
+        match self.rules.warmup {
+            None => cap,
+            Some(warmup) => {
+                let earlier = self
+                    .per_day
+                    .iter()
+                    .filter(|(other, count)| **other < day && **count > 0)
+                    .count();
+                warmup.cap(u32::try_from(earlier).unwrap_or(u32::MAX), cap)
+            }
+        }
     }
 }
 
@@ -175,10 +196,39 @@ mod tests {
         SlotRules {
             rate: rate.parse().unwrap(),
             daily_cap: None,
+            warmup: None,
             windows,
             timezone: chrono_tz::UTC,
             jitter: 0.0,
         }
+    }
+
+    #[test]
+    fn a_warm_up_raises_the_cap_per_day_with_sends_counting_history() {
+        let windows = WindowSet::default();
+        let warmup = crate::plan::warmup::Warmup {
+            start: 2,
+            step: 1,
+            every_days: 1,
+        };
+        let rules = SlotRules {
+            daily_cap: Some(3),
+            warmup: Some(warmup),
+            ..rules("60/h", &windows)
+        };
+        let mut slots = AccountSlots::new(rules.clone(), at("2026-01-05T09:00:00Z"), &[]);
+        let days: Vec<String> = (0..8)
+            .map(|_| slots.next(None, 0.0).format("%d").to_string())
+            .collect();
+        // 2 on day one, 3 (the cap) from day two.
+        assert_eq!(days, ["05", "05", "06", "06", "06", "07", "07", "07"]);
+        // Resumed after one earlier day with sends: the ramp goes on at 3.
+        let history = [at("2026-01-02T10:00:00Z")];
+        let mut resumed = AccountSlots::new(rules, at("2026-01-05T09:00:00Z"), &history);
+        let days: Vec<String> = (0..4)
+            .map(|_| resumed.next(None, 0.0).format("%d").to_string())
+            .collect();
+        assert_eq!(days, ["05", "05", "05", "06"]);
     }
 
     #[test]

@@ -135,7 +135,12 @@ fn rate_history(store: &SqliteStore, accounts: &[Account]) -> anyhow::Result<His
             .unwrap_or(TimeDelta::MAX)
             .max(TimeDelta::days(2));
         let needed = (account.rate.count as usize).max(account.daily_cap.unwrap_or(0) as usize);
-        let sends = store.sends_since(&account.name, now - lookback, needed)?;
+        // A warm-up counts every earlier day with sends: all of them.
+        let (since, needed) = match account.warmup {
+            Some(_) => (chrono::DateTime::<Utc>::UNIX_EPOCH, usize::MAX),
+            None => (now - lookback, needed),
+        };
+        let sends = store.sends_since(&account.name, since, needed)?;
         history.insert(account.name.clone(), sends);
     }
     Ok(history)

@@ -191,6 +191,7 @@ mod tests {
             daily_cap: None,
             token_env: format!("{}_TOKEN", name.to_uppercase()),
             channel: Default::default(),
+            warmup: None,
         }
     }
 

@@ -118,6 +118,7 @@ mod tests {
                 daily_cap: Some(100),
                 token_env: "ALICE_TOKEN".into(),
                 channel: Default::default(),
+                warmup: None,
             }],
             windows: "mon-fri 09:00-17:00".parse().unwrap(),
             timezone: "Europe/Berlin".into(),

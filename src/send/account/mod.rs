@@ -130,6 +130,7 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
     let rules = SlotRules {
         rate: work.rules.rate,
         daily_cap: work.rules.daily_cap,
+        warmup: work.rules.warmup,
         windows: &ctx.settings.windows,
         timezone: ctx.settings.timezone,
         jitter: 0.0,
