@@ -1,9 +1,16 @@
 //! Channels from the command line: how `[channel]` in outreach.toml is read,
 //! checked before anything happens, shown by `plan`, and previewed by
-//! `send --dry-run --show-request`. The channels' own behaviour against real
-//! servers is tested beside each channel.
+//! `send --dry-run --show-request`. [`channels::presets`] runs every HTTP preset end
+//! to end through `outreach send` against the sandbox speaking its
+//! provider; the channels' finer behaviour is tested beside each channel.
 
 mod common;
+// A crate root looks for `mod x;` beside itself (tests/x.rs); this suite's
+// modules live in tests/channels/, and their own modules below them.
+#[path = "channels"]
+mod channels {
+    pub mod presets;
+}
 
 use common::Workdir;
 
