@@ -68,14 +68,20 @@ pub async fn connect(
     if endpoint == SANDBOX_ENDPOINT {
         return embedded_sandbox(accounts, timeout).await;
     }
-    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+    let uses_api = accounts.iter().any(|a| a.channel.kind == "api");
+    if uses_api && !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
         bail!(
             "endpoint `{endpoint}` is not a URL; use https://host/v2/messages, or `sandbox` for the local demo API"
         );
     }
     let tokens = tokens_from_environment(accounts)?;
     let apis = open_channels(accounts, endpoint, timeout)?;
-    say!("endpoint: {}", endpoint_label(endpoint));
+    if uses_api {
+        say!("endpoint: {}", endpoint_label(endpoint));
+    }
+    for line in channel_lines(accounts) {
+        say!("{line}");
+    }
     Ok(Target {
         channels: pair(tokens, apis),
         sandboxes: LocalServers::default(),
@@ -130,6 +136,22 @@ fn pair(
                 source,
             })
         })
+        .collect()
+}
+
+/// One line per channel other than today's API, naming its accounts.
+fn channel_lines(accounts: &[Account]) -> Vec<String> {
+    let mut lines: Vec<(String, Vec<&str>)> = Vec::new();
+    for account in accounts.iter().filter(|a| a.channel.kind != "api") {
+        let described = account.channel.describe();
+        match lines.iter_mut().find(|(line, _)| *line == described) {
+            Some((_, names)) => names.push(&account.name),
+            None => lines.push((described, vec![&account.name])),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(channel, names)| format!("channel: {channel} (account {})", names.join(", ")))
         .collect()
 }
 

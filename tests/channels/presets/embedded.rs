@@ -8,14 +8,12 @@ use super::harness::{Outcome, Workdir, sent_ids, sorted};
 
 const MESSAGES: usize = 3;
 
-/// Every preset with a `base_url`, side by side. The webhook preset is
-/// left out: its `url` is the user's own endpoint, which the embedded
-/// sandbox does not replace.
+/// Every preset, side by side: `base_url`, or the webhook's own `url`, is
+/// replaced by the embedded sandbox's (nothing leaves the machine).
 #[test]
 fn endpoint_sandbox_sends_through_each_preset_without_base_url_or_token() {
     let runs: Vec<(&str, Vec<String>, Workdir, _)> = ALL
         .iter()
-        .filter(|preset| matches!(preset.place, Place::BaseUrl))
         .map(|preset| {
             let work = Workdir::new();
             let recipients = preset.recipients(MESSAGES);
@@ -28,8 +26,15 @@ fn endpoint_sandbox_sends_through_each_preset_without_base_url_or_token() {
             work.write(
                 "outreach.toml",
                 format!(
-                    "endpoint = \"sandbox\"\n\n[channel]\ntype = \"{}\"\n{}",
-                    preset.name, preset.settings
+                    "endpoint = \"sandbox\"\n\n[channel]\ntype = \"{}\"\n{}{}",
+                    preset.name,
+                    preset.settings,
+                    // The webhook's own URL, as a user writes it: the
+                    // sandbox must take its place.
+                    match preset.place {
+                        Place::Url(_) => "url = \"https://hooks.example.test/outreach\"\n",
+                        Place::BaseUrl => "",
+                    }
                 ),
             );
             let running = work
@@ -41,7 +46,7 @@ fn endpoint_sandbox_sends_through_each_preset_without_base_url_or_token() {
             (preset.name, recipients, work, running)
         })
         .collect();
-    assert_eq!(runs.len(), ALL.len() - 1);
+    assert_eq!(runs.len(), ALL.len());
 
     for (name, recipients, _work, running) in runs {
         let out: Outcome = running.wait_blocking();
