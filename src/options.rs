@@ -222,7 +222,12 @@ pub fn resolve(
     let channel = ChannelChoice::from_table(file.channel.as_ref())
         .map_err(|error| choice_error("channel", error))?
         .with_paths_from(&std::path::absolute(&base).unwrap_or_else(|_| base.clone()));
-    if file.channel.is_some() {
+    // Checked as it stands only when some account uses it as it stands:
+    // `[channel]` may hold just what several accounts share (host, port),
+    // each `[accounts.channel]` the rest (username, from).
+    let every_account_overrides =
+        !file.accounts.is_empty() && file.accounts.iter().all(|a| a.channel.is_some());
+    if file.channel.is_some() && !every_account_overrides {
         crate::channel::open::check(&channel, "channel", None)
             .map_err(|error| channel_error("channel", error.to_string()))?;
     }
@@ -337,7 +342,7 @@ fn account_channel(
         .with_account_table(account.channel.as_ref())
         .map_err(|e| choice_error(&key, e))?
         .with_paths_from(base);
-    if account.channel.is_some() {
+    if account.channel.is_some() || !choice.is_default() {
         crate::channel::open::check(&choice, &key, None).map_err(|e| error(&key, e.to_string()))?;
     }
     Ok(choice)

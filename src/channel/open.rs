@@ -20,7 +20,15 @@ use crate::send::api::{HttpApi, MessageApi};
 
 /// The keys of a declared (`type = "http"`) channel that are its declaration.
 const SPEC_KEYS: &[&str] = &[
-    "summary", "method", "url", "headers", "body", "auth", "response", "settings",
+    "summary",
+    "method",
+    "url",
+    "headers",
+    "body",
+    "auth",
+    "response",
+    "settings",
+    "idempotent",
 ];
 
 /// A channel that cannot be used as configured.

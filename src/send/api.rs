@@ -183,6 +183,14 @@ pub trait MessageApi: Send + Sync {
     /// `send --dry-run --show-request`; secrets appear as `[redacted]`.
     fn preview(&self, message: &OutgoingMessage) -> String;
 
+    /// Whether a request whose answer was lost may be sent again: the
+    /// receiver drops a repeat with the same Idempotency-Key. When not (SMTP,
+    /// most providers), such a message ends `uncertain` at once and is sent
+    /// again only by `resume --resend-uncertain`.
+    fn repeats_safely(&self) -> bool {
+        false
+    }
+
     /// End the channel's connections politely once the run is over (SMTP
     /// says QUIT); HTTP clients have nothing to say.
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
@@ -316,6 +324,11 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 impl MessageApi for HttpApi {
     fn send<'a>(&'a self, token: &'a Token, message: &'a OutgoingMessage) -> ApiFuture<'a> {
         Box::pin(self.post(token, message))
+    }
+
+    /// The messages API of the rate-limit article honours `Idempotency-Key`.
+    fn repeats_safely(&self) -> bool {
+        true
     }
 
     fn preview(&self, message: &OutgoingMessage) -> String {

@@ -307,4 +307,74 @@ mod tests {
             other => panic!("first event {other:?}"),
         }
     }
+
+    /// Takes every message, but the answer never comes back (a connection
+    /// lost after the data): it may have arrived.
+    struct LosesAnswers {
+        repeats_safely: bool,
+        requests: std::sync::atomic::AtomicUsize,
+    }
+
+    impl MessageApi for LosesAnswers {
+        fn send<'a>(&'a self, _: &'a Token, _: &'a OutgoingMessage) -> ApiFuture<'a> {
+            self.requests
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async {
+                Err(crate::send::api::TransportError::Interrupted(
+                    "connection reset".into(),
+                ))
+            })
+        }
+
+        fn preview(&self, _: &OutgoingMessage) -> String {
+            "loses every answer".into()
+        }
+
+        fn repeats_safely(&self) -> bool {
+            self.repeats_safely
+        }
+    }
+
+    /// A lost answer is retried only where the receiver drops repeats (the
+    /// Idempotency-Key); on SMTP and most providers the message is
+    /// uncertain after its one request: never resent silently.
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_answer_is_repeated_only_where_repeats_are_dropped() {
+        for (repeats_safely, expected_requests) in [(false, 1), (true, 3)] {
+            let start: DateTime<Utc> = "2026-01-05T09:00:00Z".parse().unwrap();
+            let api = Arc::new(LosesAnswers {
+                repeats_safely,
+                requests: Default::default(),
+            });
+            let (context, _stop) = RunContext::new(
+                Clock::starting_at(start),
+                Arc::new(NoRecorder),
+                Arc::new(MemorySink::default()),
+                ExecSettings {
+                    windows: WindowSet::default(),
+                    timezone: chrono_tz::UTC,
+                    backoff: BackoffPolicy {
+                        max_attempts: 3,
+                        ..BackoffPolicy::default()
+                    },
+                    claim_lead: CLAIM_LEAD,
+                },
+            );
+            let work = AccountWork {
+                rules: Account::new("default", "10/s".parse().unwrap()),
+                api: api.clone(),
+                token: Token::new("t".into()),
+                token_source: "$OUTREACH_TOKEN".into(),
+                jobs: vec![job(0, start)],
+                history: Vec::new(),
+            };
+            let report = execute(context, vec![work]).await;
+            assert_eq!(report.uncertain(), 1);
+            assert_eq!(
+                api.requests.load(std::sync::atomic::Ordering::SeqCst),
+                expected_requests,
+                "repeats_safely = {repeats_safely}"
+            );
+        }
+    }
 }

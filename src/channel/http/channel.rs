@@ -168,6 +168,10 @@ impl MessageApi for HttpChannel {
         Box::pin(self.post(token, message))
     }
 
+    fn repeats_safely(&self) -> bool {
+        self.spec().idempotent
+    }
+
     fn preview(&self, message: &OutgoingMessage) -> String {
         // A stand-in secret: the redaction replaces it wherever it lands.
         let stand_in = Token::new("outreach-preview-secret".to_string());

@@ -32,6 +32,8 @@ pub struct ResolvedSpec {
     pub(crate) settings: BTreeMap<String, String>,
     /// `settings` as templates see them, built once.
     pub(crate) settings_value: minijinja::Value,
+    /// See [`HttpSpec::idempotent`].
+    pub(crate) idempotent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +140,7 @@ impl HttpSpec {
         };
         let response = read_response(&self.response, origin)?;
         let resolved = ResolvedSpec {
+            idempotent: self.idempotent,
             origin: origin.clone(),
             method,
             env,

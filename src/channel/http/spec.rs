@@ -78,6 +78,11 @@ pub struct HttpSpec {
     pub response: ResponseSpec,
     #[serde(default)]
     pub settings: SettingsSpec,
+    /// The API drops a repeat of a request with the same `Idempotency-Key`
+    /// (as Resend documents). Only then may outreach send a request again
+    /// whose answer was lost; otherwise such a message ends `uncertain`.
+    #[serde(default)]
+    pub idempotent: bool,
     /// Not part of the TOML: where it was read from, for error messages.
     #[serde(skip)]
     pub origin: SpecOrigin,

@@ -215,7 +215,11 @@ impl AccountState<'_> {
             ctx.recorder.outcome(job.seq, Outcome::BackToPending);
             return Step::Stopped;
         }
-        if backoff.exhausted(*attempt) || stopping {
+        // A request that may have arrived is repeated only where the
+        // receiver drops repeats (the Idempotency-Key); else it is uncertain
+        // now, and only `resume --resend-uncertain` sends it again.
+        let unsafe_to_repeat = maybe_delivered && !self.api.repeats_safely();
+        if backoff.exhausted(*attempt) || stopping || unsafe_to_repeat {
             let tries = if *attempt == 1 {
                 "1 attempt".to_string()
             } else {
