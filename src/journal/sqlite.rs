@@ -185,6 +185,12 @@ impl SqliteStore {
         stops::stops(&self.conn, &self.path)
     }
 
+    /// Messages skipped because their recipient was stopped, counted by the
+    /// stop's reason, most first.
+    pub fn stopped_by_reason(&self) -> Result<Vec<(String, u64)>, JournalError> {
+        stops::stopped_by_reason(&self.conn, &self.path)
+    }
+
     /// The journal file.
     pub fn path(&self) -> &Path {
         &self.path

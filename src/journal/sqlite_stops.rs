@@ -18,8 +18,8 @@ use crate::journal::sqlite::to_ns;
 use crate::journal::sqlite_edits::skip_one;
 use crate::journal::sqlite_write::{begin, commit};
 use crate::journal::stops::{
-    StopReport, StopRequest, StopTarget, TargetOutcome, domain_of, domain_suffixes, recipient_key,
-    skip_reason,
+    STOPPED_PREFIX, StopReport, StopRequest, StopTarget, TargetOutcome, domain_of, domain_suffixes,
+    recipient_key, skip_reason,
 };
 
 pub fn record_stop(
@@ -112,6 +112,37 @@ pub(super) fn stop_reason(
         }
     }
     Ok(None)
+}
+
+/// Skipped messages of stopped recipients, counted by the stop's reason
+/// (without the `stopped: ` prefix and any earlier failure), most first.
+pub fn stopped_by_reason(
+    conn: &Connection,
+    path: &Path,
+) -> Result<Vec<(String, u64)>, JournalError> {
+    let sql = |action| JournalError::sqlite(path, action);
+    let mut select = conn
+        .prepare(
+            "SELECT failure_reason, count(*) FROM messages
+             WHERE state = 'skipped' AND failure_reason LIKE 'stopped: %'
+             GROUP BY failure_reason",
+        )
+        .map_err(sql("counting stopped messages"))?;
+    let rows = select
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
+        })
+        .map_err(sql("counting stopped messages"))?;
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for row in rows {
+        let (reason, count) = row.map_err(sql("counting stopped messages"))?;
+        let reason = reason.strip_prefix(STOPPED_PREFIX).unwrap_or(&reason);
+        let reason = reason.split(" (before: ").next().unwrap_or(reason);
+        *counts.entry(reason.to_string()).or_default() += count;
+    }
+    let mut counts: Vec<(String, u64)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(counts)
 }
 
 /// Every stop recorded, oldest first: `(target, reason, source)`.
