@@ -29,6 +29,7 @@ pub mod plan;
 pub mod send;
 pub mod session;
 pub mod state;
+pub mod stop;
 pub mod throttle;
 pub mod window;
 

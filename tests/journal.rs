@@ -173,6 +173,7 @@ mod lifecycle {
             conn.execute_batch(
                 "ALTER TABLE messages DROP COLUMN html;
                  ALTER TABLE messages DROP COLUMN fields_json;
+                 DROP TABLE stops;
                  PRAGMA user_version = 1;",
             )
             .unwrap();
@@ -190,7 +191,7 @@ mod lifecycle {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, schema::SCHEMA_VERSION);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod resume_cmd;
 pub mod send_cmd;
 pub mod status_cmd;
 mod status_view;
+pub mod stop_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -43,6 +44,8 @@ pub enum Command {
     Resume(Box<resume_cmd::ResumeArgs>),
     /// Where a campaign stands: counts by state, per account, next send, ETA.
     Status(status_cmd::StatusArgs),
+    /// Stop people: their unsent messages are skipped, even while a sender runs.
+    Stop(stop_cmd::StopArgs),
     /// One row per recipient (csv, json), or one page with timelines and failures (html).
     Report(report_cmd::ReportArgs),
     /// Run a local rate-limited messaging API for demos and tests.
@@ -159,6 +162,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Resume(args)) => resume_cmd::run(*args),
         Some(Command::Status(args)) => status_cmd::run_status(args),
         Some(Command::Report(args)) => report_cmd::run_report(args),
+        Some(Command::Stop(args)) => stop_cmd::run(args),
         Some(Command::Sandbox(args)) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

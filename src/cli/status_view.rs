@@ -48,6 +48,7 @@ pub(super) fn write_status(
     let meta = store.campaign()?;
     let saved: Option<SavedOptions> = meta.as_ref().and_then(|m| SavedOptions::of(m).ok());
     let summary = store.summary()?;
+    let stopped = store.stopped_by_reason()?;
     let now = Utc::now();
     // Nothing will be sent until someone runs `resume`: no time to promise.
     let (eta, next) = if sender.running() {
@@ -73,6 +74,7 @@ pub(super) fn write_status(
             "failed": counts.failed,
             "uncertain": counts.uncertain,
             "skipped": counts.skipped,
+            "stopped": stopped_json(&stopped),
             "next_send": next,
             "eta": eta,
             "accounts": summary.accounts,
@@ -93,6 +95,9 @@ pub(super) fn write_status(
     writeln!(out, "  journal   {}", path.display())?;
     writeln!(out, "  sender    {}", sender_text(sender, &stored, path))?;
     writeln!(out, "  messages  {}", messages_text(&counts, sender))?;
+    if !stopped.is_empty() {
+        writeln!(out, "  stopped   {}", stopped_text(&stopped))?;
+    }
     if let Some(next) = next.filter(|_| counts.pending > 0) {
         writeln!(out, "  next send {}", local_time(next.max(now), &zone))?;
     }
@@ -193,6 +198,25 @@ fn messages_text(counts: &StateCounts, sender: Sender) -> String {
     format!(
         "{} total: {} sent, {} pending{in_flight}, {} failed, {} uncertain, {} skipped",
         counts.total, counts.sent, counts.pending, counts.failed, counts.uncertain, counts.skipped
+    )
+}
+
+/// `3 stopped by hand, 1 unsubscribed`: skipped messages of stopped people,
+/// by reason.
+fn stopped_text(stopped: &[(String, u64)]) -> String {
+    stopped
+        .iter()
+        .map(|(reason, count)| format!("{count} {reason}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn stopped_json(stopped: &[(String, u64)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        stopped
+            .iter()
+            .map(|(reason, count)| (reason.clone(), json!(count)))
+            .collect(),
     )
 }
 

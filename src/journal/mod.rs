@@ -15,7 +15,9 @@
 //!   creation (`sqlite_create`), the send path's write transactions
 //!   (`sqlite_write`), manual edits between runs (`sqlite_edits`), the
 //!   queries that load the work (`sqlite_read`) and those behind `status`
-//!   and `report` (`sqlite_report`).
+//!   and `report` (`sqlite_report`), and stops (`sqlite_stops`).
+//! - [`stops`]: stopping a person: [`StopRequest`], [`StopTarget`] and how
+//!   recipients compare.
 //! - [`timeline`], [`waits`], [`problems`]: time-bucketed series, pauses,
 //!   delays and failure lists for charts (`outreach report --format html`),
 //!   as inherent methods of [`SqliteStore`].
@@ -56,7 +58,9 @@ mod sqlite_create;
 mod sqlite_edits;
 mod sqlite_read;
 mod sqlite_report;
+mod sqlite_stops;
 mod sqlite_write;
+pub mod stops;
 pub mod store;
 pub mod timeline;
 pub mod waits;
@@ -72,6 +76,7 @@ pub use problems::{ProblemMessage, ReasonCount, Reasons};
 pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary};
 pub use sqlite::SqliteStore;
 pub use sqlite_write::INTERRUPTED_REASON;
+pub use stops::{StopReport, StopRequest, StopTarget, TargetOutcome};
 pub use store::{CampaignStore, JournalUpdate, Refusal, manual_transition_allowed};
 pub use timeline::{AccountTimeline, Buckets, QuotaBucket, Span};
 pub use waits::{AccountDelays, Pause, PauseCause};

@@ -50,6 +50,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: V2,
     },
+    Migration {
+        version: 3,
+        sql: V3,
+    },
 ];
 
 /// The schema version this build writes.
@@ -141,6 +145,22 @@ CREATE TABLE account_stats (
 const V2: &str = "
 ALTER TABLE messages ADD COLUMN html TEXT;
 ALTER TABLE messages ADD COLUMN fields_json TEXT;
+";
+
+/// Stopping a person (issue 13): who was stopped, why, by what and when.
+/// `recipient_key` is a recipient as compared (an e-mail address in lower
+/// case, any other id as given) or `@domain` for everyone at that domain and
+/// its subdomains. A claim looks its recipient up here, so the index is on
+/// the key.
+const V3: &str = "
+CREATE TABLE stops (
+    id            INTEGER PRIMARY KEY,
+    recipient_key TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    at_ns         INTEGER NOT NULL
+);
+CREATE INDEX stops_by_key ON stops (recipient_key);
 ";
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

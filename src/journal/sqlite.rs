@@ -37,10 +37,11 @@ use crate::journal::schema;
 use crate::journal::sqlite_connection::{
     READ_PRAGMAS, configure_writer, open_connection, probe_connection,
 };
+use crate::journal::stops::{StopReport, StopRequest, StopTarget};
 use crate::journal::store::{CampaignStore, JournalUpdate, Refusal};
 use crate::journal::{
     sqlite_create as create, sqlite_edits as edits, sqlite_read as read, sqlite_report as report,
-    sqlite_write as write,
+    sqlite_stops as stops, sqlite_write as write,
 };
 
 /// A campaign journal in one SQLite file. Writable stores hold the journal's
@@ -58,6 +59,9 @@ pub struct SqliteStore {
 pub(super) enum Mode {
     ReadOnly,
     Writable,
+    /// Made by `open_for_stops`: records stops, nothing else, without the
+    /// sender's lock.
+    StopsOnly,
     /// Made by `create`: the connection is on `building`, which becomes the
     /// journal when `create_campaign` commits (see `sqlite_create`).
     Creating {
@@ -135,6 +139,58 @@ impl SqliteStore {
         })
     }
 
+    /// Opens an existing journal to record stops ([`SqliteStore::stop`])
+    /// while a sender may be running: without the lock, which the sender
+    /// holds. Safe because a stop and a claim are each one SQLite
+    /// transaction (WAL, with a busy timeout): whichever commits first wins,
+    /// and the other sees it. Other write methods fail with
+    /// [`JournalError::ReadOnly`]. A journal of an older schema is upgraded
+    /// first, which needs the lock (no sender running).
+    pub fn open_for_stops(path: impl AsRef<Path>) -> Result<SqliteStore, JournalError> {
+        let path = path.as_ref();
+        schema::check_header(path)?;
+        let version = {
+            let probe = probe_connection(path)?;
+            schema::inspect(&probe, path)?
+        };
+        if version < schema::SCHEMA_VERSION {
+            // Upgrades under the lock, then lets it go at once.
+            drop(SqliteStore::open(path)?);
+        }
+        let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        schema::inspect(&conn, path)?;
+        configure_writer(&conn, path)?;
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            mode: Mode::StopsOnly,
+            _lock: None,
+        })
+    }
+
+    /// Records a stop and skips every message of its targets that has not
+    /// gone, in one transaction (see [`crate::journal::stops`]). Works on a
+    /// store from [`open`](Self::open) or [`open_for_stops`](Self::open_for_stops).
+    pub fn stop(&mut self, request: &StopRequest) -> Result<StopReport, JournalError> {
+        if !matches!(self.mode, Mode::Writable | Mode::StopsOnly) {
+            return Err(JournalError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
+        stops::record_stop(&mut self.conn, &self.path, request)
+    }
+
+    /// Every stop recorded, oldest first: `(target, reason, source)`.
+    pub fn stops(&self) -> Result<Vec<(StopTarget, String, String)>, JournalError> {
+        stops::stops(&self.conn, &self.path)
+    }
+
+    /// Messages skipped because their recipient was stopped, counted by the
+    /// stop's reason, most first.
+    pub fn stopped_by_reason(&self) -> Result<Vec<(String, u64)>, JournalError> {
+        stops::stopped_by_reason(&self.conn, &self.path)
+    }
+
     /// The journal file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -145,7 +201,7 @@ impl SqliteStore {
     }
 
     fn writable(&mut self) -> Result<&mut Connection, JournalError> {
-        if self.mode == Mode::ReadOnly {
+        if matches!(self.mode, Mode::ReadOnly | Mode::StopsOnly) {
             return Err(JournalError::ReadOnly {
                 path: self.path.clone(),
             });

@@ -101,17 +101,7 @@ fn skip<'a>(
     let tx = begin(conn, path)?;
     let mut skipped = 0;
     for (seq, reason) in skips {
-        // A new reason goes first; an earlier one (a failure) stays after it.
-        let changed = tx
-            .prepare_cached(
-                "UPDATE messages SET state = 'skipped',
-                     failure_reason = CASE WHEN ?2 IS NULL THEN failure_reason
-                         ELSE ?2 || coalesce(' (before: ' || failure_reason || ')', '') END
-                 WHERE seq = ?1 AND (state = 'pending' OR state = 'failed' OR state = 'uncertain')",
-            )
-            .and_then(|mut update| update.execute(params![seq, reason]))
-            .map_err(JournalError::sqlite(path, "skipping messages"))?;
-        if changed == 1 {
+        if skip_one(&tx, path, seq, reason)? {
             skipped += 1;
             continue;
         }
@@ -128,6 +118,27 @@ fn skip<'a>(
     }
     commit(tx, path)?;
     Ok(skipped)
+}
+
+/// Moves one pending, failed or uncertain message to `skipped` within `tx`,
+/// with `reason` first and an earlier reason (a failure) kept after it.
+/// False when the message is in another state (or unknown).
+pub(super) fn skip_one(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    seq: u64,
+    reason: Option<&str>,
+) -> Result<bool, JournalError> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE messages SET state = 'skipped',
+                 failure_reason = CASE WHEN ?2 IS NULL THEN failure_reason
+                     ELSE ?2 || coalesce(' (before: ' || failure_reason || ')', '') END
+             WHERE seq = ?1 AND (state = 'pending' OR state = 'failed' OR state = 'uncertain')",
+        )
+        .and_then(|mut update| update.execute(params![seq, reason]))
+        .map_err(JournalError::sqlite(path, "skipping messages"))?;
+    Ok(changed == 1)
 }
 
 pub fn rerender(

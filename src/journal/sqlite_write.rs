@@ -17,6 +17,9 @@ use rusqlite::{
 use crate::journal::error::JournalError;
 use crate::journal::model::{AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome};
 use crate::journal::sqlite::{opt_to_ns, to_ns};
+use crate::journal::sqlite_edits::skip_one;
+use crate::journal::sqlite_stops::stop_reason;
+use crate::journal::stops::skip_reason;
 use crate::journal::store::{JournalUpdate, Refusal};
 
 /// Why a message left `in_flight` without being sent, after a crash.
@@ -205,18 +208,51 @@ fn claim(
     seq: u64,
     at_ns: i64,
 ) -> Result<Option<Refusal>, JournalError> {
-    let changed = tx
-        .prepare_cached(
-            "UPDATE messages SET state = 'in_flight', last_attempt_at_ns = ?2
-             WHERE seq = ?1 AND state = 'pending'",
-        )
-        .and_then(|mut update| update.execute(params![seq, at_ns]))
+    let message: Option<(MessageState, String)> = tx
+        .prepare_cached("SELECT state, recipient FROM messages WHERE seq = ?1")
+        .and_then(|mut select| {
+            select
+                .query_row([seq], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })
         .map_err(JournalError::sqlite(path, "claiming a message"))?;
-    if changed == 1 {
-        return Ok(None);
+    let recipient = match message {
+        None => return Ok(Some(Refusal { seq, state: None })),
+        Some((MessageState::Pending, recipient)) => recipient,
+        Some((state, _)) => {
+            return Ok(Some(Refusal {
+                seq,
+                state: Some(state),
+            }));
+        }
+    };
+    // A stopped recipient's message may be pending again after the stop
+    // (it was in flight then, and a 429 or a released claim put it back),
+    // or added since: it is skipped now instead of sent.
+    if any_stops(tx, path)?
+        && let Some(reason) = stop_reason(tx, path, &recipient)?
+    {
+        skip_one(tx, path, seq, Some(&skip_reason(&reason)))?;
+        return Ok(Some(Refusal {
+            seq,
+            state: Some(MessageState::Skipped),
+        }));
     }
-    let state = state_of(tx, path, seq)?;
-    Ok(Some(Refusal { seq, state }))
+    tx.prepare_cached(
+        "UPDATE messages SET state = 'in_flight', last_attempt_at_ns = ?2
+         WHERE seq = ?1 AND state = 'pending'",
+    )
+    .and_then(|mut update| update.execute(params![seq, at_ns]))
+    .map_err(JournalError::sqlite(path, "claiming a message"))?;
+    Ok(None)
+}
+
+/// Whether any stop was ever recorded: one lookup, so a campaign without
+/// stops pays nothing more per claim.
+fn any_stops(tx: &Transaction<'_>, path: &Path) -> Result<bool, JournalError> {
+    tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM stops)")
+        .and_then(|mut select| select.query_row([], |row| row.get(0)))
+        .map_err(JournalError::sqlite(path, "reading the stops"))
 }
 
 fn record_attempt(

@@ -88,6 +88,14 @@ pub enum EventKind {
         recipient: String,
         reason: String,
     },
+    /// The message's recipient was stopped (`outreach stop`, a do-not-contact
+    /// list): it is skipped, not sent. `reason` when the sender knows it.
+    Stopped {
+        seq: u64,
+        account: String,
+        recipient: String,
+        reason: Option<String>,
+    },
     /// The account sends nothing until `until`.
     AccountPaused {
         account: String,

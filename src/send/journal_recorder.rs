@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::recorder::{AttemptInfo, ClaimsFuture, Outcome, RecordFuture, Recorder};
+use super::recorder::{AttemptInfo, ClaimSkipped, ClaimsFuture, Outcome, RecordFuture, Recorder};
 use crate::journal::{
     AttemptRecord, JournalError, JournalHandle, JournalUpdate, MessageState, RateLimitSnapshot,
 };
@@ -31,7 +31,9 @@ fn clamp(value: Option<u64>) -> Option<u32> {
 }
 
 /// A retry of a message whose first request may have arrived finds it still
-/// in flight, durably, from its first claim: that is a successful claim.
+/// in flight, durably, from its first claim: that is a successful claim. A
+/// skipped message was stopped (`outreach stop`, a do-not-contact list)
+/// since the run loaded it: [`ClaimSkipped`], which the account passes over.
 fn claimed(result: Result<(), JournalError>) -> anyhow::Result<()> {
     match result {
         Ok(())
@@ -39,6 +41,10 @@ fn claimed(result: Result<(), JournalError>) -> anyhow::Result<()> {
             state: Some(MessageState::InFlight),
             ..
         }) => Ok(()),
+        Err(JournalError::NotClaimable {
+            seq,
+            state: Some(MessageState::Skipped),
+        }) => Err(ClaimSkipped { seq }.into()),
         Err(error) => Err(error.into()),
     }
 }

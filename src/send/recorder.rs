@@ -26,6 +26,15 @@ pub struct AttemptInfo {
 /// what the executor decides is what is stored.
 pub use crate::journal::Outcome;
 
+/// A claim refused because the message was skipped meanwhile: its recipient
+/// was stopped. The message is not sent and the run goes on; every other
+/// claim error stops the run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("message {seq} was not sent: its recipient was stopped")]
+pub struct ClaimSkipped {
+    pub seq: u64,
+}
+
 pub type RecordFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
 /// One result per claim, in order.

@@ -23,7 +23,7 @@ use super::budget::ErrorBudget;
 use super::claims::{self, ClaimedAhead};
 use super::events::EventKind;
 use super::executor::RunContext;
-use super::recorder::Outcome;
+use super::recorder::{ClaimSkipped, Outcome};
 use crate::account::Account;
 use crate::plan::slots::{AccountSlots, SlotRules};
 use crate::throttle::Pacer;
@@ -80,6 +80,8 @@ pub struct AccountReport {
     pub throttled: usize,
     pub throttled_wait: TimeDelta,
     pub stopped: Option<String>,
+    /// Messages not sent because their recipient was stopped during the run.
+    pub recipients_stopped: usize,
 }
 
 enum Step {
@@ -300,6 +302,17 @@ impl AccountState<'_> {
         }
     }
 
+    /// `job` will not be sent: its recipient was stopped.
+    fn on_recipient_stopped(&mut self, job: &Job, reason: Option<String>) {
+        self.report.recipients_stopped += 1;
+        self.ctx.emit(EventKind::Stopped {
+            seq: job.seq,
+            account: self.name.clone(),
+            recipient: job.recipient.clone(),
+            reason,
+        });
+    }
+
     /// Claims `job` (durably in flight) a moment before its slot, so the
     /// commit's latency does not delay the request, together with the
     /// messages due right after it (see [`super::claims`]). None when claimed.
@@ -325,6 +338,10 @@ impl AccountState<'_> {
         }
         match head {
             Ok(()) => None,
+            Err(error) if error.downcast_ref::<ClaimSkipped>().is_some() => {
+                self.on_recipient_stopped(job, None);
+                Some(Step::Next)
+            }
             Err(error) => {
                 ctx.fail_run(format!(
                     "cannot record the send in the journal: {error:#}; nothing more is sent"

@@ -206,6 +206,10 @@ impl EventSink for LiveProgress {
                     bars.overall.inc_length(0);
                 }
             }
+            EventKind::Stopped { account, .. } => {
+                views.entry(account.clone()).or_default().last_status =
+                    Some("recipient stopped".to_string());
+            }
             EventKind::AccountPaused { account, until, .. } => {
                 views.entry(account.clone()).or_default().paused_until = Some(*until);
             }

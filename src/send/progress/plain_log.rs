@@ -85,6 +85,17 @@ impl PlainLog {
             } => {
                 format!("uncertain {account}  {recipient}: {}", excerpt(reason, 120))
             }
+            EventKind::Stopped {
+                account,
+                recipient,
+                reason,
+                ..
+            } => match reason {
+                Some(reason) => {
+                    format!("stopped   {account}  {recipient}: {}", excerpt(reason, 120))
+                }
+                None => format!("stopped   {account}  {recipient}: not sent"),
+            },
             EventKind::AccountPaused {
                 account,
                 until,
