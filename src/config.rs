@@ -141,6 +141,9 @@ pub struct Config {
     /// Send windows such as `mon-fri 09:00-17:00` (one string or a list).
     #[serde(default, alias = "window", deserialize_with = "one_or_many")]
     pub windows: Vec<String>,
+    /// Do-not-contact lists (paths relative to this file).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub suppress: Vec<String>,
     /// Holidays and blackout dates: `2026-12-24` or `2026-12-25..2027-01-01`.
     #[serde(default, deserialize_with = "one_or_many")]
     pub skip_dates: Vec<String>,

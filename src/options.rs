@@ -86,6 +86,8 @@ pub struct CampaignSpec {
     pub endpoint: Option<String>,
     /// The campaign's channel; accounts the config does not list use it.
     pub channel: ChannelChoice,
+    /// Do-not-contact lists, absolute.
+    pub suppress: Vec<PathBuf>,
     /// The campaign's warm-up; accounts the config does not list use it.
     pub warmup: Option<crate::plan::warmup::Warmup>,
 }
@@ -310,6 +312,11 @@ pub fn resolve(
             .transpose()
             .map_err(|detail| OptionsError::Delimiter { detail })?,
         endpoint: file.endpoint.clone(),
+        suppress: file
+            .suppress
+            .iter()
+            .map(|list| absolute_base.join(list))
+            .collect(),
         // For accounts only the CSV names; with listed accounts and no
         // campaign-wide cap, each listed account's own cap was checked above.
         warmup: match &file.warmup {

@@ -47,6 +47,7 @@ fn options(accounts: &[&str]) -> String {
         seed: blake3::hash(b"seed").to_hex().to_string(),
         endpoint: Some("sandbox".into()),
         retry: SavedRetry::new(&BackoffPolicy::default(), Duration::from_secs(30)),
+        suppress: Vec::new(),
     };
     serde_json::to_string(&saved).unwrap()
 }

@@ -215,3 +215,83 @@ fn nobody_to_stop_is_an_error_naming_the_flags() {
     let out = work.cmd(&["stop"]).run_blocking();
     out.expect_code(1).expect_stderr("--from");
 }
+
+// ------------------------------------------------------- do-not-contact lists
+
+/// A row a list names is left out of the plan, with the list and line
+/// that matched; e-mail addresses in any case, `*@domain` for a company.
+#[test]
+fn suppressed_rows_are_listed_and_never_planned() {
+    let work = Workdir::new();
+    campaign(
+        &work,
+        &["ann@acme.test", "BO@Other.test", "cy@keep.test", "C42"],
+    );
+    work.write(
+        "dnc.csv",
+        "email\nbo@other.test\n# a company\n*@acme.test\n",
+    );
+    work.write("outreach.toml", "suppress = [\"dnc.csv\"]\n");
+    let out = work
+        .cmd(&["plan", "data.csv", "--template", "message.txt"])
+        .run_blocking();
+    out.expect_code(0);
+    assert!(out.stdout.contains("Plan: 2 messages"), "{out}");
+    assert!(
+        out.stdout
+            .contains("  suppressed  2 row(s) left out, on a do-not-contact list (never sent):"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("line 2: ann@acme.test, on dnc.csv line 4 (*@acme.test)"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("line 3: BO@Other.test, on dnc.csv line 2 (bo@other.test)"),
+        "{out}"
+    );
+    work.write("outreach.toml", "suppress = [\"missing.csv\"]\n");
+    work.cmd(&["plan", "data.csv", "--template", "message.txt"])
+        .run_blocking()
+        .expect_code(1)
+        .expect_stderr("cannot read the do-not-contact list")
+        .expect_stderr("missing.csv");
+}
+
+/// A name added to a list while `send` runs is stopped: never received
+/// unless it was already in flight, with a `stopped` event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_added_to_a_list_mid_campaign_is_not_sent() {
+    let sandbox = start(config()).await;
+    let work = Workdir::new();
+    let ids = common::ids("r", 8);
+    work.csv("recipient,first_name", &rows(&ids));
+    work.write("dnc.txt", "# nobody yet\n");
+    work.write("outreach.toml", "suppress = \"dnc.txt\"\n");
+    let running = send(&work, &sandbox.url(), "3/s", "events.jsonl").spawn();
+    assert!(
+        running
+            .wait_for_event("sent", Duration::from_secs(10))
+            .await,
+        "no send within 10 s"
+    );
+    // r08 is due about two seconds later; the list is re-read within one.
+    let last = ids[7].clone();
+    work.write("dnc.txt", format!("# nobody yet\n{last}\n"));
+    let run = running.wait().await;
+    run.expect_code(0).expect_stderr(&format!(
+        "1 recipient(s) stopped: on the do-not-contact list dnc.txt line 2 ({last})"
+    ));
+    let received = received_recipients(&sandbox.messages());
+    assert!(!received.contains(&last), "{run}");
+    assert_eq!(received.len(), 7, "{run}");
+    assert!(
+        run.events("stopped")
+            .iter()
+            .any(|e| e["recipient"] == last.as_str()),
+        "{run}"
+    );
+    sandbox.shutdown().await;
+}

@@ -39,6 +39,8 @@ pub enum CampaignError {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Rows(#[from] Problems),
+    #[error(transparent)]
+    Suppress(#[from] crate::stop::suppress::ListError),
     /// An account's channel does not fit this CSV (a `row.X` it uses is no
     /// column, or a sample request cannot be built).
     #[error("{0}")]
@@ -87,6 +89,17 @@ pub struct Campaign {
     /// In queue order: priority (higher first), then file order.
     pub messages: Vec<Message>,
     pub duplicates: Vec<Duplicate>,
+    /// Rows left out because a do-not-contact list names their recipient.
+    pub suppressed: Vec<Suppressed>,
+}
+
+/// A row a do-not-contact list names: never planned, never sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppressed {
+    pub line: u64,
+    pub recipient: String,
+    /// `on dnc.csv line 3 (*@acme.com)`.
+    pub matched: String,
 }
 
 impl Campaign {
@@ -117,7 +130,8 @@ impl Campaign {
             file: default_template,
             inline,
         };
-        let queue = rows::queue(&spec, &table, defaults, &mut templates, &mut problems);
+        let mut queue = rows::queue(&spec, &table, defaults, &mut templates, &mut problems);
+        let suppressed = suppress(&spec, &table, &mut queue.messages)?;
         let campaign = Campaign {
             spec,
             table,
@@ -125,6 +139,7 @@ impl Campaign {
             accounts: queue.accounts,
             messages: queue.messages,
             duplicates: queue.duplicates,
+            suppressed,
         };
         // Rendered even when other rows are bad: the queue holds only the
         // rows that passed, and their template problems belong in the list.
@@ -201,6 +216,35 @@ impl Campaign {
             .collect();
         plan::schedule(&settings, &queue, &[])
     }
+}
+
+/// Leave out of `messages` every row a do-not-contact list names.
+fn suppress(
+    spec: &CampaignSpec,
+    table: &RecipientTable,
+    messages: &mut Vec<Message>,
+) -> Result<Vec<Suppressed>, CampaignError> {
+    if spec.suppress.is_empty() {
+        return Ok(Vec::new());
+    }
+    let matcher = crate::stop::suppress::load(&spec.suppress)?;
+    let mut suppressed = Vec::new();
+    messages.retain(|message| {
+        let row = &table.rows[message.row];
+        let recipient = row.get(Some(table.columns.recipient)).unwrap_or("");
+        match matcher.find(recipient) {
+            Some(hit) => {
+                suppressed.push(Suppressed {
+                    line: row.line,
+                    recipient: recipient.to_string(),
+                    matched: hit.to_string(),
+                });
+                false
+            }
+            None => true,
+        }
+    });
+    Ok(suppressed)
 }
 
 /// Accounts that send e-mail need e-mail addresses and a subject: each row

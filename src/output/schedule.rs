@@ -172,6 +172,24 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
             campaign.spec.jitter * 100.0
         )?;
     }
+    if !campaign.suppressed.is_empty() {
+        writeln!(
+            out,
+            "  suppressed  {} row(s) left out, on a do-not-contact list (never sent):",
+            campaign.suppressed.len()
+        )?;
+        const SHOWN: usize = 10;
+        for row in campaign.suppressed.iter().take(SHOWN) {
+            writeln!(
+                out,
+                "    line {}: {}, {}",
+                row.line, row.recipient, row.matched
+            )?;
+        }
+        if campaign.suppressed.len() > SHOWN {
+            writeln!(out, "    and {} more", campaign.suppressed.len() - SHOWN)?;
+        }
+    }
     if !campaign.duplicates.is_empty() {
         writeln!(
             out,

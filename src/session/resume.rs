@@ -13,7 +13,7 @@ use chrono::{TimeDelta, Utc};
 
 use super::connect::{choose_endpoint, connect};
 use super::reconcile::reconcile_changes;
-use super::run::run_work;
+use super::run::{ListWatch, run_work};
 use super::work::{History, Pacing, replan};
 use crate::account::Account;
 use crate::exit_codes;
@@ -48,6 +48,7 @@ pub fn resume(
         );
     }
     reconcile_changes(&mut store, &meta, &saved, overrides.changes)?;
+    stop_listed(&mut store, &saved.suppress)?;
     // Read the rate history before --resend-uncertain moves those messages
     // back to pending: their earlier requests still count against the window.
     let accounts = overrides.accounts(&saved.accounts);
@@ -111,9 +112,41 @@ pub fn resume(
             claim_lead: CLAIM_LEAD,
         };
         let hint = format!("outreach resume --state {}", state.display());
-        let code = run_work(delivery, target, work, journal, settings, &hint).await?;
+        let lists = ListWatch {
+            journal: state.to_path_buf(),
+            lists: saved.suppress.clone(),
+        };
+        let code = run_work(delivery, target, work, journal, settings, &hint, lists).await?;
         Ok(campaign_exit_code(code, state))
     })
+}
+
+/// The people the do-not-contact lists name now are stopped before any
+/// message is planned again.
+fn stop_listed(store: &mut SqliteStore, lists: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    if lists.is_empty() {
+        return Ok(());
+    }
+    crate::stop::suppress::load(lists)?;
+    let recipients = store
+        .messages_in_state(&[
+            MessageState::Pending,
+            MessageState::Failed,
+            MessageState::Uncertain,
+        ])?
+        .into_iter()
+        .map(|stored| stored.message.recipient)
+        .collect();
+    let mut watch = crate::stop::suppress::Watch::new(lists.to_vec(), recipients);
+    for request in watch.check_now() {
+        store.stop(&request)?;
+        say!(
+            "{} recipient(s) stopped: {}",
+            request.targets.len(),
+            request.reason
+        );
+    }
+    Ok(())
 }
 
 fn saved_options(store: &SqliteStore) -> anyhow::Result<(CampaignMeta, SavedOptions)> {

@@ -2,7 +2,9 @@
 //! and events file, signals, the summary, and closing the journal and the
 //! embedded sandbox.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -17,6 +19,15 @@ use crate::send::executor::{ExecSettings, RunContext, execute};
 use crate::send::journal_recorder::JournalRecorder;
 use crate::send::progress::{LiveProgress, PlainLog};
 use crate::send::summary;
+use crate::stop::command::stop_in_journal;
+use crate::stop::suppress::Watch;
+
+/// Do-not-contact lists to watch while the run goes, and the journal the
+/// stops they ask for are recorded in.
+pub struct ListWatch {
+    pub journal: PathBuf,
+    pub lists: Vec<PathBuf>,
+}
 
 /// Execute `work`, recording into `journal`, then print the summary and
 /// close everything. Returns this run's exit code.
@@ -27,13 +38,18 @@ pub async fn run_work(
     journal: JournalHandle,
     settings: ExecSettings,
     resume_hint: &str,
+    lists: ListWatch,
 ) -> anyhow::Result<i32> {
     let clock = Clock::system();
     let events = event_sinks(delivery, clock, settings.timezone)?;
     let recorder = Arc::new(JournalRecorder::new(journal.clone()));
     let (context, stop) = RunContext::new(clock, recorder, events, settings);
     watch_signals(stop);
+    let watcher = watch_lists(lists, &work);
     let report = execute(context, work).await;
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
     let mut text = Vec::new();
     summary::write_summary(&mut text, &report, resume_hint)?;
     crate::console::bytes(&text);
@@ -46,6 +62,38 @@ pub async fn run_work(
         .await
         .context("cannot finish writing the journal")?;
     Ok(summary::exit_code(&report))
+}
+
+/// Re-read the lists about once a second while the run goes; the people a
+/// changed list now names are stopped through the journal, and the
+/// sender's next claim of their messages is refused.
+fn watch_lists(lists: ListWatch, work: &[AccountWork]) -> Option<tokio::task::JoinHandle<()>> {
+    if lists.lists.is_empty() {
+        return None;
+    }
+    let recipients = work
+        .iter()
+        .flat_map(|account| account.jobs.iter().map(|job| job.recipient.clone()))
+        .collect();
+    let mut watch = Watch::new(lists.lists, recipients);
+    let journal = lists.journal;
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            for request in watch.changes() {
+                let path = journal.clone();
+                let count = request.targets.len();
+                let reason = request.reason.clone();
+                let recorded =
+                    tokio::task::spawn_blocking(move || stop_in_journal(&path, &request)).await;
+                match recorded {
+                    Ok(Ok(_)) => say!("{count} recipient(s) stopped: {reason}"),
+                    Ok(Err(error)) => say!("cannot record the stop ({reason}): {error}"),
+                    Err(_) => {}
+                }
+            }
+        }
+    }))
 }
 
 /// Progress on a terminal, plain lines otherwise; plus the events file.

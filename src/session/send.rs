@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::connect::{check_tokens, choose_endpoint, connect};
-use super::run::run_work;
+use super::run::{ListWatch, run_work};
 use super::work::work_from_new;
 use crate::campaign::Campaign;
 use crate::exit_codes;
@@ -108,7 +108,11 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
             claim_lead: CLAIM_LEAD,
         };
         let hint = format!("outreach resume --state {}", state.display());
-        run_work(delivery, target, work, journal, settings, &hint).await
+        let lists = ListWatch {
+            journal: state.to_path_buf(),
+            lists: campaign.spec.suppress.clone(),
+        };
+        run_work(delivery, target, work, journal, settings, &hint, lists).await
     })
 }
 

@@ -37,6 +37,9 @@ pub struct SavedOptions {
     pub seed: String,
     pub endpoint: Option<String>,
     pub retry: SavedRetry,
+    /// Do-not-contact lists (absolute), re-read by every run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppress: Vec<std::path::PathBuf>,
 }
 
 /// Saved options this build cannot read (written by another version).
@@ -126,6 +129,7 @@ mod tests {
             seed: blake3::hash(b"x").to_hex().to_string(),
             endpoint: Some("sandbox".into()),
             retry: SavedRetry::new(&BackoffPolicy::default(), Duration::from_secs(30)),
+            suppress: Vec::new(),
         };
         let json = serde_json::to_string(&saved).unwrap();
         assert!(!json.contains("token\":"), "no token values: {json}");

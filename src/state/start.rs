@@ -134,6 +134,7 @@ pub fn new_campaign(
             .to_string(),
         endpoint,
         retry: SavedRetry::new(backoff, timeout),
+        suppress: campaign.spec.suppress.clone(),
     };
     let options_json = serde_json::to_string(&options)?;
     let inputs = input_digests(campaign);
