@@ -21,6 +21,7 @@ pub mod claims;
 pub mod clock;
 pub mod events;
 pub mod executor;
+pub mod http_api;
 pub mod journal_recorder;
 pub mod progress;
 pub mod recorder;

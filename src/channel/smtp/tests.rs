@@ -1,6 +1,8 @@
 //! The channel end to end against a real SMTP server on 127.0.0.1
 //! ([`test_server`](super::test_server)), with a TCP relay
 //! ([`test_relay`](super::test_relay)) where a fault must be injected.
+//!
+//! Over 400 lines: one end-to-end test per SMTP outcome, each against the real server.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
