@@ -43,6 +43,18 @@ pub struct Rendered {
     pub html: Option<String>,
 }
 
+/// A template file's text; the error names the path as given and as found.
+fn read_template(path: &Path) -> Result<String, TemplateError> {
+    fs::read_to_string(path).map_err(|source| TemplateError::Read {
+        path: path.to_path_buf(),
+        absolute: std::path::absolute(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+            .to_string(),
+        source,
+    })
+}
+
 /// Index of a loaded template in a [`TemplateSet`].
 pub type TemplateId = usize;
 
@@ -125,14 +137,7 @@ impl TemplateSet {
         if let Some(id) = self.by_key.get(&key) {
             return Ok(*id);
         }
-        let text = fs::read_to_string(path).map_err(|source| TemplateError::Read {
-            path: path.to_path_buf(),
-            absolute: std::path::absolute(path)
-                .unwrap_or_else(|_| path.to_path_buf())
-                .display()
-                .to_string(),
-            source,
-        })?;
+        let text = read_template(path)?;
         let id = self.add(&path.display().to_string(), &text)?;
         self.by_key.insert(key, id);
         self.files.push(path.to_path_buf());
@@ -146,14 +151,7 @@ impl TemplateSet {
     /// Compile `path` as the HTML body of template `id`.
     fn add_html(&mut self, id: TemplateId, path: &Path) -> Result<(), TemplateError> {
         let name = path.display().to_string();
-        let text = fs::read_to_string(path).map_err(|source| TemplateError::Read {
-            path: path.to_path_buf(),
-            absolute: std::path::absolute(path)
-                .unwrap_or_else(|_| path.to_path_buf())
-                .display()
-                .to_string(),
-            source,
-        })?;
+        let text = read_template(path)?;
         let key = html_key(id);
         let syntax = |error: minijinja::Error| TemplateError::Syntax {
             name: name.clone(),

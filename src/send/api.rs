@@ -118,6 +118,16 @@ impl ResponseClass {
     }
 }
 
+/// The innermost cause of an error, for "could not connect: CAUSE" (the
+/// outer layers only repeat the URL, which may hold a secret).
+pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
 /// The standard phrase of an HTTP status, for messages.
 pub fn http_reason_phrase(status: u16) -> &'static str {
     reqwest::StatusCode::from_u16(status)

@@ -8,7 +8,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 
 use super::api::{
     ApiFuture, ApiResponse, MessageApi, OutgoingMessage, ResponseClass, Token, TransportError,
-    http_reason_phrase,
+    http_reason_phrase, root_cause,
 };
 
 /// The real API over HTTP(S), with rustls.
@@ -124,14 +124,6 @@ impl HttpApi {
             TransportError::Interrupted(root_cause(&error))
         }
     }
-}
-
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = error;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
 }
 
 impl MessageApi for HttpApi {

@@ -22,7 +22,7 @@ use super::response::classify;
 use super::wait::retry_after_seconds;
 use crate::send::api::{
     ApiFuture, ApiResponse, MessageApi, OutgoingMessage, ResponseClass, Token, TransportError,
-    USER_AGENT,
+    USER_AGENT, root_cause,
 };
 
 /// How many bytes of a response body are kept for failure reasons (as
@@ -153,14 +153,6 @@ fn host_and_port(url: &reqwest::Url) -> String {
         Some(port) => format!("{host}:{port}"),
         None => host.to_string(),
     }
-}
-
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = error;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
 }
 
 impl MessageApi for HttpChannel {
