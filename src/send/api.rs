@@ -179,6 +179,16 @@ pub type ApiFuture<'a> =
 pub trait MessageApi: Send + Sync {
     fn send<'a>(&'a self, token: &'a Token, message: &'a OutgoingMessage) -> ApiFuture<'a>;
 
+    /// Whether the server can tell a resend from a new message (an
+    /// Idempotency-Key it honours), so a request that may have been taken
+    /// can be retried within the run. Without that (SMTP: a Message-ID is
+    /// only a hint to the recipient's mail client) such a message ends
+    /// `uncertain` after its first attempt, and only
+    /// `resume --resend-uncertain` sends it again.
+    fn resends_are_recognised(&self) -> bool {
+        true
+    }
+
     /// The exact request (or e-mail) `send` would make for `message`, for
     /// `send --dry-run --show-request`; secrets appear as `[redacted]`.
     fn preview(&self, message: &OutgoingMessage) -> String;

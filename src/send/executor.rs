@@ -307,4 +307,85 @@ mod tests {
             other => panic!("first event {other:?}"),
         }
     }
+
+    /// Takes every request, and every reply is lost; counts the requests.
+    struct RepliesLost {
+        resends_recognised: bool,
+        requests: std::sync::atomic::AtomicUsize,
+    }
+
+    impl MessageApi for RepliesLost {
+        fn send<'a>(&'a self, _: &'a Token, _: &'a OutgoingMessage) -> ApiFuture<'a> {
+            self.requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Box::pin(async {
+                Err(crate::send::api::TransportError::Interrupted(
+                    "reply lost".into(),
+                ))
+            })
+        }
+
+        fn resends_are_recognised(&self) -> bool {
+            self.resends_recognised
+        }
+
+        fn preview(&self, _: &OutgoingMessage) -> String {
+            "loses every reply".into()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_reply_is_retried_only_where_the_server_recognises_a_resend() {
+        let start: DateTime<Utc> = "2026-01-05T09:00:00Z".parse().unwrap();
+        let backoff = BackoffPolicy {
+            max_attempts: 4,
+            ..BackoffPolicy::default()
+        };
+        for (resends_recognised, requests) in [(true, 4), (false, 1)] {
+            let api = Arc::new(RepliesLost {
+                resends_recognised,
+                requests: Default::default(),
+            });
+            let sink = Arc::new(MemorySink::default());
+            let (context, _stop) = RunContext::new(
+                Clock::starting_at(start),
+                Arc::new(NoRecorder),
+                sink.clone(),
+                ExecSettings {
+                    windows: WindowSet::default(),
+                    timezone: chrono_tz::UTC,
+                    backoff,
+                    claim_lead: CLAIM_LEAD,
+                },
+            );
+            let work = AccountWork {
+                rules: Account::new("default", "10/s".parse().unwrap()),
+                api: api.clone(),
+                token: Token::new("t".into()),
+                token_source: "$OUTREACH_TOKEN".into(),
+                jobs: vec![job(0, start)],
+                history: Vec::new(),
+            };
+            let report = execute(context, vec![work]).await;
+            assert_eq!((report.sent(), report.uncertain()), (0, 1));
+            assert_eq!(
+                api.requests.load(std::sync::atomic::Ordering::Relaxed),
+                requests,
+                "resends recognised: {resends_recognised}"
+            );
+            let events = sink.events.lock().unwrap();
+            let reason = events
+                .iter()
+                .find_map(|e| match &e.kind {
+                    EventKind::Uncertain { reason, .. } => Some(reason.clone()),
+                    _ => None,
+                })
+                .unwrap();
+            assert_eq!(
+                reason.contains("not resent"),
+                !resends_recognised,
+                "{reason}"
+            );
+        }
+    }
 }

@@ -200,6 +200,12 @@ impl MessageApi for SmtpChannel {
             Err(error) => format!("(this message cannot become an e-mail: {error})\n"),
         }
     }
+
+    /// SMTP has no idempotency key: a message whose reply was lost is
+    /// `uncertain` at once, never resent within the run.
+    fn resends_are_recognised(&self) -> bool {
+        false
+    }
 }
 
 /// QUIT and close, ignoring errors: the session is over either way.

@@ -215,13 +215,21 @@ impl AccountState<'_> {
             ctx.recorder.outcome(job.seq, Outcome::BackToPending);
             return Step::Stopped;
         }
-        if backoff.exhausted(*attempt) || stopping {
+        // A resend the server cannot recognise could deliver it twice.
+        let unsafe_to_resend = maybe_delivered && !self.api.resends_are_recognised();
+        if backoff.exhausted(*attempt) || stopping || unsafe_to_resend {
             let tries = if *attempt == 1 {
                 "1 attempt".to_string()
             } else {
                 format!("{} attempts", *attempt)
             };
-            let reason = format!("{reason} (after {tries})");
+            let reason = if unsafe_to_resend {
+                format!(
+                    "{reason} (after {tries}; not resent: the server could not tell it from a new message)"
+                )
+            } else {
+                format!("{reason} (after {tries})")
+            };
             if maybe_delivered {
                 ctx.recorder.outcome(
                     job.seq,
