@@ -225,7 +225,13 @@ impl AccountState<'_> {
             } else {
                 format!("{} attempts", *attempt)
             };
-            let reason = format!("{reason} (after {tries})");
+            let reason = if unsafe_to_repeat {
+                format!(
+                    "{reason} (after {tries}; not resent: the server could not tell it from a new message)"
+                )
+            } else {
+                format!("{reason} (after {tries})")
+            };
             if maybe_delivered {
                 ctx.recorder.outcome(
                     job.seq,
