@@ -66,34 +66,12 @@ pub async fn connect(
     }
     let tokens = tokens_from_environment(accounts)?;
     let apis = open_channels(accounts, endpoint, timeout)?;
-    say!("{}", destinations(accounts, endpoint));
+    say!("endpoint: {}", endpoint_label(endpoint));
     Ok(Target {
         channels: pair(tokens, apis),
         sandboxes: LocalServers::default(),
         endpoint: endpoint.to_string(),
     })
-}
-
-/// Where messages go, for the first line of a run: the endpoint only when
-/// an account posts to it, and every other channel (`smtp (host:port)`), so
-/// an e-mail campaign does not name an API it never calls.
-fn destinations(accounts: &[Account], endpoint: &str) -> String {
-    let mut channels: Vec<String> = Vec::new();
-    for account in accounts {
-        let place = match account.channel.kind.as_str() {
-            crate::channel::choice::DEFAULT_KIND => endpoint_label(endpoint),
-            _ => account.channel.describe(),
-        };
-        if !channels.contains(&place) {
-            channels.push(place);
-        }
-    }
-    match channels.as_slice() {
-        [endpoint] if accounts.iter().all(|a| a.channel.is_default()) => {
-            format!("endpoint: {endpoint}")
-        }
-        _ => format!("sending through: {}", channels.join(", ")),
-    }
 }
 
 /// Each account's channel, by name; accounts configured alike share one.
@@ -357,31 +335,6 @@ mod tests {
             .err()
             .unwrap();
         assert!(error.to_string().contains("is not a URL"), "{error}");
-    }
-
-    #[test]
-    fn the_first_line_names_the_endpoint_only_for_accounts_that_post_to_it() {
-        let account = |name: &str, table: Option<&str>| {
-            let table: Option<toml::Table> = table.map(|t| t.parse().unwrap());
-            Account {
-                channel: ChannelChoice::from_table(table.as_ref()).unwrap(),
-                ..Account::new(name, crate::rate::Rate::DEFAULT)
-            }
-        };
-        let api = "https://api.example.test/v2/messages";
-        let smtp = "type = \"smtp\"\nhost = \"smtp.acme.test\"\nport = 587";
-        assert_eq!(
-            destinations(&[account("a", None), account("b", None)], api),
-            format!("endpoint: {api}")
-        );
-        assert_eq!(
-            destinations(&[account("a", Some(smtp)), account("b", Some(smtp))], api),
-            "sending through: smtp (smtp.acme.test:587)"
-        );
-        assert_eq!(
-            destinations(&[account("a", None), account("b", Some(smtp))], api),
-            format!("sending through: {api}, smtp (smtp.acme.test:587)")
-        );
     }
 
     #[test]

@@ -15,13 +15,7 @@ async fn plain_delivers_every_recipient_once_with_its_headers() {
 
     let out = work.send().opt("--rate", "20/s").run().await;
 
-    out.expect_code(0)
-        .expect_stderr("Sent 5 of 5 messages")
-        .expect_stderr(&format!(
-            "sending through: smtp (127.0.0.1:{})",
-            sandbox.addr().port()
-        ))
-        .expect_stderr_lacks("endpoint:");
+    out.expect_code(0).expect_stderr("Sent 5 of 5 messages");
     let messages = sandbox.messages();
     assert_eq!(received_recipients(&messages), sorted(&recipients), "{out}");
     for (index, recipient) in recipients.iter().enumerate() {
