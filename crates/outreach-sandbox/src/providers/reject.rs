@@ -21,35 +21,11 @@ pub fn is_rejected(patterns: &[String], recipient: &str) -> bool {
 }
 
 /// `*` and `?` wildcards over the whole text; no escapes (recipients have no
-/// use for a literal `*`).
+/// use for a literal `*`). The SMTP patterns' matcher.
 fn glob_matches(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
-    // Greedy matching with one backtrack point: the last `*` seen and the
-    // text position it was tried at. Linear in practice, no recursion.
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == '?' || c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((star_p, star_t)) => {
-                    p = star_p + 1;
-                    t = star_t + 1;
-                    star = Some((star_p, star_t + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
+    crate::smtp::pattern::wildcard_match(&pattern, &text)
 }
 
 #[cfg(test)]

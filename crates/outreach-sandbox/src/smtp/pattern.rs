@@ -31,9 +31,10 @@ impl AddressPattern {
     }
 }
 
-/// Greedy matching with one backtrack point: linear in practice, and never
-/// exponential, whatever the number of `*`.
-fn wildcard_match(pattern: &[char], text: &[char]) -> bool {
+/// `*` and `?` wildcards over the whole text (the provider refusals use it
+/// too). Greedy matching with one backtrack point: linear in practice, and
+/// never exponential, whatever the number of `*`.
+pub(crate) fn wildcard_match(pattern: &[char], text: &[char]) -> bool {
     let (mut p, mut t) = (0, 0);
     // Where the last `*` was, and the text position it currently absorbs up to.
     let mut star: Option<(usize, usize)> = None;
