@@ -27,6 +27,7 @@ pub mod output;
 pub mod parallel;
 pub mod plan;
 pub mod send;
+pub mod sequence;
 pub mod session;
 pub mod state;
 pub mod stop;

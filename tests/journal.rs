@@ -52,6 +52,7 @@ fn message(seq: u64, account: &str) -> NewMessage {
         timezone: None,
         html: None,
         fields: Default::default(),
+        sequence: Default::default(),
     }
 }
 
@@ -174,6 +175,9 @@ mod lifecycle {
                 "ALTER TABLE messages DROP COLUMN html;
                  ALTER TABLE messages DROP COLUMN fields_json;
                  DROP TABLE stops;
+                 ALTER TABLE messages DROP COLUMN step;
+                 ALTER TABLE messages DROP COLUMN previous_seq;
+                 ALTER TABLE messages DROP COLUMN priority;
                  PRAGMA user_version = 1;",
             )
             .unwrap();
@@ -181,11 +185,9 @@ mod lifecycle {
         let store = fixture.open();
         let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
         assert_eq!(pending.len(), 2);
-        assert!(
-            pending
-                .iter()
-                .all(|m| m.message.html.is_none() && m.message.fields.is_empty())
-        );
+        assert!(pending.iter().all(|m| m.message.html.is_none()
+            && m.message.fields.is_empty()
+            && m.message.sequence == outreach::journal::SequencePlace::default()));
         drop(store);
         let conn = rusqlite::Connection::open(&fixture.path).unwrap();
         let version: i64 = conn
@@ -1171,6 +1173,12 @@ mod writer {
         ) -> Result<Vec<DateTime<Utc>>, JournalError> {
             self.inner.sends_since(a, s, n)
         }
+        fn previous_steps(
+            &self,
+            seqs: &[u64],
+        ) -> Result<Vec<outreach::journal::PreviousStep>, JournalError> {
+            self.inner.previous_steps(seqs)
+        }
         fn set_state_where(
             &mut self,
             f: MessageState,
@@ -1495,4 +1503,46 @@ mod scale {
         let seqs: Vec<u64> = in_flight.iter().map(|m| m.message.seq).collect();
         assert_eq!(seqs, (60_000..60_012).collect::<Vec<_>>());
     }
+}
+
+/// Sequences (issue 13): a message's step, previous step and priority
+/// round-trip, and `previous_steps` tells what became of a step.
+#[test]
+fn steps_round_trip_and_previous_steps_tell_what_became_of_them() {
+    let fixture = Fixture::new();
+    let mut store = SqliteStore::create(&fixture.path).unwrap();
+    let mut first = message(0, "alice");
+    first.sequence.priority = 3;
+    let mut follow_up = message(1, "alice");
+    follow_up.recipient = first.recipient.clone();
+    follow_up.sequence = outreach::journal::SequencePlace {
+        step: 2,
+        previous: Some(0),
+        priority: 3,
+    };
+    store
+        .create_campaign(&meta(), &[first.clone(), follow_up.clone()])
+        .unwrap();
+    let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
+    assert_eq!(pending[0].message, first);
+    assert_eq!(pending[1].message, follow_up);
+
+    store.mark_in_flight(&[0], t(10)).unwrap();
+    store.record(&[sent(0, t(20))]).unwrap();
+    let found = store.previous_steps(&[0, 1, 99]).unwrap();
+    assert_eq!(
+        found,
+        [
+            outreach::journal::PreviousStep {
+                seq: 0,
+                state: MessageState::Sent,
+                sent_at: Some(t(20)),
+            },
+            outreach::journal::PreviousStep {
+                seq: 1,
+                state: MessageState::Pending,
+                sent_at: None,
+            },
+        ]
+    );
 }

@@ -80,6 +80,15 @@ pub struct StatusSummary {
     pub accounts: Vec<AccountSummary>,
 }
 
+/// One step of a sequence in `outreach status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StepCounts {
+    pub step: u32,
+    pub counts: StateCounts,
+    /// Pending follow-ups whose previous step has not gone out (yet).
+    pub waiting: u64,
+}
+
 /// One message in `outreach report`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportRow {

@@ -243,6 +243,9 @@ mod tests {
             },
             planned_at: at,
             timezone: None,
+            step: 1,
+            priority: 0,
+            ready: crate::plan::Ready::First,
         }
     }
 

@@ -57,6 +57,7 @@ impl AccountState<'_> {
                     },
                 );
                 self.report.sent += 1;
+                self.accepted_at = Some(now);
                 ctx.emit(EventKind::Sent {
                     seq: job.seq,
                     account: self.name.clone(),
