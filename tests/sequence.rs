@@ -254,3 +254,43 @@ fn bad_step_config_names_the_key_and_sends_nothing() {
         out.expect_stderr(expected);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_until_idle_sends_what_is_due_and_says_when_the_next_is() {
+    let sandbox = start(config()).await;
+    let work = Workdir::new();
+    let people = ["ann@x.io", "bob@y.io"];
+    two_steps(&work, &people, "1h");
+    let running = send(&work, &sandbox.url(), "10/s", "events-0.jsonl").spawn();
+    assert!(
+        running
+            .wait_for_events("sent", 2, Duration::from_secs(10))
+            .await,
+        "the first steps were not sent within 10 s"
+    );
+    // The sender would wait an hour for the follow-ups: stop it.
+    running.signal("INT");
+    running.wait().await.expect_code(130);
+
+    let idle = work
+        .cmd(&["resume"])
+        .opt("--state", STATE)
+        .delivery(&sandbox.url(), "events-1.jsonl")
+        .flag("--until-idle")
+        .token(TOKEN)
+        .run_blocking();
+    idle.expect_code(0);
+    idle.expect_stderr("Idle: nothing more is due now; the next message is due");
+    idle.expect_stderr("--until-idle` again then");
+    assert_eq!(sandbox.messages().len(), 2, "a follow-up went early");
+
+    // A WITHIN that is no duration is a usage error, before anything is opened.
+    let bad = work
+        .cmd(&["resume"])
+        .opt("--state", STATE)
+        .flag("--until-idle=soon")
+        .run_blocking();
+    bad.expect_code(2);
+    bad.expect_stderr("--until-idle: invalid duration `soon`");
+    sandbox.shutdown().await;
+}

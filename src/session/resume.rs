@@ -119,6 +119,7 @@ pub fn resume(
             timezone: saved.zone(),
             backoff,
             claim_lead: CLAIM_LEAD,
+            idle_horizon: overrides.until_idle,
         };
         let hint = format!("outreach resume --state {}", state.display());
         let lists = ListWatch {

@@ -111,6 +111,7 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
             timezone: campaign.spec.timezone,
             backoff,
             claim_lead: CLAIM_LEAD,
+            idle_horizon: None,
         };
         let hint = format!("outreach resume --state {}", state.display());
         let lists = ListWatch {

@@ -91,6 +91,9 @@ pub struct AccountReport {
     pub stopped: Option<String>,
     /// Messages not sent because their recipient was stopped during the run.
     pub recipients_stopped: usize,
+    /// `--until-idle`: when the account's next message is due, beyond the
+    /// horizon, so the account stopped waiting.
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 enum Step {
@@ -102,6 +105,9 @@ enum Step {
     Again,
     /// Stop the account; the message stays pending.
     StopAccount(String),
+    /// `--until-idle`: the message is not due within the horizon; it stays
+    /// pending and the account stops waiting.
+    Idle,
 }
 
 struct AccountState<'a> {
@@ -247,7 +253,7 @@ impl AccountState<'_> {
                     }
                 },
                 Step::Again => unreachable!("send_one retries until the message is done"),
-                Step::Stopped => {
+                Step::Stopped | Step::Idle => {
                     self.report.pending = queue.remaining() + 1;
                     return;
                 }
@@ -339,6 +345,15 @@ impl AccountState<'_> {
         attempt: &mut u32,
     ) -> Step {
         let ctx = self.ctx;
+        if let Some(horizon) = ctx.settings.idle_horizon {
+            let next = self
+                .slots
+                .peek_not_before(self.not_before(job), job.timezone.as_ref());
+            if next > ctx.clock.now() + horizon && !self.retrying_in_flight {
+                self.report.next_due = Some(next);
+                return Step::Idle;
+            }
+        }
         let slot = self
             .slots
             .next_not_before(self.not_before(job), job.timezone.as_ref());
