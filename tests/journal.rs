@@ -1018,6 +1018,7 @@ mod reading {
                 seq: 2,
                 line: 4,
                 recipient: "person-2@example.com".into(),
+                step: Some(1),
                 account: "alice".into(),
                 state: MessageState::Sent,
                 attempts: 1, // the 429 does not count

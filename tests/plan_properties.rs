@@ -252,7 +252,7 @@ fn case() -> impl Strategy<Value = Case> {
 
 fn delay() -> impl Strategy<Value = StepDelay> {
     prop_oneof![
-        (0..3 * 86_400i64).prop_map(StepDelay::Elapsed),
+        (0..3 * 86_400_000i64).prop_map(StepDelay::Elapsed),
         (0..4u32).prop_map(StepDelay::BusinessDays),
     ]
 }

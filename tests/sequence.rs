@@ -152,6 +152,44 @@ async fn a_person_stopped_between_steps_gets_no_follow_up() {
         status.stdout.contains("            2: 2 sent, 1 skipped\n"),
         "{status}"
     );
+
+    // One report row per recipient and step, with the stop's reason.
+    let csv = work
+        .cmd(&["report", "--state", STATE, "--format", "csv"])
+        .run_blocking();
+    csv.expect_code(0);
+    let mut lines = csv.stdout.lines();
+    let header = lines.next().unwrap_or_default();
+    assert!(
+        header.starts_with("seq,line,recipient,step,account,state"),
+        "{csv}"
+    );
+    let bob_step_2 = lines
+        .find(|line| line.contains("bob@y.io,2,"))
+        .unwrap_or_else(|| panic!("no row for bob's step 2: {csv}"));
+    assert!(
+        bob_step_2.contains("skipped") && bob_step_2.contains("stopped: replied"),
+        "{bob_step_2}"
+    );
+    let html = work
+        .cmd(&[
+            "report", "--state", STATE, "--format", "html", "--output", "r.html",
+        ])
+        .run_blocking();
+    html.expect_code(0);
+    let page = String::from_utf8(work.read("r.html")).unwrap();
+    assert!(
+        page.contains("<h2>Steps and stops</h2>"),
+        "no sequence section"
+    );
+    assert!(
+        page.contains("<tr data-step=\"2\"><td>2</td><td>3s after step 1</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td>replied</td>"),
+        "no stop reason in the page"
+    );
     sandbox.shutdown().await;
 }
 

@@ -95,6 +95,10 @@ pub struct ReportRow {
     pub seq: u64,
     pub line: u64,
     pub recipient: String,
+    /// The message's step in a sequence; `report` leaves it out for a
+    /// campaign without `[[steps]]`, so its columns stay as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
     pub account: String,
     pub state: MessageState,
     pub attempts: u32,

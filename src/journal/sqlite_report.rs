@@ -149,13 +149,14 @@ pub fn report_rows(
 ) -> Result<(), JournalError> {
     let select =
         "SELECT seq, line, recipient, account, state, attempts, last_status, planned_at_ns,
-                sent_at_ns, api_message_id, failure_reason
+                sent_at_ns, api_message_id, failure_reason, step
          FROM messages ORDER BY seq";
     let report = |row: &Row<'_>| {
         Ok(ReportRow {
             seq: row.get(0)?,
             line: row.get(1)?,
             recipient: row.get(2)?,
+            step: Some(row.get(11)?),
             account: row.get(3)?,
             state: row.get(4)?,
             attempts: row.get(5)?,

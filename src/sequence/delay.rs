@@ -19,7 +19,7 @@ use crate::window::{WindowSet, at_local_time};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepDelay {
-    /// Elapsed time, in seconds.
+    /// Elapsed time, in milliseconds.
     Elapsed(i64),
     /// Days on which the send windows open, skip dates excluded.
     BusinessDays(u32),
@@ -54,20 +54,20 @@ impl StepDelay {
                 "`{text}` is not a delay ({error}); write e.g. `3d`, `36h` or `2 business days`"
             )
         })?;
-        let seconds = i64::try_from(duration.as_secs()).unwrap_or(i64::MAX);
-        if seconds > MAX_DAYS * 86_400 {
+        let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        if millis > MAX_DAYS * 86_400_000 {
             return Err(format!(
                 "`{text}` is more than a year; follow-ups are due within {MAX_DAYS} days"
             ));
         }
-        Ok(StepDelay::Elapsed(seconds))
+        Ok(StepDelay::Elapsed(millis))
     }
 
     /// When the follow-up is due, the previous step having gone out at
     /// `sent`; `zone` reads the calendar (the recipient's, or the campaign's).
     pub fn due(&self, sent: DateTime<Utc>, windows: &WindowSet, zone: &Tz) -> DateTime<Utc> {
         match *self {
-            StepDelay::Elapsed(seconds) => sent + TimeDelta::seconds(seconds),
+            StepDelay::Elapsed(millis) => sent + TimeDelta::milliseconds(millis),
             StepDelay::BusinessDays(days) => {
                 let local = sent.with_timezone(zone).naive_local();
                 let mut date = local.date();
@@ -94,8 +94,8 @@ impl fmt::Display for StepDelay {
         match *self {
             StepDelay::BusinessDays(1) => f.write_str("1 business day"),
             StepDelay::BusinessDays(days) => write!(f, "{days} business days"),
-            StepDelay::Elapsed(seconds) => {
-                let duration = std::time::Duration::from_secs(seconds.max(0) as u64);
+            StepDelay::Elapsed(millis) => {
+                let duration = std::time::Duration::from_millis(millis.max(0) as u64);
                 write!(f, "{}", humantime::format_duration(duration))
             }
         }
@@ -113,11 +113,15 @@ mod tests {
 
     #[test]
     fn parses_durations_and_business_days() {
-        assert_eq!(StepDelay::parse("3d"), Ok(StepDelay::Elapsed(3 * 86_400)));
+        assert_eq!(
+            StepDelay::parse("3d"),
+            Ok(StepDelay::Elapsed(3 * 86_400_000))
+        );
         assert_eq!(
             StepDelay::parse("1d 12h"),
-            Ok(StepDelay::Elapsed(36 * 3600))
+            Ok(StepDelay::Elapsed(36 * 3_600_000))
         );
+        assert_eq!(StepDelay::parse("300ms"), Ok(StepDelay::Elapsed(300)));
         assert_eq!(
             StepDelay::parse("2 business days"),
             Ok(StepDelay::BusinessDays(2))
@@ -149,7 +153,7 @@ mod tests {
     #[test]
     fn elapsed_delays_ignore_the_calendar() {
         let windows = WindowSet::always();
-        let due = StepDelay::Elapsed(3 * 86_400).due(
+        let due = StepDelay::Elapsed(3 * 86_400_000).due(
             at("2026-12-04T10:00:00Z"),
             &windows,
             &chrono_tz::UTC,

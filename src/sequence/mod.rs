@@ -134,7 +134,7 @@ mod tests {
             Some(Path::new("/cfg/intro.txt"))
         );
         assert_eq!(steps[0].after, None);
-        assert_eq!(steps[1].after, Some(StepDelay::Elapsed(3 * 86_400)));
+        assert_eq!(steps[1].after, Some(StepDelay::Elapsed(3 * 86_400_000)));
     }
 
     #[test]

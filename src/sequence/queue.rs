@@ -292,7 +292,7 @@ mod tests {
             queue.push_first(name, 0);
         }
         // a's follow-up is due 2 minutes after a went out (minute 0).
-        queue.push_after("a2", 0, key("a"), StepDelay::Elapsed(120), None);
+        queue.push_after("a2", 0, key("a"), StepDelay::Elapsed(120_000), None);
         let order = drain(queue);
         let names: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["a", "b", "a2", "c", "d", "e"]);
@@ -314,9 +314,9 @@ mod tests {
         let mut queue = StepQueue::default();
         queue.push_first("a", 0);
         queue.push_first("b", 0);
-        queue.push_after("b2", 0, key("b"), StepDelay::Elapsed(600), None);
-        queue.push_after("a2", 0, key("a"), StepDelay::Elapsed(600), None);
-        queue.push_after("a3", 0, key("a2"), StepDelay::Elapsed(60), None);
+        queue.push_after("b2", 0, key("b"), StepDelay::Elapsed(600_000), None);
+        queue.push_after("a2", 0, key("a"), StepDelay::Elapsed(600_000), None);
+        queue.push_after("a3", 0, key("a2"), StepDelay::Elapsed(60_000), None);
         let order = drain(queue);
         assert_eq!(
             order,

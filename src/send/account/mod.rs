@@ -302,6 +302,7 @@ impl AccountState<'_> {
         for (job, at) in jobs {
             self.ctx.emit(EventKind::Planned {
                 seq: job.seq,
+                step: job.step,
                 account: self.name.clone(),
                 recipient: job.recipient.clone(),
                 at,
@@ -397,6 +398,7 @@ impl AccountState<'_> {
         *attempt += 1;
         ctx.emit(EventKind::Sending {
             seq: job.seq,
+            step: job.step,
             account: self.name.clone(),
             recipient: job.recipient.clone(),
             attempt: *attempt,
@@ -415,6 +417,7 @@ impl AccountState<'_> {
         self.report.recipients_stopped += 1;
         self.ctx.emit(EventKind::Stopped {
             seq: job.seq,
+            step: job.step,
             account: self.name.clone(),
             recipient: job.recipient.clone(),
             reason,
