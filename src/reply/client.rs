@@ -38,6 +38,10 @@ use crate::send::api::Token;
 /// `message/delivery-status` part comes early, the returned copy after.
 const BOUNCE_TEXT_BYTES: u32 = 65_536;
 
+/// INTERNALDATE has whole seconds and is the server's clock: a message is
+/// counted as arriving after `since` when it is at most this much earlier.
+const CLOCK_LEEWAY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
 /// Why the inbox could not be read. The messages say what to check; none
 /// contains the secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -194,8 +198,8 @@ pub async fn open(
 }
 
 impl Session {
-    /// Messages that arrived at or after `since` whose UID is not in
-    /// `seen`, oldest first.
+    /// Messages that arrived at or after `since` (less [`CLOCK_LEEWAY`])
+    /// whose UID is not in `seen`, oldest first.
     pub async fn fetch_since(
         &mut self,
         since: DateTime<Utc>,
@@ -237,7 +241,7 @@ impl Session {
             for row in rows {
                 let Some(uid) = row.uid else { continue };
                 let arrived = row.internal_date().map(|date| date.with_timezone(&Utc));
-                if arrived.is_some_and(|at| at < since) {
+                if arrived.is_some_and(|at| at < since - CLOCK_LEEWAY) {
                     continue;
                 }
                 let header = row.header().unwrap_or_default().to_vec();
