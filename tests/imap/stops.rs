@@ -104,6 +104,12 @@ async fn replies_and_bounces_stop_people_while_send_runs_but_an_out_of_office_do
         sorted(&[r[0].clone(), r[1].clone(), r[5].clone()]),
         "{run}"
     );
+    let stopped_events: Vec<String> = run
+        .events("stopped")
+        .iter()
+        .filter_map(|event| event["recipient"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(stopped_events, r[2..5].to_vec(), "{run}");
     let status = work.status();
     assert_eq!(status["stopped"]["replied"], 2, "{status}");
     assert_eq!(
@@ -254,6 +260,43 @@ async fn outreach_replies_checks_once_over_tls() {
     assert!(
         !format!("{wrong}").contains("not-the-password-31"),
         "{wrong}"
+    );
+    sandbox.shutdown().await;
+}
+
+/// `tls = "starttls"`: the plain port, upgraded before the login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_reads_the_inbox_too() {
+    let Some(dovecot) = dovecot::start(true) else {
+        return;
+    };
+    let sandbox = smtp(roomy()).await;
+    let work = Workdir::new();
+    work.write(
+        "imap-cert.pem",
+        dovecot.certificate_pem.as_deref().expect("a certificate"),
+    );
+    let imap = imap_table(dovecot.port, "starttls", Some("imap-cert.pem"));
+    let r = work.smtp_campaign(&sandbox, Security::Plain, 2, &imap);
+    work.send()
+        .opt("--rate", "10/s")
+        .env(IMAP_PASSWORD_ENV, IMAP_PASSWORD)
+        .run()
+        .await
+        .expect_code(0)
+        .expect_stderr_lacks("not being checked");
+    dovecot.append(&samples::reply(&r[1], None)).await;
+
+    let once = work
+        .cmd(&["replies", "--state", STATE])
+        .env(IMAP_PASSWORD_ENV, IMAP_PASSWORD)
+        .run()
+        .await;
+
+    once.expect_code(0);
+    assert!(
+        once.stdout.contains(&format!("stopped {}: replied", r[1])),
+        "{once}"
     );
     sandbox.shutdown().await;
 }
