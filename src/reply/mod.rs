@@ -14,6 +14,7 @@
 //! - [`client`]: the IMAP session (async-imap over tokio, rustls): log in,
 //!   fetch the headers of messages since the campaign started with
 //!   `BODY.PEEK`, so nothing is marked read.
+//!   `stream` is its plain-or-TLS connection.
 //! - [`inbox`]: one inbox checked once: fetch, classify, match, record.
 //! - [`watch`]: checking every inbox on its interval while `send`/`resume`
 //!   run, with backoff and one warning when a server is unreachable.
@@ -26,4 +27,5 @@ pub mod inbox;
 pub mod matching;
 pub mod once;
 pub mod settings;
+mod stream;
 pub mod watch;
