@@ -26,6 +26,7 @@ pub mod options;
 pub mod output;
 pub mod parallel;
 pub mod plan;
+pub mod reply;
 pub mod send;
 pub mod sequence;
 pub mod session;
