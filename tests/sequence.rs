@@ -395,3 +395,63 @@ async fn a_per_domain_daily_cap_holds_a_companys_messages_across_accounts() {
     assert!(found.contains_key("d@other.io"), "{found:?}");
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_changes_carries_every_step_of_added_edited_and_removed_rows() {
+    let sandbox = start(config()).await;
+    let work = Workdir::new();
+    two_steps(&work, &["ann@x.io", "bob@y.io", "cat@z.io"], "1s");
+    let running = send(&work, &sandbox.url(), "10/s", "events-0.jsonl").spawn();
+    assert!(
+        running
+            .wait_for_events("sent", 3, Duration::from_secs(10))
+            .await,
+        "the first steps were not sent within 10 s"
+    );
+    running.signal("INT");
+    running.wait().await.expect_code(130);
+    assert_eq!(sandbox.messages().len(), 3, "a follow-up went early");
+
+    // Bob's name is edited, Cat is removed, Dan is new.
+    work.write(
+        "data.csv",
+        "recipient,first_name\nann@x.io,Name0\nbob@y.io,Robert\ndan@w.io,Dan\n",
+    );
+    let resumed = work
+        .cmd(&["resume"])
+        .opt("--state", STATE)
+        .delivery(&sandbox.url(), "events-1.jsonl")
+        .flag("--allow-changes=update")
+        .token(TOKEN)
+        .run_blocking();
+    resumed.expect_code(0);
+    let found = by_recipient(&sandbox.messages());
+    let bodies = |who: &str| -> Vec<String> {
+        found
+            .get(who)
+            .map(|list| list.iter().map(|(body, _)| body.clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(bodies("ann@x.io").len(), 2, "{found:?}");
+    assert_eq!(
+        bodies("bob@y.io")[1],
+        "Following up, Robert.",
+        "the edited row's follow-up has its new text: {found:?}"
+    );
+    assert_eq!(
+        bodies("cat@z.io").len(),
+        1,
+        "a removed row's follow-up went: {found:?}"
+    );
+    assert_eq!(
+        bodies("dan@w.io"),
+        ["Hi Dan, a short note.", "Following up, Dan."],
+        "an added row gets every step: {found:?}"
+    );
+    assert_in_order(
+        &sandbox.messages(),
+        &["ann@x.io", "bob@y.io", "dan@w.io"],
+        TimeDelta::seconds(1),
+    );
+    sandbox.shutdown().await;
+}
