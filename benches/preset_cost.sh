@@ -33,7 +33,7 @@
 #
 # Usage: benches/preset_cost.sh [MESSAGES] [RUNS]   (defaults 2000 2)
 # Builds the release binary with full debug info
-# (CARGO_PROFILE_RELEASE_DEBUG=true, so a debug-info-less release build in
+# (CARGO_PROFILE_RELEASE_DEBUG=true, so the usual release build in
 # the same CARGO_TARGET_DIR is rebuilt); OUTREACH_BIN=/path skips the build.
 # Needs valgrind (Debian: apt-get install valgrind). About a minute per run
 # and scenario at 2,000 messages. BENCH_DIR=/some/dir keeps the callgrind
