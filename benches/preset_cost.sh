@@ -31,7 +31,18 @@
 # also as a share of api's whole process per message. RUNS (default 2)
 # repeats everything, to show how repeatable each count is.
 #
-# Usage: benches/preset_cost.sh [MESSAGES] [RUNS]   (defaults 2000 2)
+# Then natively (no valgrind), NATIVE_RUNS (default 8) alternating runs of
+# each at MESSAGES, under `perf stat`: CPU time of the process (task-clock)
+# and its fsync calls (the journal's commits, a tracepoint: no hardware
+# counters needed). How many claims share a commit varies several-fold
+# between identical runs and the CPU follows it, so besides the medians the
+# script fits  cpu = a + b * fsyncs + c * [linkedin]  and prints c, the
+# preset's cost with the commits accounted for. NATIVE_RUNS=0 skips this;
+# it needs perf (Debian: apt-get install linux-perf) and root or
+# kernel.perf_event_paranoid <= -1 for the tracepoint.
+#
+# Usage: benches/preset_cost.sh [MESSAGES] [RUNS]   (defaults 2000 2; RUNS=0:
+# the native runs only)
 # Builds the release binary with full debug info
 # (CARGO_PROFILE_RELEASE_DEBUG=true, so the usual release build in
 # the same CARGO_TARGET_DIR is rebuilt); OUTREACH_BIN=/path skips the build.
@@ -109,6 +120,7 @@ with open(results, "a", encoding="utf-8") as out:
 PY
 }
 
+if ((runs > 0)); then
 for round in $(seq "$runs"); do
     echo
     echo "== round $round"
@@ -168,3 +180,57 @@ for name in api linkedin; do
         'url::parser::Parser::parse_url' \
         | awk -v n="$messages" '$NF > 0 && $1 != "total" { c = $NF; $NF = ""; printf "   %9.0f %s\n", c / n, $0 }'
 done
+fi
+
+native_runs=${NATIVE_RUNS:-8}
+if ((native_runs > 0)); then
+    tool perf linux-perf
+    echo
+    echo "== Natively: CPU (task-clock) and fsyncs of the process, $native_runs runs each, $messages messages"
+    rm -f "$BENCH_DIR/native.txt"
+    for run in $(seq "$native_runs"); do
+        for name in api linkedin; do
+            dir=$BENCH_DIR/$name
+            rm -f "$dir"/state.outreach.db* "$dir/events.jsonl"
+            perf stat -x, -e task-clock,syscalls:sys_enter_fsync -o "$dir/perf.txt" \
+                "$OUTREACH_BIN" send "$BENCH_DIR/api-$messages.csv" -t "$BENCH_DIR/api.txt" \
+                --config "$dir/outreach.toml" --state "$dir/state.outreach.db" \
+                --timezone UTC --no-progress --rate 100000/s >/dev/null 2>"$dir/native.log"
+            echo "$name $(grep -v '^#' "$dir/perf.txt" | grep -v '^$' | cut -d, -f1 | tr '\n' ' ')" >>"$BENCH_DIR/native.txt"
+        done
+    done
+    echo "load:    $(uptime)"
+    python3 - "$BENCH_DIR/native.txt" <<'PY'
+import statistics, sys
+rows = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    name, cpu, fsyncs = line.split()
+    rows.append((name, float(cpu), int(fsyncs)))
+for name in ("api", "linkedin"):
+    cpu = sorted(c for n, c, _ in rows if n == name)
+    fs = sorted(f for n, _, f in rows if n == name)
+    print(f"   {name:<9} CPU median {statistics.median(cpu):6.1f} ms ({cpu[0]:.1f}-{cpu[-1]:.1f}), "
+          f"fsyncs median {statistics.median(fs):.0f} ({fs[0]}-{fs[-1]})")
+api = statistics.median(c for n, c, _ in rows if n == "api")
+linkedin = statistics.median(c for n, c, _ in rows if n == "linkedin")
+print(f"   linkedin / api, medians: {linkedin / api:.3f}x")
+# Least squares: cpu = a + b * fsyncs + c * linkedin.
+X = [[1.0, f, 1.0 if n == "linkedin" else 0.0] for n, _, f in rows]
+Y = [c for _, c, _ in rows]
+A = [[sum(x[i] * x[j] for x in X) for j in range(3)] + [sum(x[i] * y for x, y in zip(X, Y))]
+     for i in range(3)]
+for i in range(3):
+    p = max(range(i, 3), key=lambda r: abs(A[r][i]))
+    A[i], A[p] = A[p], A[i]
+    for r in range(3):
+        if r != i:
+            k = A[r][i] / A[i][i]
+            A[r] = [a - k * b for a, b in zip(A[r], A[i])]
+a, b, c = (A[i][3] / A[i][i] for i in range(3))
+residual = statistics.pstdev(y - (a + b * x[1] + c * x[2]) for x, y in zip(X, Y))
+n = sum(1 for x in X if x[2]) or 1
+stderr = residual * (2 / n) ** 0.5
+print(f"   fit: {b:.3f} ms per fsync; linkedin {c:+.1f} ms +- {stderr:.1f} (one standard error) "
+      f"= {c / api * 100:+.1f}% +- {stderr / api * 100:.1f}% of api's median CPU")
+PY
+fi
