@@ -152,7 +152,16 @@ pub fn describe(report: &StopReport) -> String {
                 outcome.in_flight
             ));
         }
-        if outcome.already_sent > 0 || outcome.in_flight > 0 {
+        if outcome.stopped > 0 {
+            // A sequence: earlier steps went, the rest is stopped now.
+            if outcome.already_sent > 0 {
+                text.push_str(&format!(
+                    "{name}: {} message(s) already sent; {} later message(s) stopped\n",
+                    outcome.already_sent, outcome.stopped
+                ));
+            }
+            stopped += 1;
+        } else if outcome.already_sent > 0 || outcome.in_flight > 0 {
             if outcome.already_sent > 0 {
                 text.push_str(&format!("{name}: already sent, later messages stopped\n"));
             }
@@ -177,8 +186,6 @@ pub fn describe(report: &StopReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::journal::TargetOutcome;
 
     #[test]
     fn targets_come_from_names_files_and_domains() {
@@ -262,8 +269,8 @@ mod tests {
         };
         assert_eq!(
             describe(&report),
-            "bob@x.io: already sent, later messages stopped\n\
-             1 stopped, 1 already sent, 1 unknown (not in this campaign: zed; recorded, so they are stopped if added later)\n"
+            "bob@x.io: 1 message(s) already sent; 1 later message(s) stopped\n\
+             2 stopped, 0 already sent, 1 unknown (not in this campaign: zed; recorded, so they are stopped if added later)\n"
         );
     }
 }
