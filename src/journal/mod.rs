@@ -49,6 +49,14 @@
 pub mod error;
 pub mod lock;
 pub mod model;
+pub mod pg;
+mod pg_conn;
+mod pg_edits;
+mod pg_read;
+pub mod pg_schema;
+mod pg_stops;
+pub mod pg_url;
+mod pg_write;
 pub mod problems;
 pub mod report;
 pub mod schema;
@@ -72,6 +80,8 @@ pub use model::{
     AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, Outcome, RateLimitSnapshot,
     Rerender, StoredMessage, UnknownState,
 };
+pub use pg::{CampaignListing, PgStore};
+pub use pg_url::DbUrl;
 pub use problems::{ProblemMessage, ReasonCount, Reasons};
 pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary};
 pub use sqlite::SqliteStore;
