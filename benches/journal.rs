@@ -59,6 +59,7 @@ fn plan(n: u64) -> Vec<NewMessage> {
             timezone: None,
             html: None,
             fields: Default::default(),
+            sequence: Default::default(),
         })
         .collect()
 }

@@ -154,6 +154,9 @@ pub struct Config {
     pub recipient_column: Option<String>,
     #[serde(default)]
     pub retry: RetryConfig,
+    /// A sequence: the first message, then follow-ups (`[[steps]]`).
+    #[serde(default)]
+    pub steps: Vec<crate::sequence::StepConfig>,
 }
 
 /// A config and the folder its relative paths start from.

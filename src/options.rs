@@ -90,6 +90,8 @@ pub struct CampaignSpec {
     pub suppress: Vec<PathBuf>,
     /// The campaign's warm-up; accounts the config does not list use it.
     pub warmup: Option<crate::plan::warmup::Warmup>,
+    /// `[[steps]]`: empty for one message per recipient.
+    pub steps: Vec<crate::sequence::Step>,
 }
 
 fn origin(flag: Option<&'static str>, key: &str, config: &LoadedConfig) -> Origin {
@@ -212,6 +214,23 @@ pub fn resolve(
         .template
         .clone()
         .or_else(|| file.template.as_ref().map(|t| base.join(t)));
+    let steps_origin = || origin(None, "steps", &loaded);
+    let steps =
+        crate::sequence::resolve(&file.steps, &base).map_err(|source| OptionsError::Steps {
+            origin: steps_origin(),
+            source,
+        })?;
+    if file.template.is_some() && steps.first().is_some_and(|step| step.template.is_some()) {
+        return Err(OptionsError::Steps {
+            origin: steps_origin(),
+            source: crate::sequence::StepError {
+                key: "steps[1].template".into(),
+                detail: "the first step's template is also given as `template`; keep one".into(),
+            },
+        });
+    }
+    // The first step's template is the campaign's default (a flag still wins).
+    let template = template.or_else(|| steps.first().and_then(|step| step.template.clone()));
 
     let channel_error = |key: &str, detail: String| OptionsError::Channel {
         origin: origin(None, key, &loaded),
@@ -332,6 +351,7 @@ pub fn resolve(
             None => None,
         },
         channel,
+        steps,
         config: loaded,
     })
 }

@@ -67,6 +67,7 @@ fn message(seq: u64, account: &str) -> NewMessage {
         timezone: None,
         html: None,
         fields: Default::default(),
+        sequence: Default::default(),
     }
 }
 
@@ -260,6 +261,7 @@ macro_rules! whole_suite {
                     a_read_only_store_refuses_writes,
                     a_failed_creation_rolls_back_and_can_be_retried,
                     adding_messages_needs_a_campaign_and_fresh_seqs,
+                    steps_round_trip_and_previous_steps_tell_what_became_of_them,
                 }
                 transitions {
                     claims_refuse_non_pending_messages,
@@ -324,6 +326,9 @@ mod lifecycle_sqlite {
                 "ALTER TABLE messages DROP COLUMN html;
                  ALTER TABLE messages DROP COLUMN fields_json;
                  DROP TABLE stops;
+                 ALTER TABLE messages DROP COLUMN step;
+                 ALTER TABLE messages DROP COLUMN previous_seq;
+                 ALTER TABLE messages DROP COLUMN priority;
                  PRAGMA user_version = 1;",
             )
             .unwrap();
@@ -331,11 +336,9 @@ mod lifecycle_sqlite {
         let store = fixture.open();
         let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
         assert_eq!(pending.len(), 2);
-        assert!(
-            pending
-                .iter()
-                .all(|m| m.message.html.is_none() && m.message.fields.is_empty())
-        );
+        assert!(pending.iter().all(|m| m.message.html.is_none()
+            && m.message.fields.is_empty()
+            && m.message.sequence == outreach::journal::SequencePlace::default()));
         drop(store);
         let conn = rusqlite::Connection::open(&fixture.path).unwrap();
         let version: i64 = conn

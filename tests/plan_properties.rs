@@ -14,6 +14,8 @@
 //!   plan's zone;
 //! - the plan is sorted by time, starts no earlier than `start`, and gives
 //!   every queue item exactly one slot on its own account;
+//! - with follow-ups (`[[steps]]`), all of the above for every step
+//!   together, and no follow-up before its delay after the step it follows;
 //! - requests that leave late (as the executor reports them) never go before
 //!   their plan, keep the pacing within the 2 ms timer tolerance, and
 //!   lateness within the tolerance never accumulates.
@@ -32,8 +34,9 @@ use proptest::prelude::*;
 use outreach::account::Account;
 use outreach::plan::slots::{AccountSlots, SlotRules, timer_tolerance};
 use outreach::plan::warmup::Warmup;
-use outreach::plan::{PlanSettings, QueueItem, Slot, schedule};
+use outreach::plan::{PlanSettings, QueueItem, Ready, Slot, schedule};
 use outreach::rate::Rate;
+use outreach::sequence::StepDelay;
 use outreach::window::{SendWindow, SkipDates, WindowSet};
 
 // ---------------------------------------------------------------- inputs
@@ -179,6 +182,8 @@ struct Entry {
     account: usize,
     timezone: Option<Tz>,
     key: String,
+    /// A follow-up: the entry it follows and how long after.
+    follows: Option<(usize, StepDelay)>,
 }
 
 #[derive(Debug, Clone)]
@@ -218,6 +223,7 @@ fn case() -> impl Strategy<Value = Case> {
                         account,
                         timezone,
                         key,
+                        follows: None,
                     });
                 let mut accounts = accounts;
                 for (index, account) in accounts.iter_mut().enumerate() {
@@ -244,6 +250,76 @@ fn case() -> impl Strategy<Value = Case> {
         )
 }
 
+fn delay() -> impl Strategy<Value = StepDelay> {
+    prop_oneof![
+        (0..3 * 86_400_000i64).prop_map(StepDelay::Elapsed),
+        (0..4u32).prop_map(StepDelay::BusinessDays),
+    ]
+}
+
+/// A case whose entries get follow-ups (a second and sometimes a third
+/// step) on the same account, as `[[steps]]` makes them.
+fn case_with_steps() -> impl Strategy<Value = Case> {
+    case().prop_flat_map(|case| {
+        let count = case.entries.len();
+        (
+            Just(case),
+            prop::collection::vec(
+                prop::option::weighted(0.5, (delay(), prop::option::weighted(0.3, delay()))),
+                count,
+            ),
+        )
+            .prop_map(|(mut case, steps)| {
+                for (index, step) in steps.into_iter().enumerate() {
+                    let Some((second, third)) = step else {
+                        continue;
+                    };
+                    let first = case.entries[index].clone();
+                    case.entries.push(Entry {
+                        key: format!("{}+2", first.key),
+                        follows: Some((index, second)),
+                        ..first.clone()
+                    });
+                    if let Some(third) = third {
+                        let previous = case.entries.len() - 1;
+                        case.entries.push(Entry {
+                            key: format!("{}+3", first.key),
+                            follows: Some((previous, third)),
+                            ..first
+                        });
+                    }
+                }
+                case
+            })
+    })
+}
+
+/// Every follow-up goes out no earlier than its delay after the slot of the
+/// step it follows.
+fn check_steps(case: &Case, slots: &[Slot]) -> Result<(), TestCaseError> {
+    let mut at = vec![None; case.entries.len()];
+    for slot in slots {
+        at[slot.id] = Some(slot.at);
+    }
+    for (id, entry) in case.entries.iter().enumerate() {
+        let Some((previous, delay)) = entry.follows else {
+            continue;
+        };
+        let (Some(sent), Some(previous_at)) = (at[id], at[previous]) else {
+            return Err(TestCaseError::fail(format!(
+                "entry {id} or {previous} has no slot"
+            )));
+        };
+        let zone = entry.timezone.unwrap_or(case.timezone);
+        let due = delay.due(previous_at, &case.windows, &zone);
+        prop_assert!(
+            sent >= due,
+            "follow-up {id} at {sent} is before its due {due} ({delay} after {previous_at})"
+        );
+    }
+    Ok(())
+}
+
 impl Case {
     fn settings(&self) -> PlanSettings<'_> {
         PlanSettings {
@@ -265,6 +341,11 @@ impl Case {
                 account: entry.account,
                 timezone: entry.timezone,
                 key: &entry.key,
+                priority: 0,
+                ready: match entry.follows {
+                    Some((previous, delay)) => Ready::After { previous, delay },
+                    None => Ready::First,
+                },
             })
             .collect()
     }
@@ -491,6 +572,19 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// With follow-ups (issue 13): every promise holds for all steps
+    /// together, and no follow-up goes before its delay.
+    #[test]
+    fn sequences_keep_every_promise(case in case_with_steps()) {
+        let slots = schedule(&case.settings(), &case.queue(), &[]);
+        check_plan(&case, &slots, &[])?;
+        check_steps(&case, &slots)?;
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// The same inputs give the same plan (the jitter is reproducible).
@@ -609,7 +703,14 @@ proptest! {
         let queue: Vec<QueueItem<'_>> = picks
             .iter()
             .enumerate()
-            .map(|(id, pick)| QueueItem { id, account: pick % accounts.len(), timezone: None, key: "k" })
+            .map(|(id, pick)| QueueItem {
+                id,
+                account: pick % accounts.len(),
+                timezone: None,
+                key: "k",
+                priority: 0,
+                ready: Ready::First,
+            })
             .collect();
         let slots = schedule(&settings, &queue, &[]);
         let mut position = vec![0i32; accounts.len()];

@@ -48,6 +48,7 @@ fn options(accounts: &[&str]) -> String {
         endpoint: Some("sandbox".into()),
         retry: SavedRetry::new(&BackoffPolicy::default(), Duration::from_secs(30)),
         suppress: Vec::new(),
+        steps: Vec::new(),
     };
     serde_json::to_string(&saved).unwrap()
 }
@@ -84,6 +85,7 @@ fn plan(n: u64, accounts: &[&str], spacing: i64) -> Vec<NewMessage> {
                 timezone: None,
                 html: None,
                 fields: Default::default(),
+                sequence: Default::default(),
             }
         })
         .collect()

@@ -25,7 +25,7 @@ use crate::input::{
     TemplateSet,
 };
 use crate::options::CampaignSpec;
-use crate::plan::{self, PlanSettings, QueueItem, Slot};
+use crate::plan::{self, PlanSettings, QueueItem, Ready, Slot};
 
 pub(crate) use render::CHUNK;
 pub use render::MessageRenderer;
@@ -45,6 +45,12 @@ pub enum CampaignError {
     /// column, or a sample request cannot be built).
     #[error("{0}")]
     Channel(String),
+    /// A `[[steps]]` template that cannot be read or parsed.
+    #[error("`steps[{number}].template` in the config: {source}")]
+    StepTemplate {
+        number: usize,
+        source: TemplateError,
+    },
     #[error(
         "no message template: pass --template FILE, set `template = \"FILE\"` in outreach.toml, \
          or add `subject`/`body` columns to {csv}"
@@ -69,6 +75,10 @@ pub struct Message {
     pub priority: i64,
     pub timezone: Option<Tz>,
     pub template: TemplateChoice,
+    /// 1 for the first message; 2 and later for follow-ups.
+    pub step: u32,
+    /// The index in [`Campaign::messages`] of the previous step's message.
+    pub previous: Option<usize>,
 }
 
 /// A recipient listed more than once; only the first row is planned.
@@ -86,7 +96,8 @@ pub struct Campaign {
     pub table: RecipientTable,
     pub templates: TemplateSet,
     pub accounts: Vec<Account>,
-    /// In queue order: priority (higher first), then file order.
+    /// In queue order: priority (higher first), then file order; with
+    /// `[[steps]]`, every first message, then each follow-up step in turn.
     pub messages: Vec<Message>,
     pub duplicates: Vec<Duplicate>,
     /// Rows left out because a do-not-contact list names their recipient.
@@ -132,6 +143,7 @@ impl Campaign {
         };
         let mut queue = rows::queue(&spec, &table, defaults, &mut templates, &mut problems);
         let suppressed = suppress(&spec, &table, &mut queue.messages)?;
+        add_follow_ups(&spec, &mut templates, &mut queue.messages)?;
         let campaign = Campaign {
             spec,
             table,
@@ -188,6 +200,18 @@ impl Campaign {
         }
     }
 
+    /// How long after the previous step a follow-up is due (None for a
+    /// first message).
+    pub fn delay_of(&self, message: &Message) -> Option<crate::sequence::StepDelay> {
+        let index = usize::try_from(message.step).ok()?.checked_sub(1)?;
+        self.spec.steps.get(index)?.after
+    }
+
+    /// How many steps each recipient's sequence has (1 without `[[steps]]`).
+    pub fn step_count(&self) -> u32 {
+        u32::try_from(self.spec.steps.len().max(1)).unwrap_or(u32::MAX)
+    }
+
     /// The seed of this campaign's jitter: a hash of its CSV.
     pub fn seed(&self) -> [u8; 32] {
         *blake3::hash(self.table.digest.as_bytes()).as_bytes()
@@ -212,10 +236,51 @@ impl Campaign {
                 account: message.account,
                 timezone: message.timezone,
                 key: self.recipient(message),
+                priority: message.priority,
+                ready: match (message.previous, self.delay_of(message)) {
+                    (Some(previous), Some(delay)) => Ready::After { previous, delay },
+                    _ => Ready::First,
+                },
             })
             .collect();
         plan::schedule(&settings, &queue, &[])
     }
+}
+
+/// With `[[steps]]`: after every first message, one message per later
+/// step for the same recipient and account, from that step's template,
+/// each pointing at the message of the step before.
+fn add_follow_ups(
+    spec: &CampaignSpec,
+    templates: &mut TemplateSet,
+    messages: &mut Vec<Message>,
+) -> Result<(), CampaignError> {
+    let first_count = messages.len();
+    let mut previous_of_step: Vec<usize> = (0..first_count).collect();
+    for (index, step) in spec.steps.iter().enumerate().skip(1) {
+        let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let Some(path) = &step.template else {
+            continue; // checked when the options were read
+        };
+        let id = templates
+            .load_file(path)
+            .map_err(|source| CampaignError::StepTemplate {
+                number: index + 1,
+                source,
+            })?;
+        for previous in previous_of_step.iter_mut() {
+            let first = &messages[*previous];
+            let follow_up = Message {
+                template: TemplateChoice::File(id),
+                step: number,
+                previous: Some(*previous),
+                ..first.clone()
+            };
+            messages.push(follow_up);
+            *previous = messages.len() - 1;
+        }
+    }
+    Ok(())
 }
 
 /// Leave out of `messages` every row a do-not-contact list names.

@@ -113,6 +113,8 @@ pub fn queue(
                 priority: fact.priority,
                 timezone: fact.timezone,
                 template: fact.template,
+                step: 1,
+                previous: None,
             }
         })
         .collect();

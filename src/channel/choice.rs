@@ -10,6 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A table inside the channel table that an account's own table merges
+/// into key by key (the SMTP channel's `imap`), rather than replaces.
+const MERGED_TABLE: &str = "imap";
+
 /// The channel used when the config names none: today's JSON API.
 pub const DEFAULT_KIND: &str = "api";
 
@@ -79,6 +83,17 @@ impl ChannelChoice {
         }
         let mut merged = self.clone();
         for (key, value) in own.settings {
+            // The SMTP `imap` table merges one level down, key by key, so
+            // accounts share its host and differ in `username`.
+            if let (Some(toml::Value::Table(base)), toml::Value::Table(over)) =
+                (merged.settings.get_mut(MERGED_TABLE), &value)
+                && key == MERGED_TABLE
+            {
+                for (inner, inner_value) in over {
+                    base.insert(inner.clone(), inner_value.clone());
+                }
+                continue;
+            }
             merged.settings.insert(key, value);
         }
         Ok(merged)
@@ -109,6 +124,7 @@ impl ChannelChoice {
         {
             *path = base.join(path.as_str()).display().to_string();
         }
+        crate::reply::settings::with_paths_from(&mut self.settings, base);
         self
     }
 
@@ -158,6 +174,25 @@ mod tests {
             Some("Alice <alice@acme.test>")
         );
         assert_eq!(alice.text("username").as_deref(), Some("alice@acme.test"));
+    }
+
+    #[test]
+    fn an_accounts_imap_table_merges_key_by_key() {
+        let campaign = ChannelChoice::from_table(Some(&table(
+            "type = \"smtp\"\nimap = { host = \"imap.gmail.com\", poll_interval = \"2m\" }",
+        )))
+        .unwrap();
+        let alice = campaign
+            .with_account_table(Some(&table("imap = { username = \"alice@acme.test\" }")))
+            .unwrap();
+        let imap = alice.settings["imap"].as_table().unwrap();
+        assert_eq!(imap["host"].as_str(), Some("imap.gmail.com"));
+        assert_eq!(imap["poll_interval"].as_str(), Some("2m"));
+        assert_eq!(imap["username"].as_str(), Some("alice@acme.test"));
+        let bob = campaign
+            .with_account_table(Some(&table("from = \"b@acme.test\"")))
+            .unwrap();
+        assert_eq!(bob.settings["imap"], campaign.settings["imap"]);
     }
 
     #[test]

@@ -116,12 +116,19 @@ pub fn resolve(
             None => Ok(Resolved::Api),
         },
         "smtp" => {
-            let settings: SmtpSettings = toml::Value::Table(choice.settings.clone())
-                .try_into()
-                .map_err(|error: toml::de::Error| OpenError::Declaration {
-                    key: key.to_string(),
-                    detail: error.message().to_string(),
-                })?;
+            // The `imap` table is the reply check's (crate::reply), checked here
+            // too so a bad one is reported at load with its key.
+            crate::reply::settings::from_choice(choice, key)
+                .map_err(|error| OpenError::Smtp(error.to_string()))?;
+            let mut smtp = choice.settings.clone();
+            smtp.remove(crate::reply::settings::KEY);
+            let settings: SmtpSettings =
+                toml::Value::Table(smtp)
+                    .try_into()
+                    .map_err(|error: toml::de::Error| OpenError::Declaration {
+                        key: key.to_string(),
+                        detail: error.message().to_string(),
+                    })?;
             settings
                 .validate(key)
                 .map_err(|error| OpenError::Smtp(error.to_string()))?;

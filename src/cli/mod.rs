@@ -6,6 +6,7 @@
 
 pub mod args;
 mod plan_cmd;
+pub mod replies_cmd;
 pub mod report_cmd;
 pub mod resume_cmd;
 pub mod send_cmd;
@@ -46,6 +47,8 @@ pub enum Command {
     Status(status_cmd::StatusArgs),
     /// Stop people: their unsent messages are skipped, even while a sender runs.
     Stop(stop_cmd::StopArgs),
+    /// Read the campaign's inboxes once: stop who replied or bounced (for cron).
+    Replies(replies_cmd::RepliesArgs),
     /// One row per recipient (csv, json), or one page with timelines and failures (html).
     Report(report_cmd::ReportArgs),
     /// Run a local rate-limited messaging API for demos and tests.
@@ -163,6 +166,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Status(args)) => status_cmd::run_status(args),
         Some(Command::Report(args)) => report_cmd::run_report(args),
         Some(Command::Stop(args)) => stop_cmd::run(args),
+        Some(Command::Replies(args)) => replies_cmd::run(args),
         Some(Command::Sandbox(args)) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

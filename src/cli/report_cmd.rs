@@ -133,8 +133,20 @@ fn write_rows(
     format: ReportFormat,
     mut out: impl Write,
 ) -> anyhow::Result<i32> {
+    // One row per recipient and step for a sequence; no step column otherwise.
+    let sequence = store
+        .campaign()?
+        .and_then(|meta| SavedOptions::of(&meta).ok())
+        .is_some_and(|saved| saved.steps.len() > 1);
+    let shown = |mut row: crate::journal::ReportRow| {
+        if !sequence {
+            row.step = None;
+        }
+        row
+    };
     let result = match format {
         ReportFormat::Json | ReportFormat::Html => store.report_rows(&mut |row| {
+            let row = shown(row);
             serde_json::to_writer(&mut out, &row).map_err(crate::journal::JournalError::sink)?;
             out.write_all(b"\n")
                 .map_err(crate::journal::JournalError::sink)?;
@@ -144,7 +156,7 @@ fn write_rows(
             let mut writer = csv::Writer::from_writer(&mut out);
             let result = store.report_rows(&mut |row| {
                 writer
-                    .serialize(&row)
+                    .serialize(shown(row))
                     .map_err(crate::journal::JournalError::sink)
             });
             crate::console::unless_closed_pipe(writer.flush())

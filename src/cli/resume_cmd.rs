@@ -77,6 +77,16 @@ pub struct ResumeArgs {
     #[arg(long)]
     pub resend_uncertain: bool,
 
+    /// Send what is due within WITHIN (default 5m), then exit 0 saying when the next is due.
+    ///
+    /// For long sequences run from cron or a systemd timer instead of a sender that keeps
+    /// running: each run sends what is due, waits for anything due within WITHIN, and exits
+    /// printing when the next message is due (docs/sequences.md).
+    ///
+    /// Example: outreach resume --state data.outreach.db --until-idle
+    #[arg(long, value_name = "WITHIN", num_args = 0..=1, require_equals = true, default_missing_value = "5m")]
+    pub until_idle: Option<String>,
+
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 }
@@ -109,6 +119,7 @@ impl ResumeArgs {
             changes: self.allow_changes.map(AllowChanges::policy),
             retry_failed: self.retry_failed,
             resend_uncertain: self.resend_uncertain,
+            until_idle: self.until_idle.as_deref(),
         })
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::journal::{CampaignStore, SqliteStore, StateCounts};
+use crate::journal::{CampaignStore, SqliteStore, StateCounts, StepCounts};
 use crate::options::system_timezone;
 use crate::output::text::{excerpt, human_duration, local_time, pad};
 use crate::state::saved::SavedOptions;
@@ -49,6 +49,10 @@ pub(super) fn write_status(
     let saved: Option<SavedOptions> = meta.as_ref().and_then(|m| SavedOptions::of(m).ok());
     let summary = store.summary()?;
     let stopped = store.stopped_by_reason()?;
+    let steps = match &saved {
+        Some(saved) if saved.steps.len() > 1 => store.step_counts()?,
+        _ => Vec::new(),
+    };
     let now = Utc::now();
     // Nothing will be sent until someone runs `resume`: no time to promise.
     let (eta, next) = if sender.running() {
@@ -75,6 +79,7 @@ pub(super) fn write_status(
             "uncertain": counts.uncertain,
             "skipped": counts.skipped,
             "stopped": stopped_json(&stopped),
+            "steps": steps,
             "next_send": next,
             "eta": eta,
             "accounts": summary.accounts,
@@ -97,6 +102,10 @@ pub(super) fn write_status(
     writeln!(out, "  messages  {}", messages_text(&counts, sender))?;
     if !stopped.is_empty() {
         writeln!(out, "  stopped   {}", stopped_text(&stopped))?;
+    }
+    for (index, step) in steps.iter().enumerate() {
+        let label = if index == 0 { "  steps" } else { "" };
+        writeln!(out, "{label:<12}{}", step_text(step))?;
     }
     if let Some(next) = next.filter(|_| counts.pending > 0) {
         writeln!(out, "  next send {}", local_time(next.max(now), &zone))?;
@@ -199,6 +208,35 @@ fn messages_text(counts: &StateCounts, sender: Sender) -> String {
         "{} total: {} sent, {} pending{in_flight}, {} failed, {} uncertain, {} skipped",
         counts.total, counts.sent, counts.pending, counts.failed, counts.uncertain, counts.skipped
     )
+}
+
+/// `2: 3 sent, 4 pending (1 waiting for step 1), 1 skipped`: the states a
+/// step's messages are in, the empty ones left out.
+fn step_text(step: &StepCounts) -> String {
+    let counts = &step.counts;
+    let mut parts = Vec::new();
+    for (count, name) in [
+        (counts.sent, "sent"),
+        (counts.pending, "pending"),
+        (counts.in_flight, "in flight"),
+        (counts.failed, "failed"),
+        (counts.uncertain, "uncertain"),
+        (counts.skipped, "skipped"),
+    ] {
+        if count == 0 {
+            continue;
+        }
+        if name == "pending" && step.waiting > 0 {
+            parts.push(format!(
+                "{count} pending ({} waiting for step {})",
+                step.waiting,
+                step.step.saturating_sub(1)
+            ));
+        } else {
+            parts.push(format!("{count} {name}"));
+        }
+    }
+    format!("{}: {}", step.step, parts.join(", "))
 }
 
 /// `3 stopped by hand, 1 unsubscribed`: skipped messages of stopped people,

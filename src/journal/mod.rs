@@ -77,13 +77,13 @@ pub mod writer;
 pub use error::JournalError;
 pub use lock::JournalLock;
 pub use model::{
-    AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, Outcome, RateLimitSnapshot,
-    Rerender, StoredMessage, UnknownState,
+    AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, Outcome, PreviousStep,
+    RateLimitSnapshot, Rerender, SequencePlace, StoredMessage, UnknownState,
 };
 pub use pg::{CampaignListing, PgStore};
 pub use pg_url::DbUrl;
 pub use problems::{ProblemMessage, ReasonCount, Reasons};
-pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary};
+pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary, StepCounts};
 pub use sqlite::SqliteStore;
 pub use sqlite_write::INTERRUPTED_REASON;
 pub use stops::{StopReport, StopRequest, StopTarget, TargetOutcome};

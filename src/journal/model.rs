@@ -136,6 +136,45 @@ pub struct NewMessage {
     /// template over them (a declared HTTP API).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub fields: std::collections::BTreeMap<String, String>,
+    /// Its place in the recipient's sequence (step 1 without `[[steps]]`).
+    #[serde(default, flatten)]
+    pub sequence: SequencePlace,
+}
+
+/// Where a message stands in its recipient's sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequencePlace {
+    /// 1 for the first message, 2 and later for follow-ups.
+    #[serde(default = "first_step")]
+    pub step: u32,
+    /// The `seq` of the previous step's message (follow-ups only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<u64>,
+    /// The row's priority: higher goes first.
+    #[serde(default)]
+    pub priority: i64,
+}
+
+fn first_step() -> u32 {
+    1
+}
+
+impl Default for SequencePlace {
+    fn default() -> Self {
+        SequencePlace {
+            step: 1,
+            previous: None,
+            priority: 0,
+        }
+    }
+}
+
+/// What became of a message a follow-up waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviousStep {
+    pub seq: u64,
+    pub state: MessageState,
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// A pending message's text made again from its edited CSV row

@@ -23,11 +23,11 @@ use chrono::{DateTime, Utc};
 
 use crate::journal::error::JournalError;
 use crate::journal::model::{
-    AttemptRecord, CampaignMeta, MessageState, NewMessage, Rerender, StoredMessage,
+    AttemptRecord, CampaignMeta, MessageState, NewMessage, PreviousStep, Rerender, StoredMessage,
 };
 use crate::journal::pg_conn::{PgConn, Session};
 use crate::journal::pg_url::DbUrl;
-use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
+use crate::journal::report::{ReportRow, RowDigest, StatusSummary, StepCounts};
 use crate::journal::stops::{StopReport, StopRequest, StopTarget};
 use crate::journal::store::{CampaignStore, JournalUpdate, Refusal};
 use crate::journal::{
@@ -198,6 +198,11 @@ impl PgStore {
     /// Every stop recorded, oldest first: `(target, reason, source)`.
     pub fn stops(&self) -> Result<Vec<(StopTarget, String, String)>, JournalError> {
         self.read(pg_stops::stops)
+    }
+
+    /// Per step of a sequence, as [`SqliteStore::step_counts`](super::SqliteStore::step_counts).
+    pub fn step_counts(&self) -> Result<Vec<StepCounts>, JournalError> {
+        self.read(read::step_counts)
     }
 
     /// Messages skipped because their recipient was stopped, by reason.
@@ -430,6 +435,11 @@ impl CampaignStore for PgStore {
     ) -> Result<Vec<DateTime<Utc>>, JournalError> {
         let account = account.to_string();
         self.read(move |session, ctx| read::sends_since(session, ctx, &account, since, at_most))
+    }
+
+    fn previous_steps(&self, seqs: &[u64]) -> Result<Vec<PreviousStep>, JournalError> {
+        let seqs = seqs.to_vec();
+        self.read(move |session, ctx| read::previous_steps(session, ctx, &seqs))
     }
 
     fn set_state_where(

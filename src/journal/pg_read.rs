@@ -15,13 +15,13 @@ use postgres::Row;
 
 use crate::journal::error::JournalError;
 use crate::journal::model::{
-    AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, RateLimitSnapshot,
-    StoredMessage,
+    AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, PreviousStep,
+    RateLimitSnapshot, SequencePlace, StoredMessage,
 };
 use crate::journal::pg::{CampaignListing, Ctx};
 use crate::journal::pg_conn::Session;
 use crate::journal::pg_write::{parse_state, seq_param, state_name};
-use crate::journal::report::{AccountSummary, ReportRow, RowDigest, StatusSummary};
+use crate::journal::report::{AccountSummary, ReportRow, RowDigest, StatusSummary, StepCounts};
 use crate::journal::sqlite::{from_ns, to_ns};
 
 /// Messages per page of a streamed read.
@@ -61,7 +61,7 @@ pub fn campaign(session: &mut Session, ctx: &Ctx) -> Result<CampaignMeta, Journa
 
 const MESSAGE_COLUMNS: &str = "seq, line, recipient, account, subject, body, idempotency_key, \
      planned_at_ns, row_digest, state, attempts, last_attempt_at_ns, last_status, sent_at_ns, \
-     api_message_id, failure_reason, timezone, html, fields_json";
+     api_message_id, failure_reason, timezone, html, fields_json, step, previous_seq, priority";
 
 fn stored_message(row: &Row) -> StoredMessage {
     let fields: Option<String> = row.get(18);
@@ -81,6 +81,11 @@ fn stored_message(row: &Row) -> StoredMessage {
             fields: fields
                 .and_then(|text| serde_json::from_str(&text).ok())
                 .unwrap_or_default(),
+            sequence: SequencePlace {
+                step: row.get::<_, i32>(19) as u32,
+                previous: row.get::<_, Option<i64>>(20).map(|seq| seq as u64),
+                priority: row.get(21),
+            },
         },
         state: parse_state(row.get(9)),
         attempts: row.get::<_, i32>(10) as u32,
@@ -236,7 +241,7 @@ pub fn report_page(
         .client
         .query(
             "SELECT seq, line, recipient, account, state, attempts, last_status, planned_at_ns,
-                    sent_at_ns, api_message_id, failure_reason
+                    sent_at_ns, api_message_id, failure_reason, step
              FROM messages WHERE campaign = $1 AND seq > $2 ORDER BY seq LIMIT $3",
             &[&ctx.campaign, &after, &PAGE],
         )
@@ -255,8 +260,88 @@ pub fn report_page(
             sent_at: row.get::<_, Option<i64>>(8).map(from_ns),
             api_message_id: row.get(9),
             failure_reason: row.get(10),
+            step: Some(row.get::<_, i32>(11) as u32),
         })
         .collect())
+}
+
+/// The state and send time of each message in `seqs` that exists, in the
+/// order asked.
+pub fn previous_steps(
+    session: &mut Session,
+    ctx: &Ctx,
+    seqs: &[u64],
+) -> Result<Vec<PreviousStep>, JournalError> {
+    let keys: Vec<i64> = seqs.iter().map(|&seq| seq_param(seq)).collect();
+    let rows = session
+        .client
+        .query(
+            "SELECT seq, state, sent_at_ns FROM messages WHERE campaign = $1 AND seq = ANY($2)",
+            &[&ctx.campaign, &keys],
+        )
+        .map_err(ctx.pg("reading previous steps"))?;
+    let found: std::collections::HashMap<i64, PreviousStep> = rows
+        .iter()
+        .map(|row| {
+            let seq: i64 = row.get(0);
+            (
+                seq,
+                PreviousStep {
+                    seq: seq as u64,
+                    state: parse_state(row.get(1)),
+                    sent_at: row.get::<_, Option<i64>>(2).map(from_ns),
+                },
+            )
+        })
+        .collect();
+    Ok(keys
+        .iter()
+        .filter_map(|seq| found.get(seq).copied())
+        .collect())
+}
+
+/// Per step: counts by state, and pending follow-ups whose previous step
+/// has not gone out (see `SqliteStore::step_counts`).
+pub fn step_counts(session: &mut Session, ctx: &Ctx) -> Result<Vec<StepCounts>, JournalError> {
+    let client = &mut session.client;
+    let mut steps: Vec<StepCounts> = Vec::new();
+    fn entry(steps: &mut Vec<StepCounts>, step: u32) -> usize {
+        let index = step.saturating_sub(1) as usize;
+        while steps.len() <= index {
+            let step = u32::try_from(steps.len() + 1).unwrap_or(u32::MAX);
+            steps.push(StepCounts {
+                step,
+                ..StepCounts::default()
+            });
+        }
+        index
+    }
+    let rows = client
+        .query(
+            "SELECT step, state, count(*) FROM messages WHERE campaign = $1 GROUP BY step, state",
+            &[&ctx.campaign],
+        )
+        .map_err(ctx.pg("counting messages by step"))?;
+    for row in &rows {
+        let index = entry(&mut steps, row.get::<_, i32>(0) as u32);
+        steps[index]
+            .counts
+            .add(parse_state(row.get(1)), row.get::<_, i64>(2) as u64);
+    }
+    let rows = client
+        .query(
+            "SELECT m.step, count(*) FROM messages m
+             JOIN messages p ON p.campaign = m.campaign AND p.seq = m.previous_seq
+             WHERE m.campaign = $1 AND m.state = 'pending' AND p.state <> 'sent'
+             GROUP BY m.step",
+            &[&ctx.campaign],
+        )
+        .map_err(ctx.pg("counting waiting follow-ups"))?;
+    for row in &rows {
+        let index = entry(&mut steps, row.get::<_, i32>(0) as u32);
+        steps[index].waiting = row.get::<_, i64>(1) as u64;
+    }
+    Ok(steps)
 }
 
 pub fn attempts(

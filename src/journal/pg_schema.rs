@@ -69,6 +69,8 @@ CREATE TABLE messages (
     campaign           BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
     seq                BIGINT NOT NULL,
     step               INTEGER NOT NULL DEFAULT 1,
+    previous_seq       BIGINT,
+    priority           BIGINT NOT NULL DEFAULT 0,
     line               BIGINT NOT NULL,
     recipient          TEXT NOT NULL,
     account            TEXT NOT NULL,

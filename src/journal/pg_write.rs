@@ -141,7 +141,16 @@ pub(crate) fn insert_messages(
             .iter()
             .map(|m| crate::journal::sqlite_write::fields_json(&m.fields))
             .collect();
-        let params: [&(dyn ToSql + Sync); 13] = [
+        let steps: Vec<i32> = chunk
+            .iter()
+            .map(|m| i32::try_from(m.sequence.step).unwrap_or(i32::MAX))
+            .collect();
+        let previous: Vec<Option<i64>> = chunk
+            .iter()
+            .map(|m| m.sequence.previous.map(seq_param))
+            .collect();
+        let priorities: Vec<i64> = chunk.iter().map(|m| m.sequence.priority).collect();
+        let params: [&(dyn ToSql + Sync); 16] = [
             &ctx.campaign,
             &seqs,
             &lines,
@@ -155,13 +164,17 @@ pub(crate) fn insert_messages(
             &zones,
             &html,
             &fields,
+            &steps,
+            &previous,
+            &priorities,
         ];
         tx.execute(
             "INSERT INTO messages (campaign, seq, line, recipient, account, subject, body,
-                 idempotency_key, planned_at_ns, row_digest, timezone, html, fields_json)
+                 idempotency_key, planned_at_ns, row_digest, timezone, html, fields_json,
+                 step, previous_seq, priority)
              SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[],
                  $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[],
-                 $12::text[], $13::text[])",
+                 $12::text[], $13::text[], $14::integer[], $15::bigint[], $16::bigint[])",
             &params,
         )
         .map_err(ctx.pg("storing messages"))?;

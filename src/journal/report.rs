@@ -80,12 +80,25 @@ pub struct StatusSummary {
     pub accounts: Vec<AccountSummary>,
 }
 
+/// One step of a sequence in `outreach status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StepCounts {
+    pub step: u32,
+    pub counts: StateCounts,
+    /// Pending follow-ups whose previous step has not gone out (yet).
+    pub waiting: u64,
+}
+
 /// One message in `outreach report`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportRow {
     pub seq: u64,
     pub line: u64,
     pub recipient: String,
+    /// The message's step in a sequence; `report` leaves it out for a
+    /// campaign without `[[steps]]`, so its columns stay as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
     pub account: String,
     pub state: MessageState,
     pub attempts: u32,

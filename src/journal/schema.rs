@@ -54,6 +54,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: V3,
     },
+    Migration {
+        version: 4,
+        sql: V4,
+    },
 ];
 
 /// The schema version this build writes.
@@ -161,6 +165,15 @@ CREATE TABLE stops (
     at_ns         INTEGER NOT NULL
 );
 CREATE INDEX stops_by_key ON stops (recipient_key);
+";
+
+/// Sequences (issue 13): a message's step, the `seq` of the previous step's
+/// message it follows, and its row's priority. No index: a follow-up finds
+/// its previous step by primary key.
+const V4: &str = "
+ALTER TABLE messages ADD COLUMN step INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE messages ADD COLUMN previous_seq INTEGER;
+ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
 ";
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

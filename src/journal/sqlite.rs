@@ -30,9 +30,9 @@ use rusqlite::{Connection, OpenFlags};
 use crate::journal::error::JournalError;
 use crate::journal::lock::JournalLock;
 use crate::journal::model::{
-    AttemptRecord, CampaignMeta, MessageState, NewMessage, Rerender, StoredMessage,
+    AttemptRecord, CampaignMeta, MessageState, NewMessage, PreviousStep, Rerender, StoredMessage,
 };
-use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
+use crate::journal::report::{ReportRow, RowDigest, StatusSummary, StepCounts};
 use crate::journal::schema;
 use crate::journal::sqlite_connection::{
     READ_PRAGMAS, configure_writer, open_connection, probe_connection,
@@ -191,6 +191,13 @@ impl SqliteStore {
         stops::stopped_by_reason(&self.conn, &self.path)
     }
 
+    /// Per step of a sequence (index 0 = step 1): counts by state, and how
+    /// many pending follow-ups still wait for their previous step to go out.
+    /// Reads every message: only for campaigns with `[[steps]]`.
+    pub fn step_counts(&self) -> Result<Vec<StepCounts>, JournalError> {
+        report::step_counts(&self.conn, &self.path)
+    }
+
     /// The journal file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -262,6 +269,10 @@ impl CampaignStore for SqliteStore {
         at_most: usize,
     ) -> Result<Vec<DateTime<Utc>>, JournalError> {
         read::sends_since(&self.conn, &self.path, account, since, at_most)
+    }
+
+    fn previous_steps(&self, seqs: &[u64]) -> Result<Vec<PreviousStep>, JournalError> {
+        read::previous_steps(&self.conn, &self.path, seqs)
     }
 
     fn set_state_where(

@@ -12,7 +12,9 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter};
 
 use crate::journal::error::JournalError;
-use crate::journal::model::{CampaignMeta, InputDigest, MessageState, NewMessage, StoredMessage};
+use crate::journal::model::{
+    CampaignMeta, InputDigest, MessageState, NewMessage, PreviousStep, StoredMessage,
+};
 use crate::journal::report::RowDigest;
 use crate::journal::sqlite::{from_ns, to_ns};
 use crate::journal::sqlite_connection::{READ_PRAGMAS, open_connection};
@@ -58,7 +60,7 @@ pub fn campaign(conn: &Connection, path: &Path) -> Result<Option<CampaignMeta>, 
 
 const MESSAGE_COLUMNS: &str = "seq, line, recipient, account, subject, body, idempotency_key, \
      planned_at_ns, row_digest, state, attempts, last_attempt_at_ns, last_status, sent_at_ns, \
-     api_message_id, failure_reason, timezone, html, fields_json";
+     api_message_id, failure_reason, timezone, html, fields_json, step, previous_seq, priority";
 
 fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
     Ok(StoredMessage {
@@ -75,6 +77,11 @@ fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
             timezone: row.get(16)?,
             html: row.get(17)?,
             fields: fields_from_json(row.get(18)?),
+            sequence: crate::journal::model::SequencePlace {
+                step: row.get(19)?,
+                previous: row.get(20)?,
+                priority: row.get(21)?,
+            },
         },
         state: row.get(9)?,
         attempts: row.get(10)?,
@@ -278,6 +285,33 @@ pub fn sends_since(
         })
         .and_then(|rows| rows.collect())
         .map_err(sql("reading past sends"))
+}
+
+/// The state and send time of each message in `seqs` that exists.
+pub fn previous_steps(
+    conn: &Connection,
+    path: &Path,
+    seqs: &[u64],
+) -> Result<Vec<PreviousStep>, JournalError> {
+    let sql = |action| JournalError::sqlite(path, action);
+    let mut select = conn
+        .prepare_cached("SELECT state, sent_at_ns FROM messages WHERE seq = ?1")
+        .map_err(sql("reading previous steps"))?;
+    let mut found = Vec::with_capacity(seqs.len());
+    for &seq in seqs {
+        let row = select
+            .query_row(params![seq], |row| {
+                Ok(PreviousStep {
+                    seq,
+                    state: row.get(0)?,
+                    sent_at: row.get::<_, Option<i64>>(1)?.map(from_ns),
+                })
+            })
+            .optional()
+            .map_err(sql("reading previous steps"))?;
+        found.extend(row);
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use rusqlite::{Connection, Row};
 
 use crate::journal::error::JournalError;
 use crate::journal::model::{AttemptRecord, MessageState, RateLimitSnapshot};
-use crate::journal::report::{AccountSummary, ReportRow, StatusSummary};
+use crate::journal::report::{AccountSummary, ReportRow, StatusSummary, StepCounts};
 use crate::journal::sqlite::from_ns;
 use crate::journal::sqlite_read::stream_rows;
 
@@ -21,6 +21,55 @@ const STATE_COUNTS: &str = "
 
 const LAST_SENT: &str =
     "SELECT max(sent_at_ns) FROM messages WHERE account = ?1 AND state = 'sent'";
+
+/// See [`crate::journal::SqliteStore::step_counts`].
+pub fn step_counts(conn: &Connection, path: &Path) -> Result<Vec<StepCounts>, JournalError> {
+    let sql = |action| JournalError::sqlite(path, action);
+    let mut steps: Vec<StepCounts> = Vec::new();
+    let entry = |steps: &mut Vec<StepCounts>, step: u32| -> usize {
+        let index = step.saturating_sub(1) as usize;
+        while steps.len() <= index {
+            let step = u32::try_from(steps.len() + 1).unwrap_or(u32::MAX);
+            steps.push(StepCounts {
+                step,
+                ..StepCounts::default()
+            });
+        }
+        index
+    };
+    let mut select = conn
+        .prepare("SELECT step, state, count(*) FROM messages GROUP BY step, state")
+        .map_err(sql("counting messages by step"))?;
+    let rows = select
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, u32>(0)?,
+                row.get::<_, MessageState>(1)?,
+                row.get::<_, u64>(2)?,
+            ))
+        })
+        .map_err(sql("counting messages by step"))?;
+    for row in rows {
+        let (step, state, count) = row.map_err(sql("counting messages by step"))?;
+        let index = entry(&mut steps, step);
+        steps[index].counts.add(state, count);
+    }
+    let mut waiting = conn
+        .prepare(
+            "SELECT m.step, count(*) FROM messages m JOIN messages p ON p.seq = m.previous_seq
+             WHERE m.state = 'pending' AND p.state != 'sent' GROUP BY m.step",
+        )
+        .map_err(sql("counting waiting follow-ups"))?;
+    let rows = waiting
+        .query_map([], |row| Ok((row.get::<_, u32>(0)?, row.get::<_, u64>(1)?)))
+        .map_err(sql("counting waiting follow-ups"))?;
+    for row in rows {
+        let (step, count) = row.map_err(sql("counting waiting follow-ups"))?;
+        let index = entry(&mut steps, step);
+        steps[index].waiting = count;
+    }
+    Ok(steps)
+}
 
 pub fn summary(conn: &Connection, path: &Path) -> Result<StatusSummary, JournalError> {
     let sql = |action| JournalError::sqlite(path, action);
@@ -100,13 +149,14 @@ pub fn report_rows(
 ) -> Result<(), JournalError> {
     let select =
         "SELECT seq, line, recipient, account, state, attempts, last_status, planned_at_ns,
-                sent_at_ns, api_message_id, failure_reason
+                sent_at_ns, api_message_id, failure_reason, step
          FROM messages ORDER BY seq";
     let report = |row: &Row<'_>| {
         Ok(ReportRow {
             seq: row.get(0)?,
             line: row.get(1)?,
             recipient: row.get(2)?,
+            step: Some(row.get(11)?),
             account: row.get(3)?,
             state: row.get(4)?,
             attempts: row.get(5)?,

@@ -125,8 +125,8 @@ pub(super) fn insert_messages(
 ) -> Result<(), JournalError> {
     let mut insert = tx
         .prepare_cached(
-            "INSERT INTO messages (seq, line, recipient, account, subject, body, idempotency_key, planned_at_ns, row_digest, timezone, html, fields_json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO messages (seq, line, recipient, account, subject, body, idempotency_key, planned_at_ns, row_digest, timezone, html, fields_json, step, previous_seq, priority)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )
         .map_err(JournalError::sqlite(path, "storing messages"))?;
     for message in messages {
@@ -143,6 +143,9 @@ pub(super) fn insert_messages(
             message.timezone,
             message.html,
             fields_json(&message.fields),
+            message.sequence.step,
+            message.sequence.previous,
+            message.sequence.priority,
         ]);
         match result {
             Ok(_) => {}

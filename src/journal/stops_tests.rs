@@ -25,6 +25,7 @@ fn message(seq: u64, recipient: &str) -> NewMessage {
         timezone: None,
         html: None,
         fields: Default::default(),
+        sequence: Default::default(),
     }
 }
 

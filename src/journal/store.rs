@@ -18,7 +18,8 @@ use chrono::{DateTime, Utc};
 
 use crate::journal::error::JournalError;
 use crate::journal::model::{
-    AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome, Rerender, StoredMessage,
+    AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome, PreviousStep, Rerender,
+    StoredMessage,
 };
 use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
 
@@ -126,6 +127,10 @@ pub trait CampaignStore: Send {
         since: DateTime<Utc>,
         at_most: usize,
     ) -> Result<Vec<DateTime<Utc>>, JournalError>;
+
+    /// The state and send time of each message in `seqs` (those that
+    /// exist): what became of the steps pending follow-ups wait for.
+    fn previous_steps(&self, seqs: &[u64]) -> Result<Vec<PreviousStep>, JournalError>;
 
     /// Moves every message in `from` to `to` (`--retry-failed`,
     /// `--resend-uncertain`); see [`manual_transition_allowed`]. Moving to

@@ -144,6 +144,8 @@ pub struct ResumeOverrides {
     pub retry_failed: bool,
     /// `--resend-uncertain`.
     pub resend_uncertain: bool,
+    /// `--until-idle[=WITHIN]`: send what is due within this, then exit.
+    pub until_idle: Option<chrono::TimeDelta>,
 }
 
 /// `resume`'s pacing flags as typed.
@@ -155,6 +157,7 @@ pub struct ResumeFlags<'a> {
     pub changes: Option<ChangePolicy>,
     pub retry_failed: bool,
     pub resend_uncertain: bool,
+    pub until_idle: Option<&'a str>,
 }
 
 impl ResumeOverrides {
@@ -176,6 +179,18 @@ impl ResumeOverrides {
                 origin: Origin::Flag("--daily-cap"),
             });
         }
+        let until_idle = flags
+            .until_idle
+            .map(|text| {
+                humantime::parse_duration(text.trim())
+                    .ok()
+                    .and_then(|d| chrono::TimeDelta::from_std(d).ok())
+                    .ok_or_else(|| OptionsError::Duration {
+                        flag: "--until-idle",
+                        input: text.to_string(),
+                    })
+            })
+            .transpose()?;
         Ok(ResumeOverrides {
             rate,
             windows,
@@ -183,6 +198,7 @@ impl ResumeOverrides {
             changes: flags.changes,
             retry_failed: flags.retry_failed,
             resend_uncertain: flags.resend_uncertain,
+            until_idle,
         })
     }
 

@@ -47,6 +47,11 @@ pub enum OptionsError {
         origin: Origin,
         source: crate::plan::warmup::WarmupError,
     },
+    #[error("{source} in {}", origin_file(origin))]
+    Steps {
+        origin: Origin,
+        source: crate::sequence::StepError,
+    },
     #[error("{origin}: {source}")]
     SkipDates {
         origin: Origin,
@@ -98,6 +103,14 @@ pub enum OptionsError {
     Channel { origin: Origin, detail: String },
 }
 
+/// The file of a config origin, for errors that name their own key.
+fn origin_file(origin: &Origin) -> String {
+    match origin {
+        Origin::Config { path, .. } => path.display().to_string(),
+        Origin::Flag(flag) => (*flag).to_string(),
+    }
+}
+
 impl OptionsError {
     /// The flag or config key the error is about, if it names one.
     pub fn origin(&self) -> Option<Origin> {
@@ -107,6 +120,7 @@ impl OptionsError {
             | OptionsError::TimeZone { origin, .. }
             | OptionsError::Window { origin, .. }
             | OptionsError::SkipDates { origin, .. }
+            | OptionsError::Steps { origin, .. }
             | OptionsError::Warmup { origin, .. }
             | OptionsError::Jitter { origin, .. }
             | OptionsError::DailyCap { origin }

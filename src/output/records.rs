@@ -26,6 +26,9 @@ pub struct PlannedRecord<'a> {
     pub local: &'a str,
     pub account: &'a str,
     pub recipient: &'a str,
+    /// The message's step, only for a sequence (`[[steps]]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
     pub line: u64,
     pub priority: i64,
     pub template: &'a str,
@@ -84,6 +87,7 @@ fn for_each_record(
 ) -> io::Result<()> {
     let mut renderer: MessageRenderer<'_> = campaign.renderer();
     let mut times = Times::new(campaign.spec.timezone);
+    let sequence = campaign.step_count() > 1;
     for (offset, slot) in chunk.iter().enumerate() {
         let message = &campaign.messages[slot.id];
         let rendered = renderer.render(message).map_err(io::Error::other)?;
@@ -94,6 +98,7 @@ fn for_each_record(
             local,
             account: &campaign.accounts[slot.account].name,
             recipient: campaign.recipient(message),
+            step: sequence.then_some(message.step),
             line: campaign.line(message),
             priority: message.priority,
             template: campaign.template_name(message),

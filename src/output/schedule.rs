@@ -32,7 +32,9 @@ pub fn write_table(
     let shown = limit.map_or(slots.len(), |limit| limit.min(slots.len()));
     let zone = &campaign.spec.timezone;
     let mut renderer = campaign.renderer();
-    let rows: Vec<[String; 5]> = slots[..shown]
+    // A sequence's table has a step column; a single message's does not.
+    let sequence = campaign.step_count() > 1;
+    let rows: Vec<Vec<String>> = slots[..shown]
         .iter()
         .enumerate()
         .map(|(seq, slot)| {
@@ -41,26 +43,35 @@ pub fn write_table(
                 .render(message)
                 .map(|r| r.subject.filter(|s| !s.is_empty()).unwrap_or(r.body))
                 .unwrap_or_default();
-            [
+            let mut row = vec![
                 (seq + 1).to_string(),
                 local_time(slot.at, zone),
                 campaign.accounts[slot.account].name.clone(),
                 campaign.recipient(message).to_string(),
-                excerpt(&text, 48),
-            ]
+            ];
+            if sequence {
+                row.push(message.step.to_string());
+            }
+            row.push(excerpt(&text, 48));
+            row
         })
         .collect();
-    let headers = ["#", "when", "account", "recipient", "message"];
-    let mut widths = headers.map(|h| h.chars().count());
+    let mut headers = vec!["#", "when", "account", "recipient"];
+    if sequence {
+        headers.push("step");
+    }
+    headers.push("message");
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let line = |cells: [&str; 5]| -> String {
+    let last = headers.len() - 1;
+    let line = |cells: &[&str]| -> String {
         let mut text = String::new();
         for (index, cell) in cells.iter().enumerate() {
-            if index == 4 {
+            if index == last {
                 text.push_str(cell);
             } else {
                 text.push_str(&pad(cell, widths[index]));
@@ -69,13 +80,10 @@ pub fn write_table(
         }
         text.trim_end().to_string()
     };
-    writeln!(out, "{}", line(headers))?;
+    writeln!(out, "{}", line(&headers))?;
     for row in &rows {
-        writeln!(
-            out,
-            "{}",
-            line([&row[0], &row[1], &row[2], &row[3], &row[4]])
-        )?;
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        writeln!(out, "{}", line(&cells))?;
     }
     if shown < slots.len() {
         writeln!(
@@ -86,6 +94,30 @@ pub fn write_table(
     }
     writeln!(out)?;
     write_summary(out, campaign, slots)
+}
+
+/// Each step's message count and delay: `1: 40 messages, 2 (3 days after
+/// 1): 40 messages`. Follow-up times in the plan assume each step goes out
+/// on plan.
+fn step_totals(campaign: &Campaign, slots: &[Slot]) -> Vec<String> {
+    let mut counts = vec![0usize; campaign.step_count() as usize];
+    for slot in slots {
+        let step = campaign.messages[slot.id].step as usize;
+        if let Some(count) = counts.get_mut(step.saturating_sub(1)) {
+            *count += 1;
+        }
+    }
+    counts
+        .iter()
+        .enumerate()
+        .map(|(index, count)| {
+            let number = index + 1;
+            match campaign.spec.steps.get(index).and_then(|step| step.after) {
+                Some(after) => format!("{number} ({after} after {}): {count} messages", number - 1),
+                None => format!("{number}: {count} messages"),
+            }
+        })
+        .collect()
 }
 
 /// The summary block: counts, accounts and rates, first and last send, duration.
@@ -122,6 +154,13 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
         campaign.accounts.len()
     )?;
     writeln!(out, "  accounts    {}", accounts.join(", "))?;
+    if campaign.step_count() > 1 {
+        writeln!(
+            out,
+            "  steps       {}",
+            step_totals(campaign, slots).join(", ")
+        )?;
+    }
     if campaign.accounts.iter().any(|a| !a.channel.is_default()) {
         let channels: Vec<String> = campaign
             .accounts

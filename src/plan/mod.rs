@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::account::Account;
+use crate::sequence::{StepDelay, StepQueue};
 use crate::window::WindowSet;
 use slots::{AccountSlots, SlotRules};
 
@@ -44,6 +45,23 @@ pub struct QueueItem<'a> {
     pub timezone: Option<Tz>,
     /// Stable text for jitter (the recipient id).
     pub key: &'a str,
+    /// Higher goes first; a due follow-up goes before a first message of
+    /// the same priority.
+    pub priority: i64,
+    /// When the message may go out.
+    pub ready: Ready,
+}
+
+/// When a queued message may go out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    /// In queue order (a first message).
+    First,
+    /// A follow-up due at this time (its previous step went out earlier).
+    Due(DateTime<Utc>),
+    /// A follow-up due `delay` after the queue item at index `previous`
+    /// (same account) goes out.
+    After { previous: usize, delay: StepDelay },
 }
 
 /// A planned send.
@@ -62,7 +80,36 @@ pub fn schedule(
     queue: &[QueueItem<'_>],
     history: &[Vec<DateTime<Utc>>],
 ) -> Vec<Slot> {
-    let mut generators: Vec<AccountSlots<'_>> = settings
+    if queue.iter().any(|item| item.ready != Ready::First) {
+        return schedule_steps(settings, queue, history);
+    }
+    let mut generators = generators(settings, history);
+    let mut slots: Vec<(Slot, usize)> = queue
+        .iter()
+        .enumerate()
+        .map(|(order, item)| {
+            let fraction = jitter_fraction(settings, item);
+            let at = generators[item.account].next(item.timezone.as_ref(), fraction);
+            (
+                Slot {
+                    id: item.id,
+                    account: item.account,
+                    at,
+                },
+                order,
+            )
+        })
+        .collect();
+    slots.sort_unstable_by_key(|(slot, order)| (slot.at, slot.account, *order));
+    slots.into_iter().map(|(slot, _)| slot).collect()
+}
+
+/// One slot generator per account, each after its account's history.
+fn generators<'a>(
+    settings: &PlanSettings<'a>,
+    history: &[Vec<DateTime<Utc>>],
+) -> Vec<AccountSlots<'a>> {
+    settings
         .accounts
         .iter()
         .enumerate()
@@ -78,27 +125,72 @@ pub fn schedule(
             let past = history.get(index).map_or(&[][..], Vec::as_slice);
             AccountSlots::new(rules, settings.start, past)
         })
+        .collect()
+}
+
+fn jitter_fraction(settings: &PlanSettings<'_>, item: &QueueItem<'_>) -> f64 {
+    if settings.jitter > 0.0 {
+        jitter::unit_fraction(&settings.seed, item.key)
+    } else {
+        0.0
+    }
+}
+
+/// [`schedule`] for a queue with follow-ups: each account's slots are
+/// handed out by the [`StepQueue`] the executor also uses, each follow-up
+/// assumed due `after` its previous step's slot (the tentative plan).
+/// Follow-ups whose previous step is not in the queue and not already due
+/// are left out.
+fn schedule_steps(
+    settings: &PlanSettings<'_>,
+    queue: &[QueueItem<'_>],
+    history: &[Vec<DateTime<Utc>>],
+) -> Vec<Slot> {
+    let mut generators = generators(settings, history);
+    let mut queues: Vec<StepQueue<usize>> = (0..settings.accounts.len())
+        .map(|_| StepQueue::default())
         .collect();
-    let mut slots: Vec<(Slot, usize)> = queue
-        .iter()
-        .enumerate()
-        .map(|(order, item)| {
-            let fraction = if settings.jitter > 0.0 {
-                jitter::unit_fraction(&settings.seed, item.key)
-            } else {
-                0.0
-            };
-            let at = generators[item.account].next(item.timezone.as_ref(), fraction);
-            (
+    for (order, item) in queue.iter().enumerate() {
+        let Some(account_queue) = queues.get_mut(item.account) else {
+            continue;
+        };
+        match item.ready {
+            Ready::First => account_queue.push_first(order, item.priority),
+            Ready::Due(due) => account_queue.push_due(order, item.priority, due),
+            Ready::After { previous, delay } => account_queue.push_after(
+                order,
+                item.priority,
+                previous as u64,
+                delay,
+                item.timezone,
+            ),
+        }
+    }
+    let mut slots: Vec<(Slot, usize)> = Vec::with_capacity(queue.len());
+    for (account, (account_queue, generator)) in
+        queues.iter_mut().zip(generators.iter_mut()).enumerate()
+    {
+        while let Some(next) = account_queue.next(|&order, due| {
+            let item = &queue[order];
+            generator.peek(due, item.timezone.as_ref(), jitter_fraction(settings, item))
+        }) {
+            let item = &queue[next.item];
+            let at = generator.next_due(
+                next.due,
+                item.timezone.as_ref(),
+                jitter_fraction(settings, item),
+            );
+            account_queue.sent(next.item as u64, at, settings.windows, &settings.timezone);
+            slots.push((
                 Slot {
                     id: item.id,
-                    account: item.account,
+                    account,
                     at,
                 },
-                order,
-            )
-        })
-        .collect();
+                next.item,
+            ));
+        }
+    }
     slots.sort_unstable_by_key(|(slot, order)| (slot.at, slot.account, *order));
     slots.into_iter().map(|(slot, _)| slot).collect()
 }
@@ -129,6 +221,8 @@ mod tests {
                 account: id % 2,
                 timezone: None,
                 key: "x",
+                priority: 0,
+                ready: Ready::First,
             })
             .collect();
         let slots = schedule(&settings, &queue, &[]);

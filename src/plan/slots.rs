@@ -102,9 +102,7 @@ impl<'a> AccountSlots<'a> {
     /// The next slot for a recipient; `timezone` is the recipient's own zone
     /// for windows (None: the account's); `jitter_fraction` in `[0, 1)`.
     pub fn next(&mut self, timezone: Option<&Tz>, jitter_fraction: f64) -> DateTime<Utc> {
-        let jitter = self.interval.as_seconds_f64() * self.rules.jitter * jitter_fraction;
-        let floor = self.rate_floor() + TimeDelta::microseconds((jitter * 1e6) as i64);
-        self.take(floor, timezone)
+        self.next_due(None, timezone, jitter_fraction)
     }
 
     /// The next slot at or after `not_before` (which already holds any
@@ -117,6 +115,16 @@ impl<'a> AccountSlots<'a> {
     ) -> DateTime<Utc> {
         let floor = self.rate_floor().max(not_before);
         self.take(floor, timezone)
+    }
+
+    /// The slot [`next_not_before`](Self::next_not_before) would return,
+    /// without taking it.
+    pub fn peek_not_before(
+        &self,
+        not_before: DateTime<Utc>,
+        timezone: Option<&Tz>,
+    ) -> DateTime<Utc> {
+        self.find(self.rate_floor().max(not_before), timezone)
     }
 
     /// The request for the last slot left at `actual`: later slots are spaced
@@ -133,7 +141,43 @@ impl<'a> AccountSlots<'a> {
         }
     }
 
+    /// The slot [`next`](Self::next) would return for a message due at
+    /// `due` (None: now), without taking it.
+    pub fn peek(
+        &self,
+        due: Option<DateTime<Utc>>,
+        timezone: Option<&Tz>,
+        jitter_fraction: f64,
+    ) -> DateTime<Utc> {
+        self.find(self.floor(due, jitter_fraction), timezone)
+    }
+
+    /// Takes the slot [`peek`](Self::peek) tells.
+    pub fn next_due(
+        &mut self,
+        due: Option<DateTime<Utc>>,
+        timezone: Option<&Tz>,
+        jitter_fraction: f64,
+    ) -> DateTime<Utc> {
+        let floor = self.floor(due, jitter_fraction);
+        self.take(floor, timezone)
+    }
+
+    fn floor(&self, due: Option<DateTime<Utc>>, jitter_fraction: f64) -> DateTime<Utc> {
+        let jitter = self.interval.as_seconds_f64() * self.rules.jitter * jitter_fraction;
+        let floor = self.rate_floor() + TimeDelta::microseconds((jitter * 1e6) as i64);
+        due.map_or(floor, |due| floor.max(due))
+    }
+
     fn take(&mut self, floor: DateTime<Utc>, timezone: Option<&Tz>) -> DateTime<Utc> {
+        let at = self.find(floor, timezone);
+        self.record(at);
+        at
+    }
+
+    /// The first instant at or after `floor` inside a window and under the
+    /// day's cap.
+    fn find(&self, floor: DateTime<Utc>, timezone: Option<&Tz>) -> DateTime<Utc> {
         let window_zone = timezone.copied().unwrap_or(self.rules.timezone);
         let mut at = floor;
         // Each pass moves to a later day, so a handful always suffices; the
@@ -149,7 +193,6 @@ impl<'a> AccountSlots<'a> {
             }
             at = start_of_day(&self.rules.timezone, day + Days::new(1)).max(at);
         }
-        self.record(at);
         at
     }
 }

@@ -65,19 +65,19 @@ impl ClaimedAhead {
 /// against the rate windows a little late, which only ever makes it wait.
 pub fn batch(
     job: &Job,
-    following: &[Job],
+    following: &[(u64, DateTime<Utc>)],
     slot: DateTime<Utc>,
     lead: TimeDelta,
 ) -> Vec<(u64, DateTime<Utc>)> {
     let shift = (slot - job.planned_at).max(TimeDelta::zero());
     let deadline = slot + lead;
     let mut claims = vec![(job.seq, slot)];
-    for next in following.iter().take(CLAIM_BATCH - 1) {
+    for &(seq, planned_at) in following.iter().take(CLAIM_BATCH - 1) {
         // Strictly within the lead: at 20/s and slower, one per commit.
-        if next.planned_at + shift >= deadline {
+        if planned_at + shift >= deadline {
             break;
         }
-        claims.push((next.seq, deadline));
+        claims.push((seq, deadline));
     }
     claims
 }
@@ -109,14 +109,24 @@ mod tests {
             },
             planned_at: at(planned_ms),
             timezone: None,
+            step: 1,
+            priority: 0,
+            ready: crate::plan::Ready::First,
         }
+    }
+
+    fn rest(jobs: &[Job]) -> Vec<(u64, DateTime<Utc>)> {
+        jobs[1..]
+            .iter()
+            .map(|job| (job.seq, job.planned_at))
+            .collect()
     }
 
     #[test]
     fn a_batch_holds_what_is_due_within_the_lead_moved_by_the_lateness() {
         let jobs: Vec<Job> = (0..10).map(|seq| job(seq, seq as i64 * 10)).collect();
         // The head is 3 ms late: the others are expected 3 ms late too.
-        let claims = batch(&jobs[0], &jobs[1..], at(3), TimeDelta::milliseconds(50));
+        let claims = batch(&jobs[0], &rest(&jobs), at(3), TimeDelta::milliseconds(50));
         let ahead = at(53);
         assert_eq!(
             claims,
@@ -127,21 +137,21 @@ mod tests {
     #[test]
     fn one_interval_of_exactly_the_lead_claims_one_message_at_a_time() {
         let jobs: Vec<Job> = (0..3).map(|seq| job(seq, seq as i64 * 50)).collect();
-        let claims = batch(&jobs[0], &jobs[1..], at(0), TimeDelta::milliseconds(50));
+        let claims = batch(&jobs[0], &rest(&jobs), at(0), TimeDelta::milliseconds(50));
         assert_eq!(claims, vec![(0, at(0))]);
     }
 
     #[test]
     fn slow_rates_claim_one_message_at_a_time() {
         let jobs: Vec<Job> = (0..3).map(|seq| job(seq, seq as i64 * 180_000)).collect();
-        let claims = batch(&jobs[0], &jobs[1..], at(0), TimeDelta::milliseconds(50));
+        let claims = batch(&jobs[0], &rest(&jobs), at(0), TimeDelta::milliseconds(50));
         assert_eq!(claims, vec![(0, at(0))]);
     }
 
     #[test]
     fn a_batch_is_capped() {
         let jobs: Vec<Job> = (0..100).map(|seq| job(seq, 0)).collect();
-        let claims = batch(&jobs[0], &jobs[1..], at(0), TimeDelta::milliseconds(50));
+        let claims = batch(&jobs[0], &rest(&jobs), at(0), TimeDelta::milliseconds(50));
         assert_eq!(claims.len(), CLAIM_BATCH);
     }
 

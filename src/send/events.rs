@@ -32,6 +32,9 @@ pub enum EventKind {
     /// a campaign of a million messages does not wait for a million events.
     Planned {
         seq: u64,
+        /// The message's step in a sequence; left out for step 1.
+        #[serde(skip_serializing_if = "is_first_step")]
+        step: u32,
         account: String,
         recipient: String,
         at: DateTime<Utc>,
@@ -41,6 +44,9 @@ pub enum EventKind {
     /// A request is leaving.
     Sending {
         seq: u64,
+        /// The message's step in a sequence; left out for step 1.
+        #[serde(skip_serializing_if = "is_first_step")]
+        step: u32,
         account: String,
         recipient: String,
         attempt: u32,
@@ -48,6 +54,9 @@ pub enum EventKind {
     /// Accepted by the API.
     Sent {
         seq: u64,
+        /// The message's step in a sequence; left out for step 1.
+        #[serde(skip_serializing_if = "is_first_step")]
+        step: u32,
         account: String,
         recipient: String,
         status: u16,
@@ -76,6 +85,9 @@ pub enum EventKind {
     /// The message will not be sent by this run.
     Failed {
         seq: u64,
+        /// The message's step in a sequence; left out for step 1.
+        #[serde(skip_serializing_if = "is_first_step")]
+        step: u32,
         account: String,
         recipient: String,
         status: Option<u16>,
@@ -84,6 +96,9 @@ pub enum EventKind {
     /// Sent, but no response came back: it may or may not have arrived.
     Uncertain {
         seq: u64,
+        /// The message's step in a sequence; left out for step 1.
+        #[serde(skip_serializing_if = "is_first_step")]
+        step: u32,
         account: String,
         recipient: String,
         reason: String,
@@ -92,6 +107,9 @@ pub enum EventKind {
     /// list): it is skipped, not sent. `reason` when the sender knows it.
     Stopped {
         seq: u64,
+        /// The message's step in a sequence; left out for step 1.
+        #[serde(skip_serializing_if = "is_first_step")]
+        step: u32,
         account: String,
         recipient: String,
         reason: Option<String>,
@@ -114,6 +132,10 @@ pub enum EventKind {
         pending: usize,
         interrupted: bool,
     },
+}
+
+fn is_first_step(step: &u32) -> bool {
+    *step <= 1
 }
 
 /// An event and when it happened.

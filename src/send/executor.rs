@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use tokio::sync::watch;
 
@@ -28,6 +28,9 @@ pub struct ExecSettings {
     /// How long before its slot a message is durably claimed, so the
     /// journal's commit does not delay the request.
     pub claim_lead: std::time::Duration,
+    /// `resume --until-idle`: an account whose next message is due later
+    /// than this from now stops waiting, and the run ends saying when.
+    pub idle_horizon: Option<TimeDelta>,
 }
 
 /// The default claim lead: well above a commit's latency on a healthy disk.
@@ -138,6 +141,11 @@ impl RunReport {
     pub fn pending(&self) -> usize {
         self.accounts.iter().map(|a| a.pending).sum()
     }
+    /// When the next message is due, if accounts stopped waiting for it
+    /// (`--until-idle`).
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.accounts.iter().filter_map(|a| a.next_due).min()
+    }
     pub fn stopped_accounts(&self) -> impl Iterator<Item = (&str, &str)> {
         self.accounts
             .iter()
@@ -243,6 +251,9 @@ mod tests {
             },
             planned_at: at,
             timezone: None,
+            step: 1,
+            priority: 0,
+            ready: crate::plan::Ready::First,
         }
     }
 
@@ -264,6 +275,7 @@ mod tests {
                 timezone: chrono_tz::UTC,
                 backoff: BackoffPolicy::default(),
                 claim_lead: CLAIM_LEAD,
+                idle_horizon: None,
             },
         );
         let work = AccountWork {
@@ -358,6 +370,7 @@ mod tests {
                         ..BackoffPolicy::default()
                     },
                     claim_lead: CLAIM_LEAD,
+                    idle_horizon: None,
                 },
             );
             let work = AccountWork {

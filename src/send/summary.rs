@@ -81,6 +81,17 @@ pub fn write_summary(out: &mut dyn Write, report: &RunReport, resume_hint: &str)
     } else if report.interrupted {
         writeln!(out, "Interrupted. Continue with: {resume_hint}")?;
     }
+    if let Some(next) = report
+        .next_due()
+        .filter(|_| !report.interrupted && report.fatal.is_none())
+    {
+        writeln!(
+            out,
+            "Idle: nothing more is due now; the next message is due {} (in {}). Run `{resume_hint} --until-idle` again then.",
+            next.format("%Y-%m-%d %H:%M:%S UTC"),
+            human_duration(next - report.finished)
+        )?;
+    }
     if report.pending() > 0 && report.fatal.is_some() {
         writeln!(out, "Continue with: {resume_hint}")?;
     }

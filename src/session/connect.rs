@@ -55,6 +55,7 @@ pub fn choose_endpoint(flag: Option<&str>, configured: Option<&str>) -> String {
 pub fn check_tokens(accounts: &[Account], endpoint: &str) -> anyhow::Result<()> {
     if endpoint != SANDBOX_ENDPOINT {
         tokens_from_environment(accounts)?;
+        check_inbox_secrets(accounts)?;
     }
     Ok(())
 }
@@ -75,6 +76,7 @@ pub async fn connect(
         );
     }
     let tokens = tokens_from_environment(accounts)?;
+    check_inbox_secrets(accounts)?;
     let apis = open_channels(accounts, endpoint, timeout)?;
     if uses_api {
         say!("endpoint: {}", endpoint_label(endpoint));
@@ -153,6 +155,14 @@ fn channel_lines(accounts: &[Account]) -> Vec<String> {
         .into_iter()
         .map(|(channel, names)| format!("channel: {channel} (account {})", names.join(", ")))
         .collect()
+}
+
+/// Every inbox an `imap` table names has its secret (crate::reply), before
+/// anything is written.
+fn check_inbox_secrets(accounts: &[Account]) -> anyhow::Result<()> {
+    let accounts: Vec<_> = accounts.iter().map(|a| (a.clone(), None)).collect();
+    crate::reply::inbox::gather(&accounts)?;
+    Ok(())
 }
 
 /// Every account's token from the variable it names, with where it came

@@ -47,7 +47,7 @@ pub fn first_request(
         (endpoint, "")
     };
     let api = open(&account.channel, "channel", &endpoint, None, timeout)?;
-    let outgoing = job(message).message;
+    let outgoing = job(message, crate::plan::Ready::First).message;
     Ok(Some(format!(
         "Message 1 of {} (account {}, channel {}){note}; a new Idempotency-Key is made when the campaign starts:\n\n{}",
         slots.len(),

@@ -50,6 +50,14 @@ pub fn reconcile_changes(
         );
     };
     let campaign = reload(&saved.flags)?;
+    if campaign.step_count() > 1 {
+        bail!(
+            "the campaign's inputs changed since it began: {}. Nothing was sent. \
+             --allow-changes does not work yet for a sequence (`[[steps]]`): restore the inputs to continue \
+             this campaign, or start a new one with `send --restart` (people already messaged would be messaged again)",
+            list.join(", ")
+        );
+    }
     let mut journal_rows: Vec<RowDigest> = Vec::new();
     store.row_digests(&mut |row| {
         journal_rows.push(row);
@@ -134,6 +142,10 @@ fn new_rows(
                 timezone: message.timezone.map(|zone| zone.name().to_string()),
                 html: rendered.html,
                 fields: row_fields(campaign, message, &campaign.accounts[message.account]),
+                sequence: crate::journal::SequencePlace {
+                    priority: message.priority,
+                    ..Default::default()
+                },
             })
         })
         .collect()

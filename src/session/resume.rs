@@ -66,6 +66,7 @@ pub fn resume(
         );
     }
     let pending = store.messages_in_state(&[MessageState::Pending])?;
+    let previous_steps = previous_steps_of(&store, &pending)?;
     if pending.is_empty() {
         let counts = store.summary()?.counts;
         say!(
@@ -97,9 +98,17 @@ pub fn resume(
             timezone: saved.zone(),
             jitter: saved.jitter,
             seed: saved.seed_bytes(),
+            steps: &saved.steps,
         };
         let pending_count = pending.len();
-        let work = replan(pending, &pacing, &history, &target.channels, Utc::now())?;
+        let work = replan(
+            pending,
+            &pacing,
+            &history,
+            &target.channels,
+            &previous_steps,
+            Utc::now(),
+        )?;
         say!(
             "resuming: {pending_count} message(s) pending (journal {})",
             state.display()
@@ -110,6 +119,7 @@ pub fn resume(
             timezone: saved.zone(),
             backoff,
             claim_lead: CLAIM_LEAD,
+            idle_horizon: overrides.until_idle,
         };
         let hint = format!("outreach resume --state {}", state.display());
         let lists = ListWatch {
@@ -200,4 +210,24 @@ fn campaign_exit_code(run_code: i32, state: &Path) -> i32 {
         }
         _ => run_code,
     }
+}
+
+/// What became of the previous steps that pending follow-ups wait for,
+/// when those steps are not pending themselves.
+fn previous_steps_of(
+    store: &SqliteStore,
+    pending: &[crate::journal::StoredMessage],
+) -> anyhow::Result<super::work::PreviousSteps> {
+    let pending_seqs: std::collections::HashSet<u64> =
+        pending.iter().map(|stored| stored.message.seq).collect();
+    let wanted: Vec<u64> = pending
+        .iter()
+        .filter_map(|stored| stored.message.sequence.previous)
+        .filter(|previous| !pending_seqs.contains(previous))
+        .collect();
+    Ok(store
+        .previous_steps(&wanted)?
+        .into_iter()
+        .map(|step| (step.seq, step))
+        .collect())
 }

@@ -40,6 +40,13 @@ pub async fn run_work(
     resume_hint: &str,
     lists: ListWatch,
 ) -> anyhow::Result<i32> {
+    // Replies and bounces over IMAP (crate::reply), beside the list watch;
+    // not for the embedded sandbox, whose made-up tokens open no inbox.
+    let replies = match target.endpoint.as_str() {
+        super::connect::SANDBOX_ENDPOINT => None,
+        _ => crate::reply::watch::start(lists.journal.clone(), &work)?,
+    };
+    let zone = settings.timezone;
     let clock = Clock::system();
     let events = event_sinks(delivery, clock, settings.timezone)?;
     let recorder = Arc::new(JournalRecorder::new(journal.clone()));
@@ -50,9 +57,13 @@ pub async fn run_work(
     if let Some(watcher) = watcher {
         watcher.abort();
     }
+    let unchecked = replies.map(|watch| watch.finish(zone)).unwrap_or_default();
     let mut text = Vec::new();
     summary::write_summary(&mut text, &report, resume_hint)?;
     crate::console::bytes(&text);
+    for line in unchecked {
+        say!("{line}");
+    }
     for channel in &target.channels {
         channel.api.close().await;
     }

@@ -100,12 +100,18 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
             }
         }
         let journal = JournalHandle::spawn(store)?;
-        let work = work_from_new(&campaign.accounts, new.messages, &target.channels);
+        let work = work_from_new(
+            &campaign.accounts,
+            new.messages,
+            &target.channels,
+            &campaign.spec.steps,
+        );
         let settings = ExecSettings {
             windows: campaign.spec.windows.clone(),
             timezone: campaign.spec.timezone,
             backoff,
             claim_lead: CLAIM_LEAD,
+            idle_horizon: None,
         };
         let hint = format!("outreach resume --state {}", state.display());
         let lists = ListWatch {

@@ -12,10 +12,11 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::account::Account;
-use crate::journal::{NewMessage, StoredMessage};
-use crate::plan::{self, PlanSettings, QueueItem};
+use crate::journal::{MessageState, NewMessage, PreviousStep, StoredMessage};
+use crate::plan::{self, PlanSettings, QueueItem, Ready};
 use crate::send::account::{AccountWork, Job};
 use crate::send::api::{AccountChannel, MessagePayload, OutgoingMessage};
+use crate::sequence::{Step, StepDelay};
 use crate::window::WindowSet;
 
 /// Each account's earlier sends in this campaign, by account name.
@@ -29,7 +30,19 @@ pub struct Pacing<'a> {
     pub timezone: Tz,
     pub jitter: f64,
     pub seed: [u8; 32],
+    /// The campaign's `[[steps]]` (empty without a sequence).
+    pub steps: &'a [Step],
 }
+
+/// The delay of follow-up `step` (None for step 1, or a step the
+/// campaign does not declare).
+pub fn delay_of(steps: &[Step], step: u32) -> Option<StepDelay> {
+    let index = usize::try_from(step).ok()?.checked_sub(1)?;
+    steps.get(index)?.after
+}
+
+/// What became of the previous steps that pending follow-ups wait for, by seq.
+pub type PreviousSteps = HashMap<u64, PreviousStep>;
 
 /// A message names an account the campaign no longer has.
 #[derive(Debug, thiserror::Error)]
@@ -42,11 +55,15 @@ pub struct UnknownAccount {
     pub account: String,
 }
 
-/// The job that sends `message` at its planned time.
-pub fn job(message: NewMessage) -> Job {
+/// The job that sends `message` at its planned time; a follow-up waits for
+/// its previous step (`ready`).
+pub fn job(message: NewMessage, ready: Ready) -> Job {
     let timezone = zone_of(&message);
     Job {
         seq: message.seq,
+        step: message.sequence.step,
+        priority: message.sequence.priority,
+        ready,
         message: OutgoingMessage {
             payload: MessagePayload {
                 recipients: vec![message.recipient.clone()],
@@ -94,19 +111,62 @@ fn work_lists(
         .collect()
 }
 
-/// Per-account work from a new campaign's messages, in plan order.
+/// Per-account work from a new campaign's messages, in plan order; each
+/// follow-up waits for its previous step's real send.
 pub fn work_from_new(
     accounts: &[Account],
     messages: Vec<NewMessage>,
     channels: &[AccountChannel],
+    steps: &[Step],
 ) -> Vec<AccountWork> {
     let mut work = work_lists(accounts, channels, &History::new());
     for message in messages {
+        let ready = match (
+            message.sequence.previous,
+            delay_of(steps, message.sequence.step),
+        ) {
+            (Some(previous), Some(delay)) => Ready::After {
+                previous: previous as usize,
+                delay,
+            },
+            _ => Ready::First,
+        };
         if let Some(account) = work.iter_mut().find(|w| w.rules.name == message.account) {
-            account.jobs.push(job(message));
+            account.jobs.push(job(message, ready));
         }
     }
     work
+}
+
+/// When a pending message may go out on resume, by queue index: a first
+/// message in its turn; a follow-up after its pending previous step (whose
+/// queue index `index_of` gives), or `after` its previous step's real send;
+/// None when the previous step will not go out (failed, uncertain, skipped):
+/// the follow-up then waits, pending, for a retry of that step.
+fn resume_readiness(
+    message: &NewMessage,
+    pacing: &Pacing<'_>,
+    previous_steps: &PreviousSteps,
+    index_of: &HashMap<u64, usize>,
+) -> Option<Ready> {
+    let (Some(previous), Some(delay)) = (
+        message.sequence.previous,
+        delay_of(pacing.steps, message.sequence.step),
+    ) else {
+        return Some(Ready::First);
+    };
+    if let Some(&index) = index_of.get(&previous) {
+        return Some(Ready::After {
+            previous: index,
+            delay,
+        });
+    }
+    let found = previous_steps.get(&previous)?;
+    let sent_at = found
+        .sent_at
+        .filter(|_| found.state == MessageState::Sent)?;
+    let zone = zone_of(message).unwrap_or(pacing.timezone);
+    Some(Ready::Due(delay.due(sent_at, pacing.windows, &zone)))
 }
 
 /// Plan `pending` (in seq order) again from `now`, after `history`. Takes
@@ -117,9 +177,16 @@ pub fn replan(
     pacing: &Pacing<'_>,
     history: &History,
     channels: &[AccountChannel],
+    previous_steps: &PreviousSteps,
     now: DateTime<Utc>,
 ) -> Result<Vec<AccountWork>, UnknownAccount> {
+    let index_of: HashMap<u64, usize> = pending
+        .iter()
+        .enumerate()
+        .map(|(index, stored)| (stored.message.seq, index))
+        .collect();
     let mut queue = Vec::with_capacity(pending.len());
+    let mut readiness = Vec::with_capacity(pending.len());
     for (index, stored) in pending.iter().enumerate() {
         let message = &stored.message;
         let account = pacing
@@ -131,12 +198,43 @@ pub fn replan(
                 line: message.line,
                 account: message.account.clone(),
             })?;
+        let mut ready = resume_readiness(message, pacing, previous_steps, &index_of);
+        // A follow-up of a follow-up left out is left out too (a previous
+        // step always has a lower seq: it was planned earlier).
+        if let Some(Ready::After { previous, .. }) = ready
+            && readiness.get(previous).is_none_or(Option::is_none)
+        {
+            ready = None;
+        }
+        readiness.push(ready);
+        let Some(ready) = ready else {
+            continue; // its previous step did not go out
+        };
         queue.push(QueueItem {
             id: index,
             account,
             timezone: zone_of(message),
             key: &message.recipient,
+            priority: message.sequence.priority,
+            ready,
         });
+    }
+    // The planner keys follow-ups by queue position, which skips the
+    // messages left out above.
+    let position: HashMap<usize, usize> = queue
+        .iter()
+        .enumerate()
+        .map(|(position, item)| (item.id, position))
+        .collect();
+    for item in &mut queue {
+        if let Ready::After { previous, delay } = item.ready
+            && let Some(&at) = position.get(&previous)
+        {
+            item.ready = Ready::After {
+                previous: at,
+                delay,
+            };
+        }
     }
     let settings = PlanSettings {
         start: now,
@@ -154,6 +252,7 @@ pub fn replan(
         .collect();
     let slots = plan::schedule(&settings, &queue, &by_position);
     drop(queue);
+    let pending_seq: Vec<u64> = pending.iter().map(|stored| stored.message.seq).collect();
     let mut pending: Vec<Option<StoredMessage>> = pending.into_iter().map(Some).collect();
     let mut work = work_lists(pacing.accounts, channels, history);
     // Accounts are paired with their work by name, never by position.
@@ -166,10 +265,18 @@ pub fn replan(
         let Some(stored) = pending[slot.id].take() else {
             continue; // the plan has each message once
         };
+        // The executor keys follow-ups by the previous step's seq.
+        let ready = match readiness[slot.id] {
+            Some(Ready::After { previous, delay }) => Ready::After {
+                previous: pending_seq[previous] as usize,
+                delay,
+            },
+            other => other.unwrap_or(Ready::First),
+        };
         if let Some(index) = work_of[slot.account] {
             work[index].jobs.push(Job {
                 planned_at: slot.at,
-                ..job(stored.message)
+                ..job(stored.message, ready)
             });
         }
     }
@@ -220,6 +327,7 @@ mod tests {
             timezone: Some("Europe/Berlin".into()),
             html: None,
             fields: Default::default(),
+            sequence: Default::default(),
         }
     }
 
@@ -244,6 +352,7 @@ mod tests {
             timezone: chrono_tz::UTC,
             jitter: 0.0,
             seed: [0; 32],
+            steps: &[],
         }
     }
 
@@ -253,7 +362,7 @@ mod tests {
 
     #[test]
     fn a_job_carries_its_message_unchanged() {
-        let job = job(message(7, "a", t0()));
+        let job = job(message(7, "a", t0()), Ready::First);
         assert_eq!(job.seq, 7);
         assert_eq!(job.recipient, "r7@example.test");
         assert_eq!(job.message.payload.recipients, vec!["r7@example.test"]);
@@ -273,7 +382,7 @@ mod tests {
             message(1, "a", t0()),
             message(2, "b", t0()),
         ];
-        let work = work_from_new(&accounts, messages, &tokens);
+        let work = work_from_new(&accounts, messages, &tokens, &[]);
         assert_eq!(work.len(), 2);
         assert_eq!(work[0].rules.name, "a");
         assert_eq!(work[0].token_source, "$A_TOKEN");
@@ -298,7 +407,15 @@ mod tests {
         let windows = WindowSet::always();
         let pacing = utc_pacing(&accounts, &windows);
         let pending = vec![pending(message(0, "a", now)), pending(message(1, "b", now))];
-        let work = replan(pending, &pacing, &history, &[token("a"), token("b")], now).unwrap();
+        let work = replan(
+            pending,
+            &pacing,
+            &history,
+            &[token("a"), token("b")],
+            &PreviousSteps::new(),
+            now,
+        )
+        .unwrap();
         let a = &work[0].jobs[0];
         let b = &work[1].jobs[0];
         assert_eq!(a.seq, 0);
@@ -326,6 +443,7 @@ mod tests {
             &pacing,
             &History::new(),
             &[token("a")],
+            &PreviousSteps::new(),
             t0(),
         )
         .unwrap_err();

@@ -40,6 +40,9 @@ pub struct SavedOptions {
     /// Do-not-contact lists (absolute), re-read by every run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppress: Vec<std::path::PathBuf>,
+    /// The sequence's steps (`[[steps]]`), for the follow-ups' delays.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<crate::sequence::Step>,
 }
 
 /// Saved options this build cannot read (written by another version).
@@ -130,6 +133,7 @@ mod tests {
             endpoint: Some("sandbox".into()),
             retry: SavedRetry::new(&BackoffPolicy::default(), Duration::from_secs(30)),
             suppress: Vec::new(),
+            steps: Vec::new(),
         };
         let json = serde_json::to_string(&saved).unwrap();
         assert!(!json.contains("token\":"), "no token values: {json}");

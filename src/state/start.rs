@@ -32,6 +32,16 @@ pub fn idempotency_key(campaign_id: &str, recipient: &str) -> String {
     format!("outreach-{}", &hasher.finalize().to_hex()[..32])
 }
 
+/// The Idempotency-Key of one step of a recipient's sequence: step 1 keeps
+/// [`idempotency_key`], so a campaign without steps is keyed as before.
+pub fn step_key(campaign_id: &str, recipient: &str, step: u32) -> String {
+    if step <= 1 {
+        idempotency_key(campaign_id, recipient)
+    } else {
+        idempotency_key(campaign_id, &format!("{recipient}\0step {step}"))
+    }
+}
+
 /// The key of a message re-rendered from an edited row
 /// (`--allow-changes=update`). A message never attempted keeps its key: the
 /// server has never seen it. One attempted before (refused with 408, 503 or
@@ -135,6 +145,7 @@ pub fn new_campaign(
         endpoint,
         retry: SavedRetry::new(backoff, timeout),
         suppress: campaign.spec.suppress.clone(),
+        steps: campaign.spec.steps.clone(),
     };
     let options_json = serde_json::to_string(&options)?;
     let inputs = input_digests(campaign);
@@ -151,6 +162,11 @@ pub fn new_campaign(
         id.finalize().to_hex()[..16].to_string()
     };
 
+    // A follow-up names its previous step by seq; seqs follow the plan.
+    let mut seq_of = vec![None; campaign.messages.len()];
+    for (seq, slot) in slots.iter().enumerate() {
+        seq_of[slot.id] = Some(seq as u64);
+    }
     let mut messages = Vec::with_capacity(slots.len());
     for (seq, slot) in slots.iter().enumerate() {
         let message = &campaign.messages[slot.id];
@@ -159,7 +175,12 @@ pub fn new_campaign(
         messages.push(NewMessage {
             seq: seq as u64,
             line: campaign.line(message),
-            idempotency_key: idempotency_key(&campaign_id, &recipient),
+            idempotency_key: step_key(&campaign_id, &recipient, message.step),
+            sequence: crate::journal::SequencePlace {
+                step: message.step,
+                previous: message.previous.and_then(|previous| seq_of[previous]),
+                priority: message.priority,
+            },
             account: campaign.accounts[slot.account].name.clone(),
             recipient,
             subject: rendered.subject,

@@ -21,6 +21,12 @@ pub(super) fn resolve(tz: &Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     earliest(tz, local).or_else(|| end_of_gap(tz, local))
 }
 
+/// `local` in `tz` as one instant, by the rule above (the earlier of two,
+/// the end of a gap); `None` only at the edges of chrono's range.
+pub fn at_local_time(tz: &Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    resolve(tz, local)
+}
+
 /// Midnight of `day` in `zone`, or the first instant of the day when
 /// midnight falls in a daylight-saving gap.
 pub fn start_of_day(zone: &Tz, day: NaiveDate) -> DateTime<Utc> {

@@ -52,7 +52,7 @@ use chrono_tz::Tz;
 
 use days::{WEEK, day_bit};
 
-pub use local::start_of_day;
+pub use local::{at_local_time, start_of_day};
 pub use parse::WindowError;
 pub use set::WindowSet;
 pub use skip_dates::{SkipDateError, SkipDates};

@@ -97,6 +97,20 @@ impl WindowSet {
         at
     }
 
+    /// Whether `date` is a business day for follow-ups: some window opens
+    /// on its weekday (Monday to Friday when there are no windows) and it
+    /// is not a skipped date.
+    pub fn is_business_day(&self, date: NaiveDate) -> bool {
+        use chrono::Datelike;
+        let weekday = date.weekday();
+        let opens = if self.windows.is_empty() {
+            weekday.num_days_from_monday() < 5
+        } else {
+            self.windows.iter().any(|window| window.runs_on(weekday))
+        };
+        opens && !self.skip.contains(date)
+    }
+
     fn next_window_open(&self, t: DateTime<Utc>, tz: &Tz) -> DateTime<Utc> {
         if self.windows.is_empty() {
             return t;

@@ -98,6 +98,47 @@ pub mod lifecycle {
         assert_eq!(store.campaign().unwrap(), Some(meta()));
     }
 
+    /// Sequences (issue 13): a message's step, previous step and priority
+    /// round-trip, and `previous_steps` tells what became of a step.
+    pub fn steps_round_trip_and_previous_steps_tell_what_became_of_them<F: Fixture>() {
+        let fixture = F::new();
+        let mut store = fixture.create();
+        let mut first = message(0, "alice");
+        first.sequence.priority = 3;
+        let mut follow_up = message(1, "alice");
+        follow_up.recipient = first.recipient.clone();
+        follow_up.sequence = outreach::journal::SequencePlace {
+            step: 2,
+            previous: Some(0),
+            priority: 3,
+        };
+        store
+            .create_campaign(&meta(), &[first.clone(), follow_up.clone()])
+            .unwrap();
+        let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
+        assert_eq!(pending[0].message, first);
+        assert_eq!(pending[1].message, follow_up);
+
+        store.mark_in_flight(&[0], t(10)).unwrap();
+        store.record(&[sent(0, t(20))]).unwrap();
+        let found = store.previous_steps(&[0, 1, 99]).unwrap();
+        assert_eq!(
+            found,
+            [
+                outreach::journal::PreviousStep {
+                    seq: 0,
+                    state: MessageState::Sent,
+                    sent_at: Some(t(20)),
+                },
+                outreach::journal::PreviousStep {
+                    seq: 1,
+                    state: MessageState::Pending,
+                    sent_at: None,
+                },
+            ]
+        );
+    }
+
     pub fn adding_messages_needs_a_campaign_and_fresh_seqs<F: Fixture>() {
         let fixture = F::new();
         let mut store = fixture.create();
@@ -639,6 +680,7 @@ pub mod reading {
                 seq: 2,
                 line: 4,
                 recipient: "person-2@example.com".into(),
+                step: Some(1),
                 account: "alice".into(),
                 state: MessageState::Sent,
                 attempts: 1, // the 429 does not count
@@ -789,6 +831,12 @@ pub mod writer {
             n: usize,
         ) -> Result<Vec<DateTime<Utc>>, JournalError> {
             self.inner.sends_since(a, s, n)
+        }
+        fn previous_steps(
+            &self,
+            seqs: &[u64],
+        ) -> Result<Vec<outreach::journal::PreviousStep>, JournalError> {
+            self.inner.previous_steps(seqs)
         }
         fn set_state_where(
             &mut self,

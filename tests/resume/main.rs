@@ -18,6 +18,7 @@
 //! - [`bad_state`]: `--state` on files that are not usable journals.
 //! - [`reading`]: `status --json` and `report --format csv`.
 //! - [`exit_codes`]: what `resume` exits with.
+//! - [`steps_kill`]: kill -9 during two-step sequences with concurrent stops.
 //!
 //! Tests marked `#[ignore = "BUG: ..."]` show a bug in src/; they pass once
 //! it is fixed (`cargo test --test resume -- --ignored`).
@@ -34,3 +35,4 @@ mod interrupt;
 mod kill;
 mod pacing;
 mod reading;
+mod steps_kill;

@@ -17,11 +17,13 @@
 //!   read by [`gather`] in one journal snapshot) and [`render`];
 //! - [`tables`]: messages by state, timing against plan, failure reasons,
 //!   failed and uncertain recipients;
+//! - [`sequence`]: each step's messages and the stops by reason;
 //! - [`chart`]: one account's timeline; [`svg`]: scales, ticks, polylines;
 //! - [`markup`]: escaping and formatting; `style.css`: the inline styles.
 
 pub mod chart;
 pub mod markup;
+pub mod sequence;
 pub mod svg;
 pub mod tables;
 
@@ -32,7 +34,7 @@ use chrono_tz::Tz;
 
 use crate::journal::{
     AccountDelays, AccountTimeline, Buckets, CampaignMeta, CampaignStore, JournalError, Pause,
-    ProblemMessage, Reasons, SqliteStore, StatusSummary,
+    ProblemMessage, Reasons, SqliteStore, StatusSummary, StepCounts,
 };
 use crate::state::saved::SavedOptions;
 use markup::{Esc, count, duration, time};
@@ -84,6 +86,12 @@ pub struct HtmlReport {
     pub delays: Vec<AccountDelays>,
     pub reasons: Reasons,
     pub problems: Vec<ProblemMessage>,
+    /// Per step of a sequence (empty without `[[steps]]`).
+    pub steps: Vec<StepCounts>,
+    /// Each step's `after` (None for step 1), by step - 1.
+    pub step_delays: Vec<Option<crate::sequence::StepDelay>>,
+    /// Messages skipped because their person was stopped, by reason.
+    pub stopped: Vec<(String, u64)>,
 }
 
 impl HtmlReport {
@@ -126,9 +134,18 @@ pub fn pause_length(pause: &Pause, settled: bool, now: DateTime<Utc>) -> TimeDel
 pub fn gather(store: &SqliteStore, settings: &Settings) -> Result<HtmlReport, JournalError> {
     store.snapshot(|store| {
         let meta = store.campaign()?;
-        let rates = meta
+        let saved = meta.as_ref().and_then(|meta| SavedOptions::of(meta).ok());
+        let step_delays: Vec<Option<crate::sequence::StepDelay>> = saved
             .as_ref()
-            .and_then(|meta| SavedOptions::of(meta).ok())
+            .map(|saved| saved.steps.iter().map(|step| step.after).collect())
+            .unwrap_or_default();
+        let steps = if step_delays.len() > 1 {
+            store.step_counts()?
+        } else {
+            Vec::new()
+        };
+        let rates = saved
+            .as_ref()
             .map(|saved| {
                 saved
                     .accounts
@@ -168,6 +185,9 @@ pub fn gather(store: &SqliteStore, settings: &Settings) -> Result<HtmlReport, Jo
             delays: store.account_delays()?,
             reasons: store.problem_reasons(settings.max_reasons)?,
             problems: store.problem_messages(settings.max_problems)?,
+            steps,
+            step_delays,
+            stopped: store.stopped_by_reason()?,
         })
     })
 }
@@ -262,6 +282,7 @@ fn body(out: &mut String, report: &HtmlReport, settings: &Settings) {
          <code>Remaining: 0</code>. Delay behind plan: sent time minus planned time of each \
          sent message.</p></section>",
     );
+    sequence::steps_and_stops(out, report);
     out.push_str("<section id=\"failures\"><h2>Why messages failed</h2>");
     tables::reasons_table(out, report);
     out.push_str("</section><section id=\"timelines\"><h2>Timelines</h2>");

@@ -25,7 +25,9 @@ use super::events::EventKind;
 use super::executor::RunContext;
 use super::recorder::{ClaimSkipped, Outcome};
 use crate::account::Account;
+use crate::plan::Ready;
 use crate::plan::slots::{AccountSlots, SlotRules};
+use crate::sequence::StepQueue;
 use crate::throttle::Pacer;
 
 /// How many of its messages an account announces (`planned` events) ahead of
@@ -40,6 +42,13 @@ pub struct Job {
     pub message: OutgoingMessage,
     pub planned_at: DateTime<Utc>,
     pub timezone: Option<Tz>,
+    /// Its step in the recipient's sequence (1: the first message).
+    pub step: u32,
+    /// The row's priority (higher first), for due follow-ups.
+    pub priority: i64,
+    /// A first message, or a follow-up waiting for the previous step
+    /// (`Ready::After` names that step's seq).
+    pub ready: Ready,
 }
 
 /// One account's work.
@@ -82,6 +91,9 @@ pub struct AccountReport {
     pub stopped: Option<String>,
     /// Messages not sent because their recipient was stopped during the run.
     pub recipients_stopped: usize,
+    /// `--until-idle`: when the account's next message is due, beyond the
+    /// horizon, so the account stopped waiting.
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 enum Step {
@@ -93,6 +105,9 @@ enum Step {
     Again,
     /// Stop the account; the message stays pending.
     StopAccount(String),
+    /// `--until-idle`: the message is not due within the horizon; it stays
+    /// pending and the account stops waiting.
+    Idle,
 }
 
 struct AccountState<'a> {
@@ -124,6 +139,8 @@ struct AccountState<'a> {
     budget: ErrorBudget,
     /// Requests in a row that never reached the server.
     unreachable_streak: u32,
+    /// When the current message was accepted, if it was.
+    accepted_at: Option<DateTime<Utc>>,
     report: AccountReport,
 }
 
@@ -159,12 +176,13 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
         blind_throttles: 0,
         budget: ErrorBudget::default(),
         unreachable_streak: 0,
+        accepted_at: None,
         report: AccountReport {
             name: work.rules.name.clone(),
             ..AccountReport::default()
         },
     };
-    state.run(&work.jobs).await;
+    state.run(work.jobs).await;
     // Claimed with an earlier message but never sent: back to pending.
     state.claimed.release(ctx.recorder.as_ref());
     state.report
@@ -172,57 +190,134 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
 
 impl AccountState<'_> {
     /// Works through the queue until it is done or the account stops;
-    /// `report.pending` counts what is left.
-    async fn run(&mut self, jobs: &[Job]) {
+    /// `report.pending` counts what is left (follow-ups whose previous step
+    /// did not go out included: they stay pending).
+    async fn run(&mut self, jobs: Vec<Job>) {
         let ctx = self.ctx;
-        let total = jobs.len();
-        let mut announced = 0;
-        for (index, job) in jobs.iter().enumerate() {
-            if index == announced {
-                announced = (index + PLANNED_AHEAD).min(total);
-                self.announce(&jobs[index..announced]);
+        let mut queue = StepQueue::default();
+        for job in jobs {
+            match job.ready {
+                Ready::First => {
+                    let priority = job.priority;
+                    queue.push_first(job, priority);
+                }
+                Ready::Due(due) => {
+                    let priority = job.priority;
+                    queue.push_due(job, priority, due);
+                }
+                Ready::After { previous, delay } => {
+                    let (priority, zone) = (job.priority, job.timezone);
+                    queue.push_after(job, priority, previous as u64, delay, zone);
+                }
             }
-            let mut attempt = 0u32;
-            self.retrying_in_flight = false;
-            loop {
-                if ctx.is_stopping() {
-                    self.report.pending = total - index;
+        }
+        // First messages announced (`planned` events) and not yet taken.
+        let mut announced = 0usize;
+        loop {
+            if ctx.is_stopping() {
+                self.report.pending = queue.remaining();
+                return;
+            }
+            if announced == 0 {
+                let ahead: Vec<(&Job, DateTime<Utc>)> = queue
+                    .first_messages()
+                    .take(PLANNED_AHEAD)
+                    .map(|job| (job, job.planned_at))
+                    .collect();
+                announced = ahead.len();
+                self.announce(ahead);
+            }
+            let Some(next) = queue.next(|job, due| {
+                let not_before = self.not_before_at(due.unwrap_or(job.planned_at));
+                self.slots
+                    .peek_not_before(not_before, job.timezone.as_ref())
+            }) else {
+                break;
+            };
+            let mut job = next.item;
+            match next.due {
+                None => announced = announced.saturating_sub(1),
+                // A follow-up is due after the real send of its previous step.
+                Some(due) => job.planned_at = due,
+            }
+            let step = self.send_one(&job, &queue).await;
+            match step {
+                Step::Next => match self.accepted_at.take() {
+                    Some(at) => {
+                        let released =
+                            queue.sent(job.seq, at, &ctx.settings.windows, &ctx.settings.timezone);
+                        self.announce(released);
+                    }
+                    None => {
+                        queue.not_sent(job.seq);
+                    }
+                },
+                Step::Again => unreachable!("send_one retries until the message is done"),
+                Step::Stopped | Step::Idle => {
+                    self.report.pending = queue.remaining() + 1;
                     return;
                 }
-                match self.try_once(job, &jobs[index + 1..], &mut attempt).await {
-                    Step::Next => break,
-                    Step::Again => continue,
-                    Step::Stopped => {
-                        self.report.pending = total - index;
-                        return;
-                    }
-                    Step::StopAccount(reason) => {
-                        ctx.emit(EventKind::AccountStopped {
-                            account: self.name.clone(),
-                            reason: reason.clone(),
-                        });
-                        self.report.stopped = Some(reason);
-                        self.report.pending = total - index;
-                        return;
-                    }
+                Step::StopAccount(reason) => {
+                    ctx.emit(EventKind::AccountStopped {
+                        account: self.name.clone(),
+                        reason: reason.clone(),
+                    });
+                    self.report.stopped = Some(reason);
+                    self.report.pending = queue.remaining() + 1;
+                    return;
                 }
+            }
+        }
+        self.report.pending = queue.remaining();
+    }
+
+    /// Sends `job`, retrying as the answers ask, until it is done (`Next`),
+    /// the run stops or the account stops.
+    async fn send_one(&mut self, job: &Job, queue: &StepQueue<Job>) -> Step {
+        let mut attempt = 0u32;
+        self.retrying_in_flight = false;
+        self.accepted_at = None;
+        // First messages due right after this one may be claimed with it.
+        let following: Vec<(u64, DateTime<Utc>)> = if job.ready == Ready::First {
+            queue
+                .first_messages()
+                .take(claims::CLAIM_BATCH)
+                .map(|next| (next.seq, next.planned_at))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        loop {
+            if self.ctx.is_stopping() {
+                return Step::Stopped;
+            }
+            match self.try_once(job, &following, &mut attempt).await {
+                Step::Again => continue,
+                other => return other,
             }
         }
     }
 
-    fn announce(&self, jobs: &[Job]) {
-        for job in jobs {
+    fn announce(&self, jobs: Vec<(&Job, DateTime<Utc>)>) {
+        for (job, at) in jobs {
             self.ctx.emit(EventKind::Planned {
                 seq: job.seq,
+                step: job.step,
                 account: self.name.clone(),
                 recipient: job.recipient.clone(),
-                at: job.planned_at,
+                at,
             });
         }
     }
 
     fn not_before(&self, job: &Job) -> DateTime<Utc> {
-        let mut at = job.planned_at;
+        self.not_before_at(job.planned_at)
+    }
+
+    /// The earliest a message planned at `planned` may leave: after any
+    /// pause and the spacing the server's headers ask for.
+    fn not_before_at(&self, planned: DateTime<Utc>) -> DateTime<Utc> {
+        let mut at = planned;
         if let Some(until) = self.pause_until {
             at = at.max(until);
         }
@@ -244,8 +339,22 @@ impl AccountState<'_> {
         })
     }
 
-    async fn try_once(&mut self, job: &Job, following: &[Job], attempt: &mut u32) -> Step {
+    async fn try_once(
+        &mut self,
+        job: &Job,
+        following: &[(u64, DateTime<Utc>)],
+        attempt: &mut u32,
+    ) -> Step {
         let ctx = self.ctx;
+        if let Some(horizon) = ctx.settings.idle_horizon {
+            let next = self
+                .slots
+                .peek_not_before(self.not_before(job), job.timezone.as_ref());
+            if next > ctx.clock.now() + horizon && !self.retrying_in_flight {
+                self.report.next_due = Some(next);
+                return Step::Idle;
+            }
+        }
         let slot = self
             .slots
             .next_not_before(self.not_before(job), job.timezone.as_ref());
@@ -289,6 +398,7 @@ impl AccountState<'_> {
         *attempt += 1;
         ctx.emit(EventKind::Sending {
             seq: job.seq,
+            step: job.step,
             account: self.name.clone(),
             recipient: job.recipient.clone(),
             attempt: *attempt,
@@ -307,6 +417,7 @@ impl AccountState<'_> {
         self.report.recipients_stopped += 1;
         self.ctx.emit(EventKind::Stopped {
             seq: job.seq,
+            step: job.step,
             account: self.name.clone(),
             recipient: job.recipient.clone(),
             reason,
@@ -316,7 +427,12 @@ impl AccountState<'_> {
     /// Claims `job` (durably in flight) a moment before its slot, so the
     /// commit's latency does not delay the request, together with the
     /// messages due right after it (see [`super::claims`]). None when claimed.
-    async fn claim(&mut self, job: &Job, following: &[Job], slot: DateTime<Utc>) -> Option<Step> {
+    async fn claim(
+        &mut self,
+        job: &Job,
+        following: &[(u64, DateTime<Utc>)],
+        slot: DateTime<Utc>,
+    ) -> Option<Step> {
         let ctx = self.ctx;
         if !ctx.sleep_until(slot - self.claim_lead).await {
             return Some(Step::Stopped);

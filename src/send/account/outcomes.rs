@@ -57,8 +57,10 @@ impl AccountState<'_> {
                     },
                 );
                 self.report.sent += 1;
+                self.accepted_at = Some(now);
                 ctx.emit(EventKind::Sent {
                     seq: job.seq,
+                    step: job.step,
                     account: self.name.clone(),
                     recipient: job.recipient.clone(),
                     status,
@@ -242,6 +244,7 @@ impl AccountState<'_> {
                 self.report.uncertain.push((job.seq, reason.clone()));
                 ctx.emit(EventKind::Uncertain {
                     seq: job.seq,
+                    step: job.step,
                     account: self.name.clone(),
                     recipient: job.recipient.clone(),
                     reason,
@@ -299,6 +302,7 @@ impl AccountState<'_> {
         self.report.failed.push((job.seq, reason.clone()));
         self.ctx.emit(EventKind::Failed {
             seq: job.seq,
+            step: job.step,
             account: self.name.clone(),
             recipient: job.recipient.clone(),
             status,

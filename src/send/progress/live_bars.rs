@@ -275,6 +275,7 @@ mod tests {
         for seq in 1..=3 {
             progress.emit(&event(EventKind::Sent {
                 seq,
+                step: 1,
                 account: "alice".into(),
                 recipient: format!("r{seq}"),
                 status: 201,

@@ -9,6 +9,11 @@ use crate::output::text::{excerpt, human_duration};
 use crate::send::background::BackgroundLines;
 use crate::send::events::{Event, EventKind, EventSink};
 
+/// A wait at least this long gets its own line: longer than any usual
+/// interval, so a night outside the windows or a follow-up days away is one
+/// line, not one per message.
+const LONG_WAIT: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// One plain line per event, for logs and pipes, written off the send path.
 pub struct PlainLog {
     out: BackgroundLines,
@@ -36,17 +41,31 @@ impl PlainLog {
                     account_list(accounts)
                 )
             }
-            EventKind::Planned { .. } | EventKind::Waiting { .. } => return None,
+            EventKind::Planned { .. } => return None,
+            // A long wait (a follow-up days away, a closed window) is worth a
+            // line, so a log shows the sender is alive and what it waits for.
+            EventKind::Waiting { account, at } if *at - event.ts >= LONG_WAIT => format!(
+                "waiting   {account}  next message due {} (in {})",
+                at.with_timezone(&self.zone).format("%Y-%m-%d %H:%M:%S"),
+                human_duration(*at - event.ts)
+            ),
+            EventKind::Waiting { .. } => return None,
             EventKind::Sending { .. } => return None,
             EventKind::Sent {
                 account,
                 recipient,
                 status,
                 remaining,
+                step,
                 ..
             } => {
                 let quota = remaining.map(|r| format!(", {r} left")).unwrap_or_default();
-                format!("sent      {account}  {recipient}  ({status}{quota})")
+                let step = if *step > 1 {
+                    format!(" step {step}")
+                } else {
+                    String::new()
+                };
+                format!("sent      {account}  {recipient}{step}  ({status}{quota})")
             }
             EventKind::Throttled {
                 account,
@@ -159,6 +178,7 @@ mod tests {
             ts: "2026-01-05T09:00:00Z".parse().unwrap(),
             kind: EventKind::Sent {
                 seq: 1,
+                step: 1,
                 account: "alice".into(),
                 recipient: "urn:li:person:1".into(),
                 status: 201,
@@ -171,6 +191,42 @@ mod tests {
         assert_eq!(
             log.line(&event).unwrap(),
             "09:00:00 sent      alice  urn:li:person:1  (201, 4 left)"
+        );
+        let follow_up = Event {
+            ts: event.ts,
+            kind: EventKind::Sent {
+                seq: 2,
+                step: 2,
+                account: "alice".into(),
+                recipient: "urn:li:person:1".into(),
+                status: 201,
+                message_id: None,
+                planned_at: event.ts,
+                late_ms: 0,
+                remaining: None,
+            },
+        };
+        assert_eq!(
+            log.line(&follow_up).unwrap(),
+            "09:00:00 sent      alice  urn:li:person:1 step 2  (201)"
+        );
+    }
+
+    #[test]
+    fn only_long_waits_get_a_line() {
+        let log = PlainLog::new(Box::new(std::io::sink()), chrono_tz::UTC);
+        let ts: chrono::DateTime<chrono::Utc> = "2026-01-05T09:00:00Z".parse().unwrap();
+        let waiting = |minutes: i64| Event {
+            ts,
+            kind: EventKind::Waiting {
+                account: "alice".into(),
+                at: ts + chrono::TimeDelta::minutes(minutes),
+            },
+        };
+        assert_eq!(log.line(&waiting(3)), None);
+        assert_eq!(
+            log.line(&waiting(3 * 24 * 60)).unwrap(),
+            "09:00:00 waiting   alice  next message due 2026-01-08 09:00:00 (in 3days)"
         );
     }
 
