@@ -46,6 +46,7 @@
 //!
 //! See docs/journal.md for the file format and measured performance.
 
+pub mod any;
 pub mod error;
 pub mod lock;
 pub mod model;
@@ -74,6 +75,7 @@ pub mod timeline;
 pub mod waits;
 pub mod writer;
 
+pub use any::{AnyStore, StopStore};
 pub use error::JournalError;
 pub use lock::JournalLock;
 pub use model::{
