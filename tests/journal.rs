@@ -651,3 +651,130 @@ mod crash {
         check(fixture.open());
     }
 }
+
+/// What only the PostgreSQL store has: campaign names in one database, and
+/// stops racing claims through row locks.
+mod postgres_only {
+    use super::*;
+
+    #[test]
+    fn a_campaign_name_is_taken_once_and_appears_only_with_its_whole_plan() {
+        if !PgFixture::available() {
+            return;
+        }
+        let fixture = PgFixture::new();
+        let url = &fixture.schema.url;
+        let mut store = fixture.create();
+        let error = PgStore::open_read_only(url, CAMPAIGN).unwrap_err();
+        assert!(
+            matches!(error, JournalError::NoSuchCampaign { .. }),
+            "{error:?}"
+        );
+        store
+            .create_campaign(&meta(), &plan(3, &["alice"]))
+            .unwrap();
+        drop(store);
+        let error = PgStore::create(url, CAMPAIGN).unwrap_err();
+        assert!(
+            matches!(error, JournalError::CampaignNameTaken { .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("--campaign"), "{error}");
+        // Another name in the same database is another campaign.
+        let mut other = PgStore::create(url, "other").unwrap();
+        other
+            .create_campaign(&meta(), &plan(2, &["bob"]))
+            .unwrap();
+        let names: Vec<String> = PgStore::campaigns(url)
+            .unwrap()
+            .into_iter()
+            .map(|listing| format!("{} {}", listing.name, listing.counts.total))
+            .collect();
+        assert_eq!(names, ["other 2", "people 3"]);
+        let error = PgStore::open_read_only(url, "nope").unwrap_err();
+        assert!(
+            error.to_string().contains("its campaigns: other, people"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn one_writer_per_campaign_and_it_lets_go_when_dropped() {
+        if !PgFixture::available() {
+            return;
+        }
+        let fixture = PgFixture::with_plan(2, &["alice"]);
+        let writer = PgStore::open(&fixture.schema.url, CAMPAIGN).unwrap();
+        let error = PgStore::open(&fixture.schema.url, CAMPAIGN).unwrap_err();
+        assert!(
+            matches!(error, JournalError::CampaignBusy { .. }),
+            "{error:?}"
+        );
+        assert!(fixture.lock_held());
+        drop(writer);
+        assert!(!fixture.lock_held(), "released at once");
+        PgStore::open(&fixture.schema.url, CAMPAIGN).unwrap();
+    }
+
+    #[test]
+    fn stops_racing_claims_never_lose_a_stop_nor_skip_a_claimed_message() {
+        if !PgFixture::available() {
+            return;
+        }
+        let fixture = PgFixture::with_plan(400, &["alice", "bob"]);
+        let url = fixture.schema.url.clone();
+        let claimer = std::thread::spawn({
+            let url = url.clone();
+            move || {
+                let mut sender = PgStore::open(&url, CAMPAIGN).unwrap();
+                let mut refused = Vec::new();
+                for chunk in (0..400u64).collect::<Vec<_>>().chunks(8) {
+                    refused.extend(sender.mark_in_flight(chunk, t(1)).unwrap());
+                }
+                refused
+            }
+        });
+        let mut stopper = PgStore::open_for_stops(&url, CAMPAIGN).unwrap();
+        let targets: Vec<StopTarget> = (0..400u64)
+            .step_by(3)
+            .map(|seq| StopTarget::Recipient(format!("person-{seq}@example.com")))
+            .collect();
+        let report = StopStore::stop(
+            &mut stopper,
+            &StopRequest {
+                targets: targets.clone(),
+                reason: "race".into(),
+                source: "test".into(),
+                at: t(2),
+            },
+        )
+        .unwrap();
+        let refused = claimer.join().unwrap();
+        let final_states: std::collections::HashMap<u64, MessageState> =
+            states(&fixture.reader()).into_iter().collect();
+        for (target, outcome) in &report.targets {
+            let StopTarget::Recipient(recipient) = target else {
+                unreachable!()
+            };
+            let seq: u64 = recipient["person-".len()..recipient.len() - "@example.com".len()]
+                .parse()
+                .unwrap();
+            let state = final_states[&seq];
+            match state {
+                MessageState::Skipped => assert_eq!(outcome.stopped, 1, "{seq}"),
+                MessageState::InFlight => assert_eq!(outcome.in_flight, 1, "{seq}"),
+                other => panic!("{seq} is {other}"),
+            }
+        }
+        // A refused claim is a stopped person's; every other message went.
+        for refusal in &refused {
+            assert_eq!(refusal.state, Some(MessageState::Skipped), "{refusal:?}");
+            assert_eq!(refusal.seq % 3, 0);
+        }
+        for (seq, state) in &final_states {
+            if seq % 3 != 0 {
+                assert_eq!(*state, MessageState::InFlight, "{seq}");
+            }
+        }
+    }
+}

@@ -359,6 +359,19 @@ impl PgStore {
     }
 }
 
+impl Drop for PgStore {
+    /// Lets go of the writer lock before the connection closes, so that a
+    /// `resume` started right after this process ends finds it free (the
+    /// server would release it too, a moment after the connection closes).
+    fn drop(&mut self) {
+        if self.mode == Mode::Writable {
+            self.conn.run(|session| {
+                let _ = session.client.execute("SELECT pg_advisory_unlock_all()", &[]);
+            });
+        }
+    }
+}
+
 impl CampaignStore for PgStore {
     fn create_campaign(
         &mut self,
