@@ -149,6 +149,8 @@ pub struct Config {
     pub skip_dates: Vec<String>,
     pub timezone: Option<String>,
     pub daily_cap: Option<u32>,
+    /// At most this many messages a day to one e-mail domain, all accounts together.
+    pub per_domain_daily_cap: Option<u32>,
     pub jitter: Option<JitterPercent>,
     pub max_length: Option<usize>,
     pub recipient_column: Option<String>,

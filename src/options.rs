@@ -92,6 +92,8 @@ pub struct CampaignSpec {
     pub warmup: Option<crate::plan::warmup::Warmup>,
     /// `[[steps]]`: empty for one message per recipient.
     pub steps: Vec<crate::sequence::Step>,
+    /// `per_domain_daily_cap`: messages a day to one e-mail domain.
+    pub per_domain_daily_cap: Option<u32>,
 }
 
 fn origin(flag: Option<&'static str>, key: &str, config: &LoadedConfig) -> Origin {
@@ -176,6 +178,11 @@ pub fn resolve(
             }
         })?);
 
+    if file.per_domain_daily_cap == Some(0) {
+        return Err(OptionsError::DailyCap {
+            origin: origin(None, "per_domain_daily_cap", &loaded),
+        });
+    }
     let daily_cap = flags.daily_cap.or(file.daily_cap);
     if daily_cap == Some(0) {
         let flag = flags.daily_cap.is_some().then_some("--daily-cap");
@@ -352,6 +359,7 @@ pub fn resolve(
         },
         channel,
         steps,
+        per_domain_daily_cap: file.per_domain_daily_cap,
         config: loaded,
     })
 }

@@ -329,6 +329,7 @@ impl Case {
             jitter: self.jitter,
             seed: self.seed,
             accounts: &self.accounts,
+            domain_cap: None,
         }
     }
 
@@ -699,6 +700,7 @@ proptest! {
             jitter: 0.0,
             seed: [0; 32],
             accounts: &accounts,
+            domain_cap: None,
         };
         let queue: Vec<QueueItem<'_>> = picks
             .iter()

@@ -49,6 +49,7 @@ fn options(accounts: &[&str]) -> String {
         retry: SavedRetry::new(&BackoffPolicy::default(), Duration::from_secs(30)),
         suppress: Vec::new(),
         steps: Vec::new(),
+        per_domain_daily_cap: None,
     };
     serde_json::to_string(&saved).unwrap()
 }

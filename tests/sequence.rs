@@ -190,6 +190,15 @@ async fn a_person_stopped_between_steps_gets_no_follow_up() {
         page.contains("<td>replied</td>"),
         "no stop reason in the page"
     );
+    // The timeline marks the follow-ups and the stop.
+    assert!(
+        page.contains("class=\"follow-ups\""),
+        "no follow-up line in the timeline"
+    );
+    assert!(
+        page.contains("<path class=\"mark-stop\""),
+        "no stop mark in the timeline"
+    );
     sandbox.shutdown().await;
 }
 
@@ -330,5 +339,119 @@ async fn resume_until_idle_sends_what_is_due_and_says_when_the_next_is() {
         .run_blocking();
     bad.expect_code(2);
     bad.expect_stderr("--until-idle: invalid duration `soon`");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_domain_daily_cap_holds_a_companys_messages_across_accounts() {
+    let sandbox = start(config()).await;
+    let work = Workdir::new();
+    work.write("outreach.toml", "per_domain_daily_cap = 2\n");
+    work.csv(
+        "recipient,first_name",
+        &rows(&[
+            "a@acme.io".to_string(),
+            "b@ACME.io".to_string(),
+            "c@acme.io".to_string(),
+            "d@other.io".to_string(),
+            "e@acme.io".to_string(),
+        ]),
+    );
+    // The plan holds the third and fourth acme.io messages to the next day.
+    let plan = work
+        .cmd(&["plan", "data.csv"])
+        .opt("--template", "message.txt")
+        .opt("--rate", "10/s")
+        .opt("--timezone", "UTC")
+        .opt("--start", "2026-12-01T09:00:00Z")
+        .run_blocking();
+    plan.expect_code(0);
+    assert!(plan.stdout.contains("2026-12-02 00:00"), "{plan}");
+    assert!(
+        plan.stdout
+            .contains("per domain  at most 2 messages a day to one e-mail domain"),
+        "{plan}"
+    );
+
+    let running = send(&work, &sandbox.url(), "10/s", "events.jsonl")
+        .opt("--template", "message.txt")
+        .spawn();
+    assert!(
+        running
+            .wait_for_events("sent", 3, Duration::from_secs(10))
+            .await,
+        "three messages were not sent within 10 s"
+    );
+    // Nothing more goes today, however long the sender runs.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    running.signal("INT");
+    running.wait().await.expect_code(130);
+    let found = by_recipient(&sandbox.messages());
+    let acme: Vec<&String> = found
+        .keys()
+        .filter(|r| r.to_lowercase().ends_with("@acme.io"))
+        .collect();
+    assert_eq!(acme.len(), 2, "{found:?}");
+    assert!(found.contains_key("d@other.io"), "{found:?}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_changes_carries_every_step_of_added_edited_and_removed_rows() {
+    let sandbox = start(config()).await;
+    let work = Workdir::new();
+    two_steps(&work, &["ann@x.io", "bob@y.io", "cat@z.io"], "1s");
+    let running = send(&work, &sandbox.url(), "10/s", "events-0.jsonl").spawn();
+    assert!(
+        running
+            .wait_for_events("sent", 3, Duration::from_secs(10))
+            .await,
+        "the first steps were not sent within 10 s"
+    );
+    running.signal("INT");
+    running.wait().await.expect_code(130);
+    assert_eq!(sandbox.messages().len(), 3, "a follow-up went early");
+
+    // Bob's name is edited, Cat is removed, Dan is new.
+    work.write(
+        "data.csv",
+        "recipient,first_name\nann@x.io,Name0\nbob@y.io,Robert\ndan@w.io,Dan\n",
+    );
+    let resumed = work
+        .cmd(&["resume"])
+        .opt("--state", STATE)
+        .delivery(&sandbox.url(), "events-1.jsonl")
+        .flag("--allow-changes=update")
+        .token(TOKEN)
+        .run_blocking();
+    resumed.expect_code(0);
+    let found = by_recipient(&sandbox.messages());
+    let bodies = |who: &str| -> Vec<String> {
+        found
+            .get(who)
+            .map(|list| list.iter().map(|(body, _)| body.clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(bodies("ann@x.io").len(), 2, "{found:?}");
+    assert_eq!(
+        bodies("bob@y.io")[1],
+        "Following up, Robert.",
+        "the edited row's follow-up has its new text: {found:?}"
+    );
+    assert_eq!(
+        bodies("cat@z.io").len(),
+        1,
+        "a removed row's follow-up went: {found:?}"
+    );
+    assert_eq!(
+        bodies("dan@w.io"),
+        ["Hi Dan, a short note.", "Following up, Dan."],
+        "an added row gets every step: {found:?}"
+    );
+    assert_in_order(
+        &sandbox.messages(),
+        &["ann@x.io", "bob@y.io", "dan@w.io"],
+        TimeDelta::seconds(1),
+    );
     sandbox.shutdown().await;
 }

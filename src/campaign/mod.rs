@@ -226,6 +226,10 @@ impl Campaign {
             jitter: self.spec.jitter,
             seed: self.seed(),
             accounts: &self.accounts,
+            domain_cap: self
+                .spec
+                .per_domain_daily_cap
+                .map(|cap| crate::plan::domain_cap::DomainCap::new(cap, self.spec.timezone, [])),
         };
         let queue: Vec<QueueItem<'_>> = self
             .messages

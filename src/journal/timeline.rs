@@ -118,6 +118,8 @@ pub struct AccountTimeline {
     pub planned: Vec<u32>,
     /// Messages sent in the bucket.
     pub sent: Vec<u32>,
+    /// Of those, follow-ups (step 2 and later of a sequence).
+    pub follow_ups: Vec<u32>,
     /// Responses with HTTP 429.
     pub throttled: Vec<u32>,
     /// Failed attempts (transport error, non-2xx other than 429) that the
@@ -134,6 +136,7 @@ impl AccountTimeline {
             account,
             planned: vec![0; count],
             sent: vec![0; count],
+            follow_ups: vec![0; count],
             throttled: vec![0; count],
             retried: vec![0; count],
             errors: vec![0; count],
@@ -169,6 +172,15 @@ const PLANNED: &str = "
 const SENT: &str = "
     SELECT account, (sent_at_ns - ?1) / ?2, count(*) FROM messages
     WHERE state = 'sent' GROUP BY 1, 2";
+
+const FOLLOW_UPS: &str = "
+    SELECT account, (sent_at_ns - ?1) / ?2, count(*) FROM messages
+    WHERE state = 'sent' AND step > 1 GROUP BY 1, 2";
+
+/// Stops (`outreach stop`, lists, replies) by when they were recorded; they
+/// belong to no account.
+const STOPS: &str = "
+    SELECT '', (at_ns - ?1) / ?2, count(*) FROM stops GROUP BY 2";
 
 /// A failed attempt: no response, or a non-2xx other than 429.
 const FAILED_ATTEMPT: &str =
@@ -232,6 +244,17 @@ impl SqliteStore {
     }
 
     /// Every account's series over `buckets`, sorted by account name.
+    /// Stops recorded per bucket, for every account's chart.
+    pub fn stops_per_bucket(&self, buckets: &Buckets) -> Result<Vec<u32>, JournalError> {
+        let mut stops = vec![0; buckets.count];
+        for_each_bucket(self.conn(), STOPS, buckets, |_, index, row| {
+            stops[index] += row.get::<_, u32>(2)?;
+            Ok(())
+        })
+        .map_err(sql(self, "reading the stops"))?;
+        Ok(stops)
+    }
+
     pub fn timelines(&self, buckets: &Buckets) -> Result<Vec<AccountTimeline>, JournalError> {
         let conn = self.conn();
         let err = || sql(self, "reading the timeline");
@@ -253,6 +276,11 @@ impl SqliteStore {
         .map_err(err())?;
         for_each_bucket(conn, SENT, buckets, |account, index, row| {
             entry(&mut accounts, account, count).sent[index] = row.get(2)?;
+            Ok(())
+        })
+        .map_err(err())?;
+        for_each_bucket(conn, FOLLOW_UPS, buckets, |account, index, row| {
+            entry(&mut accounts, account, count).follow_ups[index] = row.get(2)?;
             Ok(())
         })
         .map_err(err())?;

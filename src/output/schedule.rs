@@ -154,6 +154,12 @@ pub fn write_summary(out: &mut dyn Write, campaign: &Campaign, slots: &[Slot]) -
         campaign.accounts.len()
     )?;
     writeln!(out, "  accounts    {}", accounts.join(", "))?;
+    if let Some(cap) = campaign.spec.per_domain_daily_cap {
+        writeln!(
+            out,
+            "  per domain  at most {cap} messages a day to one e-mail domain, all accounts together"
+        )?;
+    }
     if campaign.step_count() > 1 {
         writeln!(
             out,

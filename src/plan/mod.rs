@@ -8,8 +8,13 @@
 //! - [`schedule`]: queue items in priority order -> slots in time order.
 //! - [`slots::AccountSlots`]: one account's even spacing, windows, cap, jitter.
 //! - [`jitter`]: reproducible random delays.
+//! - `sequenced`: the schedule of follow-ups and of a per-domain daily cap,
+//!   all accounts in time order through the executor's `StepQueue`.
+//! - [`domain_cap`]: `per_domain_daily_cap`, shared by all accounts.
 
+pub mod domain_cap;
 pub mod jitter;
+mod sequenced;
 pub mod slots;
 pub mod warmup;
 
@@ -17,8 +22,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::account::Account;
-use crate::sequence::{StepDelay, StepQueue};
+use crate::sequence::StepDelay;
 use crate::window::WindowSet;
+use domain_cap::DomainCap;
 use slots::{AccountSlots, SlotRules};
 
 /// Everything the schedule depends on besides the queue.
@@ -32,6 +38,8 @@ pub struct PlanSettings<'a> {
     /// Seeds the jitter; derived from the campaign's inputs.
     pub seed: [u8; 32],
     pub accounts: &'a [Account],
+    /// `per_domain_daily_cap`, with the messages already counted (resume).
+    pub domain_cap: Option<DomainCap>,
 }
 
 /// One message waiting for a slot.
@@ -80,8 +88,8 @@ pub fn schedule(
     queue: &[QueueItem<'_>],
     history: &[Vec<DateTime<Utc>>],
 ) -> Vec<Slot> {
-    if queue.iter().any(|item| item.ready != Ready::First) {
-        return schedule_steps(settings, queue, history);
+    if settings.domain_cap.is_some() || queue.iter().any(|item| item.ready != Ready::First) {
+        return sequenced::schedule(settings, queue, history);
     }
     let mut generators = generators(settings, history);
     let mut slots: Vec<(Slot, usize)> = queue
@@ -105,7 +113,7 @@ pub fn schedule(
 }
 
 /// One slot generator per account, each after its account's history.
-fn generators<'a>(
+pub(crate) fn generators<'a>(
     settings: &PlanSettings<'a>,
     history: &[Vec<DateTime<Utc>>],
 ) -> Vec<AccountSlots<'a>> {
@@ -128,71 +136,12 @@ fn generators<'a>(
         .collect()
 }
 
-fn jitter_fraction(settings: &PlanSettings<'_>, item: &QueueItem<'_>) -> f64 {
+pub(crate) fn jitter_fraction(settings: &PlanSettings<'_>, item: &QueueItem<'_>) -> f64 {
     if settings.jitter > 0.0 {
         jitter::unit_fraction(&settings.seed, item.key)
     } else {
         0.0
     }
-}
-
-/// [`schedule`] for a queue with follow-ups: each account's slots are
-/// handed out by the [`StepQueue`] the executor also uses, each follow-up
-/// assumed due `after` its previous step's slot (the tentative plan).
-/// Follow-ups whose previous step is not in the queue and not already due
-/// are left out.
-fn schedule_steps(
-    settings: &PlanSettings<'_>,
-    queue: &[QueueItem<'_>],
-    history: &[Vec<DateTime<Utc>>],
-) -> Vec<Slot> {
-    let mut generators = generators(settings, history);
-    let mut queues: Vec<StepQueue<usize>> = (0..settings.accounts.len())
-        .map(|_| StepQueue::default())
-        .collect();
-    for (order, item) in queue.iter().enumerate() {
-        let Some(account_queue) = queues.get_mut(item.account) else {
-            continue;
-        };
-        match item.ready {
-            Ready::First => account_queue.push_first(order, item.priority),
-            Ready::Due(due) => account_queue.push_due(order, item.priority, due),
-            Ready::After { previous, delay } => account_queue.push_after(
-                order,
-                item.priority,
-                previous as u64,
-                delay,
-                item.timezone,
-            ),
-        }
-    }
-    let mut slots: Vec<(Slot, usize)> = Vec::with_capacity(queue.len());
-    for (account, (account_queue, generator)) in
-        queues.iter_mut().zip(generators.iter_mut()).enumerate()
-    {
-        while let Some(next) = account_queue.next(|&order, due| {
-            let item = &queue[order];
-            generator.peek(due, item.timezone.as_ref(), jitter_fraction(settings, item))
-        }) {
-            let item = &queue[next.item];
-            let at = generator.next_due(
-                next.due,
-                item.timezone.as_ref(),
-                jitter_fraction(settings, item),
-            );
-            account_queue.sent(next.item as u64, at, settings.windows, &settings.timezone);
-            slots.push((
-                Slot {
-                    id: item.id,
-                    account,
-                    at,
-                },
-                next.item,
-            ));
-        }
-    }
-    slots.sort_unstable_by_key(|(slot, order)| (slot.at, slot.account, *order));
-    slots.into_iter().map(|(slot, _)| slot).collect()
 }
 
 #[cfg(test)]
@@ -214,6 +163,7 @@ mod tests {
             jitter: 0.0,
             seed: [0; 32],
             accounts: &accounts,
+            domain_cap: None,
         };
         let queue: Vec<QueueItem<'_>> = (0..6)
             .map(|id| QueueItem {

@@ -16,6 +16,7 @@ use super::account::{AccountReport, AccountWork, run_account};
 use super::clock::Clock;
 use super::events::{Event, EventKind, EventSink};
 use super::recorder::Recorder;
+use crate::plan::domain_cap::DomainCap;
 use crate::throttle::BackoffPolicy;
 use crate::window::WindowSet;
 
@@ -31,6 +32,8 @@ pub struct ExecSettings {
     /// `resume --until-idle`: an account whose next message is due later
     /// than this from now stops waiting, and the run ends saying when.
     pub idle_horizon: Option<TimeDelta>,
+    /// `per_domain_daily_cap`, shared by every account of the run.
+    pub domain_cap: Option<DomainCap>,
 }
 
 /// The default claim lead: well above a commit's latency on a healthy disk.
@@ -42,6 +45,8 @@ pub struct RunContext {
     pub recorder: Arc<dyn Recorder>,
     pub events: Arc<dyn EventSink>,
     pub settings: ExecSettings,
+    /// The per-domain cap's counts, shared by the accounts.
+    pub domains: Option<Mutex<DomainCap>>,
     stop: watch::Sender<bool>,
     fatal: Mutex<Option<String>>,
 }
@@ -71,6 +76,7 @@ impl RunContext {
             clock,
             recorder,
             events,
+            domains: settings.domain_cap.clone().map(Mutex::new),
             settings,
             stop,
             fatal: Mutex::new(None),
@@ -276,6 +282,7 @@ mod tests {
                 backoff: BackoffPolicy::default(),
                 claim_lead: CLAIM_LEAD,
                 idle_horizon: None,
+                domain_cap: None,
             },
         );
         let work = AccountWork {
@@ -371,6 +378,7 @@ mod tests {
                     },
                     claim_lead: CLAIM_LEAD,
                     idle_horizon: None,
+                    domain_cap: None,
                 },
             );
             let work = AccountWork {

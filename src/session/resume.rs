@@ -68,6 +68,10 @@ pub fn resume(
     }
     let pending = store.messages_in_state(&[MessageState::Pending])?;
     let previous_steps = previous_steps_of(&store, &pending)?;
+    let domain_cap = saved
+        .per_domain_daily_cap
+        .map(|cap| domain_cap_after(&store, cap, saved.zone()))
+        .transpose()?;
     if pending.is_empty() {
         let counts = store.summary()?.counts;
         say!(
@@ -100,6 +104,7 @@ pub fn resume(
             jitter: saved.jitter,
             seed: saved.seed_bytes(),
             steps: &saved.steps,
+            domain_cap: domain_cap.clone(),
         };
         let pending_count = pending.len();
         let work = replan(
@@ -121,6 +126,7 @@ pub fn resume(
             backoff,
             claim_lead: CLAIM_LEAD,
             idle_horizon: overrides.until_idle,
+            domain_cap,
         };
         let hint = format!("outreach resume {}", state.flags());
         let lists = ListWatch {
@@ -235,4 +241,21 @@ fn previous_steps_of(
         .into_iter()
         .map(|step| (step.seq, step))
         .collect())
+}
+
+/// `per_domain_daily_cap` with the messages that may have reached their
+/// server in the last two days counted (older ones cannot share a day with
+/// anything still to send).
+fn domain_cap_after(
+    store: &SqliteStore,
+    cap: u32,
+    zone: chrono_tz::Tz,
+) -> anyhow::Result<crate::plan::domain_cap::DomainCap> {
+    let since = Utc::now() - TimeDelta::days(2);
+    let past = store.messages_in_state(&[MessageState::Sent, MessageState::Uncertain])?;
+    let recent = past.iter().filter_map(|stored| {
+        let at = stored.sent_at.or(stored.last_attempt_at)?;
+        (at >= since).then_some((stored.message.recipient.as_str(), at))
+    });
+    Ok(crate::plan::domain_cap::DomainCap::new(cap, zone, recent))
 }

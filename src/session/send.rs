@@ -113,6 +113,9 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
             backoff,
             claim_lead: CLAIM_LEAD,
             idle_horizon: None,
+            domain_cap: campaign.spec.per_domain_daily_cap.map(|cap| {
+                crate::plan::domain_cap::DomainCap::new(cap, campaign.spec.timezone, [])
+            }),
         };
         let hint = format!("outreach resume {}", state.flags());
         let lists = ListWatch {

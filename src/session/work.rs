@@ -32,6 +32,8 @@ pub struct Pacing<'a> {
     pub seed: [u8; 32],
     /// The campaign's `[[steps]]` (empty without a sequence).
     pub steps: &'a [Step],
+    /// `per_domain_daily_cap`, with what was sent today.
+    pub domain_cap: Option<crate::plan::domain_cap::DomainCap>,
 }
 
 /// The delay of follow-up `step` (None for step 1, or a step the
@@ -243,6 +245,7 @@ pub fn replan(
         jitter: pacing.jitter,
         seed: pacing.seed,
         accounts: pacing.accounts,
+        domain_cap: pacing.domain_cap.clone(),
     };
     // The slot generator takes history by account position.
     let by_position: Vec<Vec<DateTime<Utc>>> = pacing
@@ -353,6 +356,7 @@ mod tests {
             jitter: 0.0,
             seed: [0; 32],
             steps: &[],
+            domain_cap: None,
         }
     }
 

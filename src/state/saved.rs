@@ -43,6 +43,9 @@ pub struct SavedOptions {
     /// The sequence's steps (`[[steps]]`), for the follow-ups' delays.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<crate::sequence::Step>,
+    /// `per_domain_daily_cap`, kept by `resume`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_domain_daily_cap: Option<u32>,
 }
 
 /// Saved options this build cannot read (written by another version).
@@ -134,6 +137,7 @@ mod tests {
             retry: SavedRetry::new(&BackoffPolicy::default(), Duration::from_secs(30)),
             suppress: Vec::new(),
             steps: Vec::new(),
+            per_domain_daily_cap: None,
         };
         let json = serde_json::to_string(&saved).unwrap();
         assert!(!json.contains("token\":"), "no token values: {json}");

@@ -146,6 +146,7 @@ pub fn new_campaign(
         retry: SavedRetry::new(backoff, timeout),
         suppress: campaign.spec.suppress.clone(),
         steps: campaign.spec.steps.clone(),
+        per_domain_daily_cap: campaign.spec.per_domain_daily_cap,
     };
     let options_json = serde_json::to_string(&options)?;
     let inputs = input_digests(campaign);

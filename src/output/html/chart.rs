@@ -41,6 +41,8 @@ pub struct ChartInput<'a> {
     pub timeline: &'a AccountTimeline,
     /// This account's pauses, in time order.
     pub pauses: &'a [Pause],
+    /// Stops recorded per bucket (people stopped; all accounts).
+    pub stops: &'a [u32],
     pub now: DateTime<Utc>,
     /// No message is pending or in flight: nothing more will happen.
     pub settled: bool,
@@ -82,6 +84,8 @@ pub fn account_chart(out: &mut String, input: &ChartInput<'_>) {
 pub const LEGEND: &str = "<ul class=\"legend\">\
 <li><span class=\"sw planned\"></span>planned (cumulative)</li>\
 <li><span class=\"sw sent\"></span>sent (cumulative)</li>\
+<li><span class=\"sw follow-ups\"></span>follow-ups sent (cumulative; sequences)</li>\
+<li><span class=\"sw mark-stop\"></span>people stopped (all accounts)</li>\
 <li><span class=\"sw pause-throttled\"></span>paused after a 429</li>\
 <li><span class=\"sw pause-quota\"></span>paused: quota used up</li>\
 <li><span class=\"sw mark-throttled\"></span>429 responses</li>\
@@ -156,6 +160,22 @@ fn main_panel(out: &mut String, x: &XScale, input: &ChartInput<'_>, now: Option<
     let now_bucket = now.and_then(|now| axis.index_of(now)).map(|i| i + 1);
     if let Some(upto) = last_sent.max(now_bucket) {
         cumulative(&timeline.sent, upto).write_polyline(out, "sent");
+    }
+    // A sequence's follow-ups, and the moments people were stopped.
+    if let Some(upto) = timeline.follow_ups.iter().rposition(|&n| n > 0) {
+        cumulative(&timeline.follow_ups, upto + 1).write_polyline(out, "follow-ups");
+    }
+    let clock = TimeLabels::new(axis, input.zone);
+    for (index, &n) in input.stops.iter().enumerate().filter(|(_, n)| **n > 0) {
+        let from = axis.bucket_start(index);
+        let sx = x.x(from);
+        let _ = write!(
+            out,
+            "<path class=\"mark-stop\" d=\"M{:.1} {MAIN_TOP} l4 7 l-8 0 z\">\
+             <title>{n} stopped, {}</title></path>",
+            sx,
+            Esc(&clock.at(from))
+        );
     }
     let _ = write!(
         out,

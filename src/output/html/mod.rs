@@ -92,6 +92,8 @@ pub struct HtmlReport {
     pub step_delays: Vec<Option<crate::sequence::StepDelay>>,
     /// Messages skipped because their person was stopped, by reason.
     pub stopped: Vec<(String, u64)>,
+    /// Stops recorded per time slice of `axis` (all accounts).
+    pub stop_marks: Vec<u32>,
 }
 
 impl HtmlReport {
@@ -174,6 +176,10 @@ pub fn gather(store: &SqliteStore, settings: &Settings) -> Result<HtmlReport, Jo
             Some(axis) => store.timelines(axis)?,
             None => Vec::new(),
         };
+        let stop_marks = match &axis {
+            Some(axis) => store.stops_per_bucket(axis)?,
+            None => Vec::new(),
+        };
         Ok(HtmlReport {
             journal: store.path().display().to_string(),
             meta,
@@ -188,6 +194,7 @@ pub fn gather(store: &SqliteStore, settings: &Settings) -> Result<HtmlReport, Jo
             steps,
             step_delays,
             stopped: store.stopped_by_reason()?,
+            stop_marks,
         })
     })
 }
@@ -318,6 +325,7 @@ fn body(out: &mut String, report: &HtmlReport, settings: &Settings) {
                     axis,
                     timeline,
                     pauses: &pauses,
+                    stops: &report.stop_marks,
                     now: settings.now,
                     settled: report.settled(),
                     zone: &settings.zone,

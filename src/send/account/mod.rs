@@ -10,7 +10,9 @@
 //! on the next slot; exponential backoff is only for failures without a hint
 //! while the recent requests keep failing.
 
+mod domains;
 mod outcomes;
+mod queue;
 mod unreachable;
 
 use std::sync::Arc;
@@ -27,7 +29,6 @@ use super::recorder::{ClaimSkipped, Outcome};
 use crate::account::Account;
 use crate::plan::Ready;
 use crate::plan::slots::{AccountSlots, SlotRules};
-use crate::sequence::StepQueue;
 use crate::throttle::Pacer;
 
 /// How many of its messages an account announces (`planned` events) ahead of
@@ -108,6 +109,9 @@ enum Step {
     /// `--until-idle`: the message is not due within the horizon; it stays
     /// pending and the account stops waiting.
     Idle,
+    /// Its domain's daily cap is reached: it waits for this time (the next
+    /// day) and the account's slot goes to the next message.
+    Defer(DateTime<Utc>),
 }
 
 struct AccountState<'a> {
@@ -141,6 +145,9 @@ struct AccountState<'a> {
     unreachable_streak: u32,
     /// When the current message was accepted, if it was.
     accepted_at: Option<DateTime<Utc>>,
+    /// The slot the current message is counted at against its domain's
+    /// daily cap (`per_domain_daily_cap`).
+    domain_reserved: Option<DateTime<Utc>>,
     report: AccountReport,
 }
 
@@ -177,6 +184,7 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
         budget: ErrorBudget::default(),
         unreachable_streak: 0,
         accepted_at: None,
+        domain_reserved: None,
         report: AccountReport {
             name: work.rules.name.clone(),
             ..AccountReport::default()
@@ -189,127 +197,6 @@ pub async fn run_account(ctx: Arc<RunContext>, work: AccountWork) -> AccountRepo
 }
 
 impl AccountState<'_> {
-    /// Works through the queue until it is done or the account stops;
-    /// `report.pending` counts what is left (follow-ups whose previous step
-    /// did not go out included: they stay pending).
-    async fn run(&mut self, jobs: Vec<Job>) {
-        let ctx = self.ctx;
-        let mut queue = StepQueue::default();
-        for job in jobs {
-            match job.ready {
-                Ready::First => {
-                    let priority = job.priority;
-                    queue.push_first(job, priority);
-                }
-                Ready::Due(due) => {
-                    let priority = job.priority;
-                    queue.push_due(job, priority, due);
-                }
-                Ready::After { previous, delay } => {
-                    let (priority, zone) = (job.priority, job.timezone);
-                    queue.push_after(job, priority, previous as u64, delay, zone);
-                }
-            }
-        }
-        // First messages announced (`planned` events) and not yet taken.
-        let mut announced = 0usize;
-        loop {
-            if ctx.is_stopping() {
-                self.report.pending = queue.remaining();
-                return;
-            }
-            if announced == 0 {
-                let ahead: Vec<(&Job, DateTime<Utc>)> = queue
-                    .first_messages()
-                    .take(PLANNED_AHEAD)
-                    .map(|job| (job, job.planned_at))
-                    .collect();
-                announced = ahead.len();
-                self.announce(ahead);
-            }
-            let Some(next) = queue.next(|job, due| {
-                let not_before = self.not_before_at(due.unwrap_or(job.planned_at));
-                self.slots
-                    .peek_not_before(not_before, job.timezone.as_ref())
-            }) else {
-                break;
-            };
-            let mut job = next.item;
-            match next.due {
-                None => announced = announced.saturating_sub(1),
-                // A follow-up is due after the real send of its previous step.
-                Some(due) => job.planned_at = due,
-            }
-            let step = self.send_one(&job, &queue).await;
-            match step {
-                Step::Next => match self.accepted_at.take() {
-                    Some(at) => {
-                        let released =
-                            queue.sent(job.seq, at, &ctx.settings.windows, &ctx.settings.timezone);
-                        self.announce(released);
-                    }
-                    None => {
-                        queue.not_sent(job.seq);
-                    }
-                },
-                Step::Again => unreachable!("send_one retries until the message is done"),
-                Step::Stopped | Step::Idle => {
-                    self.report.pending = queue.remaining() + 1;
-                    return;
-                }
-                Step::StopAccount(reason) => {
-                    ctx.emit(EventKind::AccountStopped {
-                        account: self.name.clone(),
-                        reason: reason.clone(),
-                    });
-                    self.report.stopped = Some(reason);
-                    self.report.pending = queue.remaining() + 1;
-                    return;
-                }
-            }
-        }
-        self.report.pending = queue.remaining();
-    }
-
-    /// Sends `job`, retrying as the answers ask, until it is done (`Next`),
-    /// the run stops or the account stops.
-    async fn send_one(&mut self, job: &Job, queue: &StepQueue<Job>) -> Step {
-        let mut attempt = 0u32;
-        self.retrying_in_flight = false;
-        self.accepted_at = None;
-        // First messages due right after this one may be claimed with it.
-        let following: Vec<(u64, DateTime<Utc>)> = if job.ready == Ready::First {
-            queue
-                .first_messages()
-                .take(claims::CLAIM_BATCH)
-                .map(|next| (next.seq, next.planned_at))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        loop {
-            if self.ctx.is_stopping() {
-                return Step::Stopped;
-            }
-            match self.try_once(job, &following, &mut attempt).await {
-                Step::Again => continue,
-                other => return other,
-            }
-        }
-    }
-
-    fn announce(&self, jobs: Vec<(&Job, DateTime<Utc>)>) {
-        for (job, at) in jobs {
-            self.ctx.emit(EventKind::Planned {
-                seq: job.seq,
-                step: job.step,
-                account: self.name.clone(),
-                recipient: job.recipient.clone(),
-                at,
-            });
-        }
-    }
-
     fn not_before(&self, job: &Job) -> DateTime<Utc> {
         self.not_before_at(job.planned_at)
     }
@@ -346,14 +233,18 @@ impl AccountState<'_> {
         attempt: &mut u32,
     ) -> Step {
         let ctx = self.ctx;
-        if let Some(horizon) = ctx.settings.idle_horizon {
-            let next = self
-                .slots
-                .peek_not_before(self.not_before(job), job.timezone.as_ref());
-            if next > ctx.clock.now() + horizon && !self.retrying_in_flight {
-                self.report.next_due = Some(next);
-                return Step::Idle;
-            }
+        let next = self
+            .slots
+            .peek_not_before(self.not_before(job), job.timezone.as_ref());
+        if let Some(horizon) = ctx.settings.idle_horizon
+            && next > ctx.clock.now() + horizon
+            && !self.retrying_in_flight
+        {
+            self.report.next_due = Some(next);
+            return Step::Idle;
+        }
+        if let Some(step) = self.hold_for_domain(job, next) {
+            return step;
         }
         let slot = self
             .slots
