@@ -682,9 +682,7 @@ mod postgres_only {
         assert!(error.to_string().contains("--campaign"), "{error}");
         // Another name in the same database is another campaign.
         let mut other = PgStore::create(url, "other").unwrap();
-        other
-            .create_campaign(&meta(), &plan(2, &["bob"]))
-            .unwrap();
+        other.create_campaign(&meta(), &plan(2, &["bob"])).unwrap();
         let names: Vec<String> = PgStore::campaigns(url)
             .unwrap()
             .into_iter()

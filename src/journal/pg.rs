@@ -366,7 +366,9 @@ impl Drop for PgStore {
     fn drop(&mut self) {
         if self.mode == Mode::Writable {
             self.conn.run(|session| {
-                let _ = session.client.execute("SELECT pg_advisory_unlock_all()", &[]);
+                let _ = session
+                    .client
+                    .execute("SELECT pg_advisory_unlock_all()", &[]);
             });
         }
     }

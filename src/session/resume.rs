@@ -247,7 +247,7 @@ fn previous_steps_of(
 /// server in the last two days counted (older ones cannot share a day with
 /// anything still to send).
 fn domain_cap_after(
-    store: &SqliteStore,
+    store: &AnyStore,
     cap: u32,
     zone: chrono_tz::Tz,
 ) -> anyhow::Result<crate::plan::domain_cap::DomainCap> {

@@ -1,7 +1,7 @@
 //! `outreach stop`: who to stop (named, from a file, by domain), recording
 //! the stop in a campaign's journal, and the sentence that says what it did.
 //!
-//! The journal is opened with [`SqliteStore::open_for_stops`], never with
+//! The journal is opened with `open_for_stops` (`state::location`), never with
 //! the sender's lock, so a stop lands while `send` or `resume` runs: the
 //! sender's next claim of a stopped person's message is refused.
 
