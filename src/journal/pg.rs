@@ -3,8 +3,8 @@
 //! (see [`CampaignStore`]); one database holds any number of campaigns, each
 //! found by its name (`--campaign`, by default the CSV's file stem).
 //!
-//! This file holds opening a campaign and the trait impl; the connection and
-//! its thread are in `pg_conn`, the schema in `pg_schema`, the send path's
+//! This file holds opening a campaign; the trait impl is in `pg_store`, the
+//! connection and its thread in `pg_conn`, the schema in `pg_schema`, the send path's
 //! transactions in `pg_write`, the edits between runs in `pg_edits`, the
 //! reads in `pg_read` and stops in `pg_stops`.
 //!
@@ -22,17 +22,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::journal::error::JournalError;
-use crate::journal::model::{
-    AttemptRecord, CampaignMeta, MessageState, NewMessage, PreviousStep, Rerender, StoredMessage,
-};
 use crate::journal::pg_conn::{PgConn, Session};
 use crate::journal::pg_url::DbUrl;
-use crate::journal::report::{ReportRow, RowDigest, StatusSummary, StepCounts};
+use crate::journal::report::StepCounts;
 use crate::journal::stops::{StopReport, StopRequest, StopTarget};
-use crate::journal::store::{CampaignStore, JournalUpdate, Refusal};
-use crate::journal::{
-    pg_edits as edits, pg_read as read, pg_schema as schema, pg_stops, pg_write as write,
-};
+use crate::journal::{pg_read as read, pg_schema as schema, pg_stops};
 
 /// The first key of the advisory locks outreach takes ("outr").
 const LOCK_CLASS: i32 = 0x6F75_7472;
@@ -40,18 +34,18 @@ const LOCK_CLASS: i32 = 0x6F75_7472;
 /// One campaign in a PostgreSQL database.
 #[derive(Debug)]
 pub struct PgStore {
-    conn: PgConn,
-    url: DbUrl,
-    name: String,
+    pub(super) conn: PgConn,
+    pub(super) url: DbUrl,
+    pub(super) name: String,
     /// `campaign NAME in URL`, the redacted URL: what errors name.
-    location: Arc<str>,
+    pub(super) location: Arc<str>,
     /// The campaign's row id; `None` until `create_campaign` commits.
-    campaign: Option<i64>,
-    mode: Mode,
+    pub(super) campaign: Option<i64>,
+    pub(super) mode: Mode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     ReadOnly,
     Writable,
     StopsOnly,
@@ -319,7 +313,7 @@ impl PgStore {
         }
     }
 
-    fn read_only(&self) -> JournalError {
+    pub(super) fn read_only(&self) -> JournalError {
         JournalError::ReadOnly {
             path: self.location.to_string().into(),
         }
@@ -338,7 +332,7 @@ impl PgStore {
     }
 
     /// Runs a read of the campaign on the connection's thread.
-    fn read<R: Send + 'static>(
+    pub(super) fn read<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Session, &Ctx) -> Result<R, JournalError> + Send + 'static,
     ) -> Result<R, JournalError> {
@@ -348,7 +342,7 @@ impl PgStore {
 
     /// Runs a write of the campaign on the connection's thread; refused on
     /// a store opened read-only or for stops.
-    fn write<R: Send + 'static>(
+    pub(super) fn write<R: Send + 'static>(
         &mut self,
         f: impl FnOnce(&mut Session, &Ctx) -> Result<R, JournalError> + Send + 'static,
     ) -> Result<R, JournalError> {
@@ -371,152 +365,5 @@ impl Drop for PgStore {
                     .execute("SELECT pg_advisory_unlock_all()", &[]);
             });
         }
-    }
-}
-
-impl CampaignStore for PgStore {
-    fn create_campaign(
-        &mut self,
-        meta: &CampaignMeta,
-        messages: &[NewMessage],
-    ) -> Result<(), JournalError> {
-        if self.mode != Mode::Writable {
-            return Err(self.read_only());
-        }
-        if self.campaign.is_some() {
-            return Err(JournalError::CampaignExists {
-                path: self.location.to_string().into(),
-            });
-        }
-        let (meta, messages) = (meta.clone(), messages.to_vec());
-        let (name, location, url) = (
-            self.name.clone(),
-            self.location.clone(),
-            self.url.redacted(),
-        );
-        let id = self.conn.run(move |session| {
-            write::create_campaign(session, &name, &location, &url, &meta, &messages)
-        })?;
-        self.campaign = Some(id);
-        Ok(())
-    }
-
-    fn campaign(&self) -> Result<Option<CampaignMeta>, JournalError> {
-        if self.campaign.is_none() {
-            return Ok(None);
-        }
-        self.read(read::campaign).map(Some)
-    }
-
-    fn messages_in_state(
-        &self,
-        states: &[MessageState],
-    ) -> Result<Vec<StoredMessage>, JournalError> {
-        let states = states.to_vec();
-        self.read(move |session, ctx| read::messages_in_state(session, ctx, &states))
-    }
-
-    fn row_digests(
-        &self,
-        f: &mut dyn FnMut(RowDigest) -> Result<(), JournalError>,
-    ) -> Result<(), JournalError> {
-        let mut after = -1;
-        loop {
-            let page = self.read(move |session, ctx| read::row_digest_page(session, ctx, after))?;
-            let Some(last) = page.last() else {
-                return Ok(());
-            };
-            after = last.seq as i64;
-            for digest in page {
-                f(digest)?;
-            }
-        }
-    }
-
-    fn recover_in_flight(&mut self) -> Result<u64, JournalError> {
-        self.write(write::recover_in_flight)
-    }
-
-    fn record(&mut self, batch: &[JournalUpdate]) -> Result<Vec<Refusal>, JournalError> {
-        let batch = batch.to_vec();
-        self.write(move |session, ctx| write::record(session, ctx, &batch))
-    }
-
-    fn sends_since(
-        &self,
-        account: &str,
-        since: DateTime<Utc>,
-        at_most: usize,
-    ) -> Result<Vec<DateTime<Utc>>, JournalError> {
-        let account = account.to_string();
-        self.read(move |session, ctx| read::sends_since(session, ctx, &account, since, at_most))
-    }
-
-    fn previous_steps(&self, seqs: &[u64]) -> Result<Vec<PreviousStep>, JournalError> {
-        let seqs = seqs.to_vec();
-        self.read(move |session, ctx| read::previous_steps(session, ctx, &seqs))
-    }
-
-    fn set_state_where(
-        &mut self,
-        from: MessageState,
-        to: MessageState,
-    ) -> Result<u64, JournalError> {
-        self.write(move |session, ctx| edits::set_state_where(session, ctx, from, to))
-    }
-
-    fn shift_pending(&mut self, by: chrono::TimeDelta) -> Result<u64, JournalError> {
-        self.write(move |session, ctx| edits::shift_pending(session, ctx, by))
-    }
-
-    fn add_messages(&mut self, messages: &[NewMessage]) -> Result<(), JournalError> {
-        let messages = messages.to_vec();
-        self.write(move |session, ctx| edits::add_messages(session, ctx, &messages))
-    }
-
-    fn skip_messages(&mut self, seqs: &[u64]) -> Result<u64, JournalError> {
-        let skips: Vec<(u64, Option<String>)> = seqs.iter().map(|&seq| (seq, None)).collect();
-        self.write(move |session, ctx| edits::skip(session, ctx, &skips))
-    }
-
-    fn skip_with_reasons(&mut self, skips: &[(u64, String)]) -> Result<u64, JournalError> {
-        let skips: Vec<(u64, Option<String>)> = skips
-            .iter()
-            .map(|(seq, reason)| (*seq, Some(reason.clone())))
-            .collect();
-        self.write(move |session, ctx| edits::skip(session, ctx, &skips))
-    }
-
-    fn rerender(&mut self, updates: &[Rerender]) -> Result<(), JournalError> {
-        let updates = updates.to_vec();
-        self.write(move |session, ctx| edits::rerender(session, ctx, &updates))
-    }
-
-    fn summary(&self) -> Result<StatusSummary, JournalError> {
-        if self.campaign.is_none() {
-            return Ok(StatusSummary::default());
-        }
-        self.read(read::summary)
-    }
-
-    fn report_rows(
-        &self,
-        f: &mut dyn FnMut(ReportRow) -> Result<(), JournalError>,
-    ) -> Result<(), JournalError> {
-        let mut after = -1;
-        loop {
-            let page = self.read(move |session, ctx| read::report_page(session, ctx, after))?;
-            let Some(last) = page.last() else {
-                return Ok(());
-            };
-            after = last.seq as i64;
-            for row in page {
-                f(row)?;
-            }
-        }
-    }
-
-    fn attempts(&self, seq: u64) -> Result<Vec<AttemptRecord>, JournalError> {
-        self.read(move |session, ctx| read::attempts(session, ctx, seq))
     }
 }
