@@ -214,7 +214,8 @@ fn messages_text(counts: &StateCounts, sender: Sender) -> String {
     )
 }
 
-/// `2: 3 sent, 4 pending (1 waiting for step 1), 1 skipped`: the states a
+/// `2: 3 sent, 4 pending (3 due, 1 waiting for step 1), 1 skipped`: due
+/// ones wait only for their delay or slot; the states a
 /// step's messages are in, the empty ones left out.
 fn step_text(step: &StepCounts) -> String {
     let counts = &step.counts;
@@ -232,7 +233,8 @@ fn step_text(step: &StepCounts) -> String {
         }
         if name == "pending" && step.waiting > 0 {
             parts.push(format!(
-                "{count} pending ({} waiting for step {})",
+                "{count} pending ({} due, {} waiting for step {})",
+                count.saturating_sub(step.waiting),
                 step.waiting,
                 step.step.saturating_sub(1)
             ));
@@ -264,6 +266,23 @@ fn stopped_json(stopped: &[(String, u64)]) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_steps_line_says_what_is_due_and_what_waits_for_the_step_before() {
+        let mut counts = StateCounts::default();
+        counts.add(crate::journal::MessageState::Sent, 3);
+        counts.add(crate::journal::MessageState::Pending, 4);
+        counts.add(crate::journal::MessageState::Skipped, 1);
+        let step = StepCounts {
+            step: 2,
+            counts,
+            waiting: 1,
+        };
+        assert_eq!(
+            step_text(&step),
+            "2: 3 sent, 4 pending (3 due, 1 waiting for step 1), 1 skipped"
+        );
+    }
+
     use super::*;
 
     fn counts(pending: u64, in_flight: u64, uncertain: u64) -> StateCounts {

@@ -59,7 +59,7 @@ pub(super) fn schedule(
             generator.peek(due, item.timezone.as_ref(), jitter_fraction(settings, item))
         };
         if let Some(next) = queues[account].next(peek) {
-            let at = peek(&next.item, next.due);
+            let at = next.slot;
             earliest.push(Reverse((at, account)));
             current[account] = Some((next, at));
         }
@@ -89,17 +89,23 @@ pub(super) fn schedule(
             }
             domains.record(item.key, at);
         }
-        let taken = generators[account].next_due(
-            next.due,
-            item.timezone.as_ref(),
-            jitter_fraction(settings, item),
+        // The slot was peeked for this message and nothing was taken since.
+        debug_assert_eq!(
+            generators[account].peek(
+                next.due,
+                item.timezone.as_ref(),
+                jitter_fraction(settings, item)
+            ),
+            at
         );
-        debug_assert_eq!(taken, at, "a peeked slot is the one taken");
+        generators[account].take_peeked(at);
+        let taken = at;
         queues[account].sent(
             next.item as u64,
             taken,
             settings.windows,
             &settings.timezone,
+            |_, _| {},
         );
         slots.push((
             Slot {

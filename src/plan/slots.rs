@@ -152,6 +152,12 @@ impl<'a> AccountSlots<'a> {
         self.find(self.floor(due, jitter_fraction), timezone)
     }
 
+    /// Takes `at`, a slot [`peek`](Self::peek) just told (nothing taken
+    /// since), without searching for it again.
+    pub fn take_peeked(&mut self, at: DateTime<Utc>) {
+        self.record(at);
+    }
+
     /// Takes the slot [`peek`](Self::peek) tells.
     pub fn next_due(
         &mut self,

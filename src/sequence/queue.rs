@@ -18,12 +18,14 @@ use chrono_tz::Tz;
 use super::StepDelay;
 use crate::window::WindowSet;
 
-/// A follow-up still waiting for its previous step.
+/// A follow-up still waiting for its previous step; followers of one step
+/// are chained through `next` (almost always one: no list to allocate).
 #[derive(Debug)]
 struct Blocked {
     entry: usize,
     delay: StepDelay,
     zone: Option<Tz>,
+    next: Option<Box<Blocked>>,
 }
 
 /// A due follow-up's rank in the ready heap (largest first): priority,
@@ -46,6 +48,8 @@ struct Item<T> {
 pub struct Next<T> {
     pub item: T,
     pub due: Option<DateTime<Utc>>,
+    /// The slot `slot_of` gave it (so the caller need not ask again).
+    pub slot: DateTime<Utc>,
 }
 
 /// See the module docs. `T` is the planner's queue item or the executor's job.
@@ -60,7 +64,7 @@ pub struct StepQueue<T> {
     /// Due follow-ups: highest priority, then earliest due, then order.
     ready: BinaryHeap<ReadyKey>,
     /// Follow-ups by the key of the step they follow.
-    blocked: HashMap<u64, Vec<Blocked>>,
+    blocked: HashMap<u64, Blocked>,
     blocked_count: usize,
 }
 
@@ -115,51 +119,61 @@ impl<T> StepQueue<T> {
         zone: Option<Tz>,
     ) {
         let entry = self.add(value, priority, DateTime::<Utc>::MAX_UTC);
-        self.blocked
-            .entry(previous)
-            .or_default()
-            .push(Blocked { entry, delay, zone });
+        let mut follower = Blocked {
+            entry,
+            delay,
+            zone,
+            next: None,
+        };
+        if let Some(earlier) = self.blocked.remove(&previous) {
+            follower.next = Some(Box::new(earlier));
+        }
+        self.blocked.insert(previous, follower);
         self.blocked_count += 1;
     }
 
     /// The step keyed `previous` went out at `sent`: its follow-ups start
-    /// their delay. Returns the due times, for announcing them.
+    /// their delay; `released` hears of each with its due time (to
+    /// announce it).
     pub fn sent(
         &mut self,
         previous: u64,
         sent: DateTime<Utc>,
         windows: &WindowSet,
         zone: &Tz,
-    ) -> Vec<(&T, DateTime<Utc>)> {
-        let Some(followers) = self.blocked.remove(&previous) else {
-            return Vec::new();
-        };
-        self.blocked_count -= followers.len();
-        let mut released = Vec::with_capacity(followers.len());
-        for follower in followers {
-            let due = follower
-                .delay
-                .due(sent, windows, follower.zone.as_ref().unwrap_or(zone));
-            let item = &mut self.items[follower.entry];
+        mut released: impl FnMut(&T, DateTime<Utc>),
+    ) {
+        let mut follower = self.blocked.remove(&previous);
+        while let Some(Blocked {
+            entry,
+            delay,
+            zone: own_zone,
+            next,
+        }) = follower
+        {
+            self.blocked_count -= 1;
+            let due = delay.due(sent, windows, own_zone.as_ref().unwrap_or(zone));
+            let item = &mut self.items[entry];
             item.due = due;
-            self.waiting
-                .push(Reverse((due, item.order, follower.entry)));
-            released.push(follower.entry);
+            self.waiting.push(Reverse((due, item.order, entry)));
+            if let Some(value) = item.value.as_ref() {
+                released(value, due);
+            }
+            follower = next.map(|boxed| *boxed);
         }
-        released
-            .into_iter()
-            .filter_map(|entry| {
-                let item = &self.items[entry];
-                Some((item.value.as_ref()?, item.due))
-            })
-            .collect()
     }
 
     /// The step keyed `previous` will not go out in this run: its
     /// follow-ups stay unsent. Returns how many.
     pub fn not_sent(&mut self, previous: u64) -> usize {
         // They stay counted in `remaining`: unsent, still pending.
-        self.blocked.get(&previous).map_or(0, Vec::len)
+        let mut count = 0;
+        let mut follower = self.blocked.get(&previous);
+        while let Some(blocked) = follower {
+            count += 1;
+            follower = blocked.next.as_deref();
+        }
+        count
     }
 
     /// The first messages not yet returned, in plan order (to announce
@@ -196,12 +210,13 @@ impl<T> StepQueue<T> {
         }
     }
 
-    fn take(&mut self, index: usize) -> Option<Next<T>> {
+    fn take(&mut self, index: usize, slot: DateTime<Utc>) -> Option<Next<T>> {
         let item = &mut self.items[index];
         let due = (item.due != DateTime::<Utc>::MIN_UTC).then_some(item.due);
         Some(Next {
             item: item.value.take()?,
             due,
+            slot,
         })
     }
 
@@ -219,27 +234,31 @@ impl<T> StepQueue<T> {
             if let Some(&(priority, Reverse(due), _, index)) = self.ready.peek()
                 && priority >= self.items[head].priority
                 && let Some(value) = self.items[index].value.as_ref()
-                && slot_of(value, Some(due)) <= fresh_at
             {
-                self.ready.pop();
-                return self.take(index);
+                let ready_at = slot_of(value, Some(due));
+                if ready_at <= fresh_at {
+                    self.ready.pop();
+                    return self.take(index, ready_at);
+                }
             }
             self.next_fresh += 1;
-            return self.take(head);
+            return self.take(head, fresh_at);
         }
         if self.ready.is_empty() {
             let Reverse((earliest, _, _)) = *self.waiting.peek()?;
             self.promote(earliest);
         }
         // Anything due by the time the first ready one could go competes.
-        if let Some(&(_, Reverse(due), _, index)) = self.ready.peek()
-            && let Some(value) = self.items[index].value.as_ref()
-        {
-            let at = slot_of(value, Some(due));
-            self.promote(at);
-        }
-        let (_, _, _, index) = self.ready.pop()?;
-        self.take(index)
+        let &(_, Reverse(due), _, first) = self.ready.peek()?;
+        let first_at = slot_of(self.items[first].value.as_ref()?, Some(due));
+        self.promote(first_at);
+        let (_, Reverse(due), _, index) = self.ready.pop()?;
+        let at = if index == first {
+            first_at
+        } else {
+            slot_of(self.items[index].value.as_ref()?, Some(due))
+        };
+        self.take(index, at)
     }
 }
 
@@ -265,7 +284,13 @@ mod tests {
             let due_minute = next.due.map_or(0, |d| (d - at(0)).num_minutes());
             let minute = next_free.max(due_minute);
             out.push((next.item.to_string(), minute));
-            queue.sent(key(next.item), at(minute), &windows, &chrono_tz::UTC);
+            queue.sent(
+                key(next.item),
+                at(minute),
+                &windows,
+                &chrono_tz::UTC,
+                |_, _| {},
+            );
             next_free = minute + 1;
         }
         out

@@ -81,12 +81,15 @@ impl HttpChannel {
             Err(error) => return Ok(not_sent(error)),
         };
         let host = host_and_port(request.url());
+        let (method, url, headers, body) = request.into_parts();
+        // A `reqwest::Request` made whole: the builder's `headers()` would
+        // copy the map into the request's one by one.
+        let mut outgoing = reqwest::Request::new(method, url);
+        *outgoing.headers_mut() = headers;
+        *outgoing.body_mut() = Some(body.into());
         let response = self
             .client
-            .request(request.method().clone(), request.url().clone())
-            .headers(request.headers().clone())
-            .body(request.body().to_vec())
-            .send()
+            .execute(outgoing)
             .await
             .map_err(|error| self.transport_error(error, &host))?;
         let status = response.status().as_u16();

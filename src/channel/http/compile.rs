@@ -12,6 +12,7 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
 
 use super::error::{ChannelError, template_problem};
+use super::fixed::Fixed;
 use super::rules::{ResponseRules, read_response};
 use super::spec::{AuthSpec, HttpSpec, SpecOrigin};
 use super::templates::{Allowed, JSON_BODY, environment, settings_value, variable_problems};
@@ -34,6 +35,8 @@ pub struct ResolvedSpec {
     pub(crate) settings_value: minijinja::Value,
     /// See [`HttpSpec::idempotent`].
     pub(crate) idempotent: bool,
+    /// What every request of this account shares, rendered once.
+    pub(crate) fixed: Fixed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +142,7 @@ impl HttpSpec {
             },
         };
         let response = read_response(&self.response, origin)?;
-        let resolved = ResolvedSpec {
+        let mut resolved = ResolvedSpec {
             idempotent: self.idempotent,
             origin: origin.clone(),
             method,
@@ -151,8 +154,10 @@ impl HttpSpec {
             response,
             settings_value: settings_value(&settings),
             settings,
+            fixed: Fixed::nothing(),
         };
         resolved.check_variables(None)?;
+        resolved.fixed = Fixed::of(&resolved);
         Ok(resolved)
     }
 

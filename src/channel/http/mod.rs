@@ -15,7 +15,8 @@
 //!   [`ResolvedSpec`];
 //!   `validate.rs` checks it against the CSV's columns with sample values.
 //!   `templates.rs` (variables, JSON escaping) and `rules.rs` (the response
-//!   rules read) serve both.
+//!   rules read) serve both; `fixed.rs` renders once what every request of
+//!   the account shares (a URL or header over the settings alone).
 //! - `request.rs`: [`prepare`] renders one message into a
 //!   [`PreparedRequest`], which prints itself with the secret redacted.
 //! - `response.rs`: [`classify`] decides what an answer means (pure, `now`
@@ -30,6 +31,7 @@
 mod channel;
 mod compile;
 mod error;
+mod fixed;
 pub mod presets;
 mod request;
 mod response;

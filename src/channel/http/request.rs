@@ -7,6 +7,7 @@
 //! optional `html`, a header only some accounts need).
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -16,7 +17,8 @@ use reqwest::{Method, Url};
 
 use super::compile::{AUTH_USER, Auth, Body, ResolvedSpec, URL};
 use super::error::{ChannelError, template_problem};
-use super::templates::{JSON_BODY, message_context, with_secret};
+use super::fixed::{FixedHeader, FixedUrl};
+use super::templates::{JSON_BODY, message_context, message_variable, with_secret};
 use crate::send::api::{OutgoingMessage, Token};
 
 /// What replaces the secret wherever a request is shown.
@@ -24,7 +26,7 @@ pub const REDACTED: &str = "[redacted]";
 
 /// Stands for the secret while the URL shown is built: letters only, so no
 /// encoding changes it, and unlike anything a URL template writes.
-const MARKER: &str = "XxOutreachRedactedSecretxX";
+pub(crate) const MARKER: &str = "XxOutreachRedactedSecretxX";
 
 /// A request ready to send. Holds the secret (in the URL or a header); its
 /// `Debug` and [`PreparedRequest::redacted`] never show it.
@@ -34,12 +36,13 @@ pub struct PreparedRequest {
     headers: HeaderMap,
     body: Vec<u8>,
     /// The URL as it may be shown: the secret, if the URL holds it, replaced.
-    shown_url: String,
+    shown_url: Arc<str>,
     /// The auth header and the prefix it shows (`Bearer`, `Basic`, `Bot`).
     auth_header: Option<(HeaderName, Option<String>)>,
-    /// Every spelling of the secret a request can hold (raw, percent- and
-    /// form-encoded, JSON-escaped), blanked out of anything shown.
-    secret_forms: Vec<String>,
+    /// The secret, whose every spelling ([`secret_forms`]) is blanked out
+    /// of anything shown. Already in the URL or a header; kept apart so the
+    /// spellings are made only when the request is shown, not per send.
+    secret: String,
 }
 
 /// A part of the spec that did not render: its path (`body.json`) and why.
@@ -91,7 +94,8 @@ pub(crate) fn prepare_checked(
     secret: &Token,
 ) -> Result<PreparedRequest, Prepared> {
     let secret = secret.expose();
-    let context = message_context(message, &spec.settings_value);
+    let fixed = &spec.fixed;
+    let context = message_context(message, &spec.settings_value, fixed.uses_row);
     let render = |path: &str, context: &minijinja::Value| -> Result<String, RenderError> {
         spec.env
             .get_template(path)
@@ -99,38 +103,52 @@ pub(crate) fn prepare_checked(
             .map_err(|error| RenderError::new(path, template_problem(&error)))
     };
 
-    let url_for = |secret: &str| -> Result<Url, RenderError> {
-        let text = match spec.auth {
-            Auth::Url => render(URL, &with_secret(&context, secret))?,
-            _ => render(URL, &context)?,
-        };
-        let mut url = Url::parse(text.trim())
-            .map_err(|error| RenderError::new(URL, format!("renders no valid URL ({error})")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(RenderError::new(
-                URL,
-                "renders a URL that is not http or https",
-            ));
+    let (url, shown_url) = match &fixed.url {
+        Some(FixedUrl {
+            url: Some(url),
+            shown,
+        }) => {
+            let mut url = url.clone();
+            add_query_secret(spec, &mut url, secret);
+            (url, shown.clone())
         }
-        if let Auth::Query { name } = &spec.auth {
-            url.query_pairs_mut().append_pair(name, secret);
+        Some(FixedUrl { url: None, shown }) => {
+            let mut url = render_url(spec, &context, secret)?;
+            add_query_secret(spec, &mut url, secret);
+            (url, shown.clone())
         }
-        Ok(url)
-    };
-    let url = url_for(secret)?;
-    let shown_url = match spec.auth {
-        Auth::Url | Auth::Query { .. } => url_for(MARKER)
-            .map(|url| url.as_str().replace(MARKER, REDACTED))
-            .unwrap_or_else(|_| format!("{}://{REDACTED}", url.scheme())),
-        _ => url.to_string(),
+        None => {
+            let mut url = render_url(spec, &context, secret)?;
+            add_query_secret(spec, &mut url, secret);
+            let shown = match spec.auth {
+                Auth::Url | Auth::Query { .. } => render_url(spec, &context, MARKER)
+                    .map(|mut marked| {
+                        add_query_secret(spec, &mut marked, MARKER);
+                        shown_url(spec, &marked)
+                    })
+                    .unwrap_or_else(|_| format!("{}://{REDACTED}", url.scheme())),
+                _ => url.to_string(),
+            };
+            (url, Arc::from(shown))
+        }
     };
 
-    let mut headers = HeaderMap::new();
+    let mut headers = HeaderMap::with_capacity(spec.headers.len() + 2);
     if let Some(content_type) = spec.content_type() {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
-    for (name, path) in &spec.headers {
-        let value = render(path, &context)?;
+    for (index, (name, path)) in spec.headers.iter().enumerate() {
+        let value = match fixed.headers.get(index) {
+            Some(FixedHeader::Value(Some(value))) => {
+                headers.insert(name.clone(), value.clone());
+                continue;
+            }
+            Some(FixedHeader::Value(None)) => continue,
+            Some(FixedHeader::Variable(variable)) => message_variable(message, variable)
+                .unwrap_or_default()
+                .to_string(),
+            Some(FixedHeader::Render) | None => render(path, &context)?,
+        };
         if value.is_empty() {
             continue;
         }
@@ -163,7 +181,10 @@ pub(crate) fn prepare_checked(
             secret.to_string(),
         )),
         Auth::Basic => {
-            let user = render(AUTH_USER, &context)?;
+            let user = match &fixed.auth_user {
+                Some(user) => user.clone(),
+                None => render(AUTH_USER, &context)?,
+            };
             let credential = BASE64.encode(format!("{user}:{secret}"));
             Some((AUTHORIZATION, Some("Basic".to_string()), credential))
         }
@@ -181,8 +202,8 @@ pub(crate) fn prepare_checked(
     let body = match &spec.body {
         Body::None => Vec::new(),
         Body::Json => {
-            let json = render(JSON_BODY, &context)?;
-            let json = json.trim();
+            let text = render(JSON_BODY, &context)?;
+            let json = text.trim();
             serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|error| {
                 RenderError::new(
                     JSON_BODY,
@@ -191,7 +212,11 @@ pub(crate) fn prepare_checked(
                     ),
                 )
             })?;
-            json.as_bytes().to_vec()
+            if json.len() == text.len() {
+                text.into_bytes()
+            } else {
+                json.as_bytes().to_vec()
+            }
         }
         Body::Form(fields) => {
             let mut form = form_urlencoded::Serializer::new(String::new());
@@ -212,8 +237,50 @@ pub(crate) fn prepare_checked(
         body,
         shown_url,
         auth_header,
-        secret_forms: secret_forms(secret),
+        secret: secret.to_string(),
     })
+}
+
+/// The URL template rendered (with `secret` for `auth = url`), parsed and
+/// checked; `auth = query`'s parameter is added by [`add_query_secret`].
+pub(crate) fn render_url(
+    spec: &ResolvedSpec,
+    context: &minijinja::Value,
+    secret: &str,
+) -> Result<Url, RenderError> {
+    let template = spec
+        .env
+        .get_template(URL)
+        .map_err(|error| RenderError::new(URL, template_problem(&error)))?;
+    let text = match spec.auth {
+        Auth::Url => template.render(with_secret(context, secret)),
+        _ => template.render(context),
+    }
+    .map_err(|error| RenderError::new(URL, template_problem(&error)))?;
+    let url = Url::parse(text.trim())
+        .map_err(|error| RenderError::new(URL, format!("renders no valid URL ({error})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(RenderError::new(
+            URL,
+            "renders a URL that is not http or https",
+        ));
+    }
+    Ok(url)
+}
+
+/// `auth = query`: the secret as the named query parameter.
+pub(crate) fn add_query_secret(spec: &ResolvedSpec, url: &mut Url, secret: &str) {
+    if let Auth::Query { name } = &spec.auth {
+        url.query_pairs_mut().append_pair(name, secret);
+    }
+}
+
+/// A URL made with [`MARKER`] for the secret, as it may be shown.
+pub(crate) fn shown_url(spec: &ResolvedSpec, marked: &Url) -> String {
+    match spec.auth {
+        Auth::Url | Auth::Query { .. } => marked.as_str().replace(MARKER, REDACTED),
+        _ => marked.to_string(),
+    }
 }
 
 /// The ways the secret can be spelled in a request, longest first so a
@@ -257,6 +324,11 @@ impl PreparedRequest {
         self.headers.get(CONTENT_TYPE)?.to_str().ok()
     }
 
+    /// Method, URL, headers and body, moved out to be sent.
+    pub(crate) fn into_parts(self) -> (Method, Url, HeaderMap, Vec<u8>) {
+        (self.method, self.url, self.headers, self.body)
+    }
+
     /// The request as it would go on the wire (method and URL, headers, a
     /// blank line, the body), with the secret replaced by `[redacted]`
     /// wherever it is: URL path or query, auth header, anywhere else.
@@ -278,7 +350,7 @@ impl PreparedRequest {
             text.push('\n');
         }
         // Belt and braces: a value that happens to spell the secret.
-        for form in &self.secret_forms {
+        for form in &secret_forms(&self.secret) {
             text = text.replace(form.as_str(), REDACTED);
         }
         text

@@ -111,18 +111,45 @@ impl Object for RowObject {
 
 /// The variables of one message (everything but `secret`).
 /// `settings` is the account's settings as a template value (built once
-/// per channel: [`settings_value`]).
-pub(crate) fn message_context(message: &OutgoingMessage, settings: &Value) -> Value {
+/// per channel: [`settings_value`]). `row` is left out unless `with_row`:
+/// copying the row for every request is waste when no template reads it
+/// (see `fixed.rs`, which decides).
+pub(crate) fn message_context(
+    message: &OutgoingMessage,
+    settings: &Value,
+    with_row: bool,
+) -> Value {
     let payload = &message.payload;
-    minijinja::context! {
+    let context = minijinja::context! {
         recipient => payload.recipients.first().map(String::as_str).unwrap_or(""),
         subject => payload.subject.as_deref().unwrap_or(""),
         body => payload.body.as_str(),
         html => message.html.as_deref().unwrap_or(""),
         idempotency_key => message.idempotency_key.as_str(),
         settings => settings.clone(),
-        row => Value::from_object(RowObject(message.fields.clone())),
+    };
+    if with_row {
+        minijinja::context! {
+            row => Value::from_object(RowObject(message.fields.clone())),
+            ..context
+        }
+    } else {
+        context
     }
+}
+
+/// The value of the message variable `name` (one of
+/// [`MESSAGE_VARIABLES`]) exactly as [`message_context`] gives it.
+pub(crate) fn message_variable<'a>(message: &'a OutgoingMessage, name: &str) -> Option<&'a str> {
+    let payload = &message.payload;
+    Some(match name {
+        "recipient" => payload.recipients.first().map(String::as_str).unwrap_or(""),
+        "subject" => payload.subject.as_deref().unwrap_or(""),
+        "body" => payload.body.as_str(),
+        "html" => message.html.as_deref().unwrap_or(""),
+        "idempotency_key" => message.idempotency_key.as_str(),
+        _ => return None,
+    })
 }
 
 /// The settings as templates see them: `settings.NAME`.
@@ -261,6 +288,7 @@ mod tests {
         let context = message_context(
             &message("a\"b", "line\n\"two\""),
             &settings_value(&BTreeMap::new()),
+            true,
         );
         let out = render(
             JSON_BODY,
@@ -277,7 +305,7 @@ mod tests {
 
     #[test]
     fn rows_match_columns_as_templates_do() {
-        let context = message_context(&message("x", "y"), &settings_value(&BTreeMap::new()));
+        let context = message_context(&message("x", "y"), &settings_value(&BTreeMap::new()), true);
         for source in [
             "{{ row.first_name }}",
             "{{ row.FIRSTNAME }}",
@@ -301,7 +329,7 @@ mod tests {
 
     #[test]
     fn secret_is_only_in_the_url_context() {
-        let base = message_context(&message("x", "y"), &settings_value(&BTreeMap::new()));
+        let base = message_context(&message("x", "y"), &settings_value(&BTreeMap::new()), true);
         assert_eq!(
             render("url", "/bot{{ secret }}", &with_secret(&base, "123:ab")),
             "/bot123:ab"

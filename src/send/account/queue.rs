@@ -66,9 +66,13 @@ impl AccountState<'_> {
             match step {
                 Step::Next => match self.accepted_at.take() {
                     Some(at) => {
-                        let released =
-                            queue.sent(job.seq, at, &ctx.settings.windows, &ctx.settings.timezone);
-                        self.announce(released);
+                        queue.sent(
+                            job.seq,
+                            at,
+                            &ctx.settings.windows,
+                            &ctx.settings.timezone,
+                            |follow_up, due| self.announce(vec![(follow_up, due)]),
+                        );
                     }
                     None => {
                         queue.not_sent(job.seq);
