@@ -4,7 +4,10 @@
 //! - `create_campaign`: storing a whole plan in one transaction (10k to 1M);
 //! - `begin_send`: the full send path through `JournalHandle` (claim, then
 //!   attempt and outcome), with 1 and 8 concurrent senders;
-//! - `summary` and `load_pending` on a 1,000,000-message journal, half sent.
+//! - `summary` and `load_pending` on a 1,000,000-message journal, half sent;
+//! - `postgres_begin_send`: the same send path with the PostgreSQL store, when
+//!   `OUTREACH_TEST_DATABASE_URL` names a server (a schema of its own,
+//!   dropped afterwards).
 //!
 //! Run: `cargo bench --bench journal`; figures are in docs/journal.md.
 
@@ -17,6 +20,7 @@ use outreach::journal::{
     AttemptRecord, CampaignMeta, CampaignStore, JournalHandle, JournalUpdate, MessageState,
     NewMessage, Outcome, RateLimitSnapshot, SqliteStore,
 };
+use outreach::journal::{DbUrl, PgStore};
 use tempfile::TempDir;
 
 const ACCOUNTS: [&str; 4] = ["alice", "bob", "carol", "dave"];
@@ -160,7 +164,7 @@ fn create_campaign(c: &mut Criterion) {
 /// Sends `n` messages through the writer with `senders` concurrent tasks:
 /// claim (durable), then attempt and outcome; returns the time until all is
 /// durable.
-fn send_all(store: SqliteStore, n: u64, senders: u64) -> Duration {
+fn send_all(store: impl CampaignStore + 'static, n: u64, senders: u64) -> Duration {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -286,5 +290,82 @@ fn big_journal_reads(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, create_campaign, begin_send, big_journal_reads);
+/// A schema of the bench's own on the server in `OUTREACH_TEST_DATABASE_URL`,
+/// dropped when done.
+struct PgScratch {
+    server: String,
+    schema: String,
+}
+
+impl PgScratch {
+    fn new(server: &str, n: usize) -> PgScratch {
+        let schema = format!("outreach_bench_{}_{n}", std::process::id());
+        let mut client = postgres::Client::connect(server, postgres::NoTls).unwrap();
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .unwrap();
+        PgScratch {
+            server: server.to_string(),
+            schema,
+        }
+    }
+
+    fn store(&self, messages: &[NewMessage]) -> PgStore {
+        let url = DbUrl::parse(&self.server)
+            .unwrap()
+            .with_schema(&self.schema);
+        let mut store = PgStore::create(&url, "bench").unwrap();
+        store.create_campaign(&meta(), messages).unwrap();
+        store
+    }
+}
+
+impl Drop for PgScratch {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+        }
+    }
+}
+
+/// The send path with the PostgreSQL store: each run takes seconds (a commit
+/// is a few round trips and the server's WAL flush), so it is measured once
+/// per configuration and printed, not sampled by criterion.
+fn postgres_begin_send(_c: &mut Criterion) {
+    let Ok(server) = std::env::var("OUTREACH_TEST_DATABASE_URL") else {
+        eprintln!("postgres_begin_send skipped: OUTREACH_TEST_DATABASE_URL is not set");
+        return;
+    };
+    const N: u64 = 10_000;
+    let messages = plan(N);
+    eprintln!("postgres_begin_send ({N} messages: durable claim, then attempt and outcome):");
+    for (run, senders) in [1u64, 8, 32].into_iter().enumerate() {
+        let scratch = PgScratch::new(&server, run + 1);
+        let elapsed = send_all(scratch.store(&messages), N, senders);
+        eprintln!(
+            "  {senders} sender(s): {:.0} messages/s",
+            N as f64 / elapsed.as_secs_f64()
+        );
+    }
+    let scratch = PgScratch::new(&server, 0);
+    let mut store = PgStore::create(
+        &DbUrl::parse(&server).unwrap().with_schema(&scratch.schema),
+        "bench",
+    )
+    .unwrap();
+    let big = plan(100_000);
+    timed("one PostgreSQL create_campaign of 100,000", || {
+        store.create_campaign(&meta(), &big).unwrap()
+    });
+}
+
+criterion_group!(
+    benches,
+    create_campaign,
+    begin_send,
+    big_journal_reads,
+    postgres_begin_send
+);
 criterion_main!(benches);

@@ -1,6 +1,14 @@
-//! Library-level tests of the campaign journal: lifecycle, every bad-state
-//! error (with the file's bytes checked unchanged), state transitions,
-//! reads, the group-commit writer, a process killed mid-send, and scale.
+//! Library-level tests of the campaign journal. The conformance suite
+//! (`journal/conformance.rs`: lifecycle, state transitions, reads, the
+//! group-commit writer, scale) runs against both stores, SQLite and
+//! PostgreSQL; then what is particular to each: SQLite's files (every
+//! bad-state error, with the file's bytes checked unchanged, atomic
+//! creation, upgrades) and PostgreSQL's database (campaign names, the
+//! writer lock, schema versions). A process killed mid-send is tested
+//! against both.
+//!
+//! The PostgreSQL half needs `OUTREACH_TEST_DATABASE_URL` (each test gets a
+//! schema of its own); without it those tests skip with one line saying so.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,6 +16,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use outreach::journal::*;
 use tempfile::TempDir;
+
+#[allow(unused_imports)]
+mod common;
+#[path = "journal/conformance.rs"]
+mod conformance;
+
+use common::postgres::TestSchema;
 
 /// A fixed instant plus `secs`, so tests compare exact times.
 fn t(secs: i64) -> DateTime<Utc> {
@@ -63,46 +78,6 @@ fn plan(n: u64, accounts: &[&str]) -> Vec<NewMessage> {
         .collect()
 }
 
-struct Fixture {
-    _dir: TempDir,
-    path: PathBuf,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("campaign.journal");
-        Fixture { _dir: dir, path }
-    }
-
-    /// A journal holding `plan(n, accounts)`, closed again.
-    fn with_plan(n: u64, accounts: &[&str]) -> Fixture {
-        let fixture = Fixture::new();
-        let mut store = SqliteStore::create(&fixture.path).unwrap();
-        store.create_campaign(&meta(), &plan(n, accounts)).unwrap();
-        fixture
-    }
-
-    fn open(&self) -> SqliteStore {
-        SqliteStore::open(&self.path).unwrap()
-    }
-
-    fn lock_path(&self) -> PathBuf {
-        JournalLock::lock_path(&self.path)
-    }
-}
-
-fn states(store: &SqliteStore) -> Vec<(u64, MessageState)> {
-    let mut all = Vec::new();
-    store
-        .report_rows(&mut |row| {
-            all.push((row.seq, row.state));
-            Ok(())
-        })
-        .unwrap();
-    all
-}
-
 fn sent(seq: u64, at: DateTime<Utc>) -> JournalUpdate {
     JournalUpdate::Outcome {
         seq,
@@ -113,62 +88,238 @@ fn sent(seq: u64, at: DateTime<Utc>) -> JournalUpdate {
     }
 }
 
-mod lifecycle {
+/// Where a test's journal lives, for either store.
+pub trait Fixture: Sized {
+    type Store: CampaignStore + 'static;
+    /// Whether this store's tests can run here.
+    fn available() -> bool;
+    /// An empty place for one journal.
+    fn new() -> Self;
+    /// A new store, before `create_campaign`.
+    fn create(&self) -> Self::Store;
+    /// The campaign, opened for sending (writer lock taken).
+    fn open(&self) -> Self::Store;
+    /// The campaign, opened read-only.
+    fn reader(&self) -> Self::Store;
+    /// Whether a writer holds the campaign's lock now.
+    fn lock_held(&self) -> bool;
+
+    /// A journal holding `plan(n, accounts)`, closed again.
+    fn with_plan(n: u64, accounts: &[&str]) -> Self {
+        let fixture = Self::new();
+        fixture
+            .create()
+            .create_campaign(&meta(), &plan(n, accounts))
+            .unwrap();
+        fixture
+    }
+}
+
+pub struct SqliteFixture {
+    _dir: TempDir,
+    path: PathBuf,
+}
+
+impl SqliteFixture {
+    fn lock_path(&self) -> PathBuf {
+        JournalLock::lock_path(&self.path)
+    }
+}
+
+impl Fixture for SqliteFixture {
+    type Store = SqliteStore;
+
+    fn available() -> bool {
+        true
+    }
+
+    fn new() -> SqliteFixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campaign.journal");
+        SqliteFixture { _dir: dir, path }
+    }
+
+    fn create(&self) -> SqliteStore {
+        SqliteStore::create(&self.path).unwrap()
+    }
+
+    fn open(&self) -> SqliteStore {
+        SqliteStore::open(&self.path).unwrap()
+    }
+
+    fn reader(&self) -> SqliteStore {
+        SqliteStore::open_read_only(&self.path).unwrap()
+    }
+
+    fn lock_held(&self) -> bool {
+        self.lock_path().exists()
+    }
+}
+
+/// The campaign `people` in a schema of the test's own.
+pub struct PgFixture {
+    schema: TestSchema,
+}
+
+const CAMPAIGN: &str = "people";
+
+impl Fixture for PgFixture {
+    type Store = PgStore;
+
+    fn available() -> bool {
+        common::postgres::server().is_some()
+    }
+
+    fn new() -> PgFixture {
+        PgFixture {
+            schema: TestSchema::create().expect("PostgreSQL is available"),
+        }
+    }
+
+    fn create(&self) -> PgStore {
+        PgStore::create(&self.schema.url, CAMPAIGN).unwrap()
+    }
+
+    fn open(&self) -> PgStore {
+        // A writer that just closed lets go of its lock with its session.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match PgStore::open(&self.schema.url, CAMPAIGN) {
+                Err(JournalError::CampaignBusy { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other.unwrap(),
+            }
+        }
+    }
+
+    fn reader(&self) -> PgStore {
+        PgStore::open_read_only(&self.schema.url, CAMPAIGN).unwrap()
+    }
+
+    fn lock_held(&self) -> bool {
+        self.reader().sender_running().unwrap()
+    }
+}
+
+fn states(store: &impl CampaignStore) -> Vec<(u64, MessageState)> {
+    let mut all = Vec::new();
+    store
+        .report_rows(&mut |row| {
+            all.push((row.seq, row.state));
+            Ok(())
+        })
+        .unwrap();
+    all
+}
+
+/// Instantiates the conformance suite for one store: one `#[test]` per
+/// function, skipped (by `Fixture::available`) where the store cannot run.
+macro_rules! conformance {
+    ($fixture:ty;
+     sync { $($module:ident { $($name:ident),* $(,)? })* }
+     async { $($amodule:ident { $($aname:ident),* $(,)? })* }
+     multi_thread { $($mmodule:ident { $($mname:ident),* $(,)? })* }
+    ) => {
+        $(mod $module { $(
+            #[test]
+            fn $name() {
+                if <$fixture as $crate::Fixture>::available() {
+                    $crate::conformance::$module::$name::<$fixture>();
+                }
+            }
+        )* })*
+        $(mod $amodule { $(
+            #[tokio::test]
+            async fn $aname() {
+                if <$fixture as $crate::Fixture>::available() {
+                    $crate::conformance::$amodule::$aname::<$fixture>().await;
+                }
+            }
+        )* })*
+        $(mod $mmodule { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $mname() {
+                if <$fixture as $crate::Fixture>::available() {
+                    $crate::conformance::writer::$mname::<$fixture>().await;
+                }
+            }
+        )* })*
+    };
+}
+
+macro_rules! whole_suite {
+    ($fixture:ty) => {
+        conformance! {
+            $fixture;
+            sync {
+                lifecycle {
+                    create_then_reopen_returns_the_same_campaign_and_plan,
+                    html_bodies_and_row_fields_round_trip,
+                    a_campaign_is_created_once,
+                    a_reader_sees_commits_while_the_writer_holds_the_lock,
+                    a_read_only_store_refuses_writes,
+                    a_failed_creation_rolls_back_and_can_be_retried,
+                    adding_messages_needs_a_campaign_and_fresh_seqs,
+                    steps_round_trip_and_previous_steps_tell_what_became_of_them,
+                }
+                transitions {
+                    claims_refuse_non_pending_messages,
+                    attempts_count_requests_except_those_answered_429,
+                    outcomes_move_in_flight_messages,
+                    an_outcome_for_a_message_not_in_flight_fails_the_whole_batch,
+                    recovery_makes_in_flight_messages_uncertain,
+                    manual_state_changes_never_touch_sent_messages,
+                    a_start_now_shift_moves_only_pending_messages,
+                    skipping_refuses_sent_messages_and_is_idempotent,
+                    a_skip_records_its_reason_before_an_earlier_failure,
+                    rerender_changes_only_pending_messages,
+                    sends_since_counts_sent_in_flight_and_uncertain_messages_of_one_account,
+                }
+                reading {
+                    summary_counts_states_and_keeps_each_accounts_latest_word,
+                    report_rows_stream_every_message_in_seq_order,
+                    a_failing_callback_stops_the_stream_with_its_error,
+                    row_digests_and_attempt_history,
+                    messages_in_several_states_come_in_seq_order,
+                    many_messages_are_read_in_two_halves_and_come_back_whole_and_in_order,
+                }
+                scale {
+                    a_hundred_thousand_messages,
+                }
+            }
+            async {
+                writer {
+                    concurrent_claims_share_one_commit,
+                    a_claim_is_committed_before_begin_send_returns,
+                    claims_queued_together_are_durable_together_and_a_given_back_claim_can_be_retaken,
+                    a_write_error_stops_sending_but_keeps_good_outcomes,
+                    close_releases_the_lock_and_later_calls_fail,
+                }
+            }
+            multi_thread {
+                writer_threads {
+                    eight_senders_record_every_message_durably,
+                }
+            }
+        }
+    };
+}
+
+mod sqlite {
+    whole_suite!(crate::SqliteFixture);
+}
+
+mod postgres {
+    whole_suite!(crate::PgFixture);
+}
+
+mod lifecycle_sqlite {
     use super::*;
 
     #[test]
-    fn create_then_reopen_returns_the_same_campaign_and_plan() {
-        let fixture = Fixture::new();
-        let planned = plan(5, &["alice", "bob"]);
-        {
-            let mut store = SqliteStore::create(&fixture.path).unwrap();
-            assert_eq!(store.campaign().unwrap(), None);
-            store.create_campaign(&meta(), &planned).unwrap();
-        }
-        let store = fixture.open();
-        assert_eq!(store.path(), fixture.path);
-        assert_eq!(store.campaign().unwrap(), Some(meta()));
-        let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
-        let stored: Vec<NewMessage> = pending.iter().map(|m| m.message.clone()).collect();
-        assert_eq!(
-            stored, planned,
-            "every field round-trips, times to the nanosecond"
-        );
-        assert!(
-            pending
-                .iter()
-                .all(|m| m.attempts == 0 && m.sent_at.is_none())
-        );
-    }
-
-    #[test]
-    fn html_bodies_and_row_fields_round_trip() {
-        let fixture = Fixture::new();
-        let mut planned = plan(2, &["alice"]);
-        planned[0].html = Some("<p>Hi &amp; welcome</p>".into());
-        planned[0].fields = [("name", "Zoë \"Z\""), ("company", "Acme, Inc.")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        SqliteStore::create(&fixture.path)
-            .unwrap()
-            .create_campaign(&meta(), &planned)
-            .unwrap();
-        let stored: Vec<NewMessage> = fixture
-            .open()
-            .messages_in_state(&[MessageState::Pending])
-            .unwrap()
-            .into_iter()
-            .map(|m| m.message)
-            .collect();
-        assert_eq!(stored, planned);
-    }
-
-    /// A journal written before channels (schema 1) gains the columns when a
-    /// writer opens it, and its messages read back with no HTML and no fields.
-    #[test]
     fn a_schema_1_journal_is_upgraded_on_open() {
-        let fixture = Fixture::with_plan(2, &["alice"]);
+        let fixture = SqliteFixture::with_plan(2, &["alice"]);
         {
             let conn = rusqlite::Connection::open(&fixture.path).unwrap();
             conn.execute_batch(
@@ -197,19 +348,8 @@ mod lifecycle {
     }
 
     #[test]
-    fn a_campaign_is_created_once() {
-        let fixture = Fixture::with_plan(1, &["alice"]);
-        let mut store = fixture.open();
-        let error = store.create_campaign(&meta(), &[]).unwrap_err();
-        assert!(
-            matches!(error, JournalError::CampaignExists { .. }),
-            "{error:?}"
-        );
-    }
-
-    #[test]
     fn create_refuses_an_existing_file_and_leaves_it_alone() {
-        let fixture = Fixture::new();
+        let fixture = SqliteFixture::new();
         fs::write(&fixture.path, b"precious").unwrap();
         let error = SqliteStore::create(&fixture.path).unwrap_err();
         assert!(
@@ -222,7 +362,7 @@ mod lifecycle {
 
     #[test]
     fn the_journal_appears_only_with_its_whole_plan() {
-        let fixture = Fixture::new();
+        let fixture = SqliteFixture::new();
         let building = PathBuf::from(format!("{}.creating", fixture.path.display()));
         let mut store = SqliteStore::create(&fixture.path).unwrap();
         assert!(
@@ -243,7 +383,7 @@ mod lifecycle {
 
     #[test]
     fn an_interrupted_creation_leaves_nothing_behind() {
-        let fixture = Fixture::new();
+        let fixture = SqliteFixture::new();
         let building = PathBuf::from(format!("{}.creating", fixture.path.display()));
         drop(SqliteStore::create(&fixture.path).unwrap());
         assert!(!fixture.path.exists());
@@ -256,7 +396,7 @@ mod lifecycle {
             .unwrap();
         assert_eq!(store.campaign().unwrap(), Some(meta()));
         // A failed create_campaign (duplicate seq) rolls back; a retry works.
-        let fixture = Fixture::new();
+        let fixture = SqliteFixture::new();
         let mut store = SqliteStore::create(&fixture.path).unwrap();
         let error = store
             .create_campaign(&meta(), &[message(1, "alice"), message(1, "alice")])
@@ -270,53 +410,6 @@ mod lifecycle {
             .create_campaign(&meta(), &plan(2, &["alice"]))
             .unwrap();
         assert_eq!(states(&store).len(), 2);
-    }
-
-    #[test]
-    fn a_reader_sees_commits_while_the_writer_holds_the_lock() {
-        let fixture = Fixture::with_plan(3, &["alice"]);
-        let mut writer = fixture.open();
-        let reader = SqliteStore::open_read_only(&fixture.path).unwrap();
-        assert_eq!(reader.summary().unwrap().counts.pending, 3);
-        writer.mark_in_flight(&[0], t(100)).unwrap();
-        assert_eq!(reader.summary().unwrap().counts.in_flight, 1);
-        writer.record(&[sent(0, t(101))]).unwrap();
-        assert_eq!(reader.summary().unwrap().counts.sent, 1);
-    }
-
-    #[test]
-    fn a_read_only_store_refuses_writes() {
-        let fixture = Fixture::with_plan(1, &["alice"]);
-        // The writer that made it took its lock file with it.
-        assert!(!fixture.lock_path().exists());
-        let mut reader = SqliteStore::open_read_only(&fixture.path).unwrap();
-        let error = reader.mark_in_flight(&[0], t(1)).unwrap_err();
-        assert!(matches!(error, JournalError::ReadOnly { .. }), "{error:?}");
-        assert!(!fixture.lock_path().exists(), "readers take no lock");
-    }
-
-    #[test]
-    fn adding_messages_needs_a_campaign_and_fresh_seqs() {
-        let fixture = Fixture::new();
-        let mut store = SqliteStore::create(&fixture.path).unwrap();
-        let error = store.add_messages(&[message(0, "alice")]).unwrap_err();
-        assert!(
-            matches!(error, JournalError::NoCampaign { .. }),
-            "{error:?}"
-        );
-        store
-            .create_campaign(&meta(), &plan(2, &["alice"]))
-            .unwrap();
-        let error = store
-            .add_messages(&[message(2, "alice"), message(1, "alice")])
-            .unwrap_err();
-        assert!(
-            matches!(error, JournalError::DuplicateSeq { seq: 1 }),
-            "{error:?}"
-        );
-        assert_eq!(states(&store).len(), 2, "the failed call added nothing");
-        store.add_messages(&[message(2, "alice")]).unwrap();
-        assert_eq!(states(&store).len(), 3);
     }
 }
 
@@ -354,7 +447,7 @@ mod bad_state {
 
     #[test]
     fn missing() {
-        let fixture = Fixture::new();
+        let fixture = SqliteFixture::new();
         let error = SqliteStore::open(&fixture.path).unwrap_err();
         assert!(matches!(error, JournalError::Missing { .. }), "{error:?}");
         assert!(
@@ -371,7 +464,7 @@ mod bad_state {
 
     #[test]
     fn empty_file() {
-        let fixture = Fixture::new();
+        let fixture = SqliteFixture::new();
         fs::write(&fixture.path, b"").unwrap();
         let error = open_both_ways(&fixture.path);
         assert!(matches!(error, JournalError::NotSqlite { .. }), "{error:?}");
@@ -380,7 +473,7 @@ mod bad_state {
 
     #[test]
     fn garbage_bytes() {
-        let fixture = Fixture::new();
+        let fixture = SqliteFixture::new();
         let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
         fs::write(&fixture.path, &garbage).unwrap();
         let error = open_both_ways(&fixture.path);
@@ -394,7 +487,7 @@ mod bad_state {
 
     #[test]
     fn a_foreign_sqlite_database() {
-        let fixture = Fixture::new();
+        let fixture = SqliteFixture::new();
         {
             let conn = rusqlite::Connection::open(&fixture.path).unwrap();
             conn.execute_batch("CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('x');")
@@ -412,7 +505,7 @@ mod bad_state {
 
     #[test]
     fn another_programs_application_id() {
-        let fixture = Fixture::new();
+        let fixture = SqliteFixture::new();
         {
             let conn = rusqlite::Connection::open(&fixture.path).unwrap();
             conn.execute_batch("PRAGMA application_id = 1234; CREATE TABLE t (x);")
@@ -427,7 +520,7 @@ mod bad_state {
 
     #[test]
     fn a_newer_schema() {
-        let fixture = Fixture::with_plan(2, &["alice"]);
+        let fixture = SqliteFixture::with_plan(2, &["alice"]);
         {
             let conn = rusqlite::Connection::open(&fixture.path).unwrap();
             conn.pragma_update(None, "user_version", schema::SCHEMA_VERSION + 1)
@@ -450,7 +543,7 @@ mod bad_state {
 
     #[test]
     fn a_damaged_journal() {
-        let fixture = Fixture::with_plan(2, &["alice"]);
+        let fixture = SqliteFixture::with_plan(2, &["alice"]);
         let mut bytes = fs::read(&fixture.path).unwrap();
         // Keep the 100-byte header (so it still says "outreach journal"),
         // wreck the rest of page 1, which holds the schema.
@@ -466,7 +559,7 @@ mod bad_state {
 
     #[test]
     fn locked_by_another_sender() {
-        let fixture = Fixture::with_plan(2, &["alice"]);
+        let fixture = SqliteFixture::with_plan(2, &["alice"]);
         let _holder = fixture.open();
         let before = fs::read(&fixture.path).unwrap();
         let error = SqliteStore::open(&fixture.path).unwrap_err();
@@ -488,971 +581,34 @@ mod bad_state {
     }
 }
 
-mod transitions {
-    use super::*;
-
-    #[test]
-    fn claims_refuse_non_pending_messages() {
-        let fixture = Fixture::with_plan(3, &["alice"]);
-        let mut store = fixture.open();
-        assert_eq!(store.mark_in_flight(&[0, 1], t(100)).unwrap(), vec![]);
-        let refusals = store.mark_in_flight(&[1, 2, 99], t(101)).unwrap();
-        assert_eq!(
-            refusals,
-            vec![
-                Refusal {
-                    seq: 1,
-                    state: Some(MessageState::InFlight)
-                },
-                Refusal {
-                    seq: 99,
-                    state: None
-                },
-            ]
-        );
-        let in_flight = store.messages_in_state(&[MessageState::InFlight]).unwrap();
-        let seen: Vec<(u64, Option<DateTime<Utc>>)> = in_flight
-            .iter()
-            .map(|m| (m.message.seq, m.last_attempt_at))
-            .collect();
-        assert_eq!(
-            seen,
-            vec![(0, Some(t(100))), (1, Some(t(100))), (2, Some(t(101)))]
-        );
-        assert_eq!(
-            refusals[0].into_error().to_string(),
-            "message 1 is in_flight, not pending, so it was not claimed for sending"
-        );
-    }
-
-    #[test]
-    fn attempts_count_requests_except_those_answered_429() {
-        let fixture = Fixture::with_plan(1, &["alice"]);
-        let mut store = fixture.open();
-        let attempt = |at: i64, status: u16| {
-            JournalUpdate::Attempt(AttemptRecord {
-                seq: 0,
-                at: t(at),
-                status: Some(status),
-                rate_limit: None,
-                error: None,
-            })
-        };
-        store.mark_in_flight(&[0], t(100)).unwrap();
-        store
-            .record(&[
-                attempt(100, 429),
-                JournalUpdate::Outcome {
-                    seq: 0,
-                    outcome: Outcome::BackToPending,
-                },
-            ])
-            .unwrap();
-        store.mark_in_flight(&[0], t(200)).unwrap();
-        // Retries of an in-flight message (502, then a success), recorded out of order.
-        store
-            .record(&[attempt(260, 201), attempt(200, 502), sent(0, t(261))])
-            .unwrap();
-        let sent = &store.messages_in_state(&[MessageState::Sent]).unwrap()[0];
-        assert_eq!(sent.attempts, 2);
-        assert_eq!(sent.last_status, Some(502), "the last recorded status");
-        assert_eq!(sent.last_attempt_at, Some(t(260)), "the latest attempt");
-        assert_eq!(
-            store.attempts(0).unwrap().len(),
-            3,
-            "the 429 stays in the history"
-        );
-        assert_eq!(store.summary().unwrap().accounts[0].throttled, 1);
-    }
-
-    #[test]
-    fn outcomes_move_in_flight_messages() {
-        let fixture = Fixture::with_plan(4, &["alice"]);
-        let mut store = fixture.open();
-        store.mark_in_flight(&[0, 1, 2, 3], t(100)).unwrap();
-        store
-            .record(&[
-                sent(0, t(101)),
-                JournalUpdate::Outcome {
-                    seq: 1,
-                    outcome: Outcome::Failed {
-                        reason: "HTTP 400: bad recipient".into(),
-                        status: Some(400),
-                    },
-                },
-                JournalUpdate::Outcome {
-                    seq: 2,
-                    outcome: Outcome::BackToPending,
-                },
-                JournalUpdate::Outcome {
-                    seq: 3,
-                    outcome: Outcome::Uncertain {
-                        reason: "timed out".into(),
-                    },
-                },
-            ])
-            .unwrap();
-        use MessageState::*;
-        assert_eq!(
-            states(&store),
-            vec![(0, Sent), (1, Failed), (2, Pending), (3, Uncertain)]
-        );
-        let all = store
-            .messages_in_state(&[Sent, Failed, Pending, Uncertain])
-            .unwrap();
-        assert_eq!(all[0].sent_at, Some(t(101)));
-        assert_eq!(all[0].api_message_id.as_deref(), Some("api-0"));
-        assert_eq!(all[1].last_status, Some(400));
-        assert_eq!(
-            all[1].failure_reason.as_deref(),
-            Some("HTTP 400: bad recipient")
-        );
-        assert_eq!(all[3].failure_reason.as_deref(), Some("timed out"));
-        // Back to pending: claimable again.
-        assert_eq!(store.mark_in_flight(&[2], t(200)).unwrap(), vec![]);
-    }
-
-    #[test]
-    fn an_outcome_for_a_message_not_in_flight_fails_the_whole_batch() {
-        let fixture = Fixture::with_plan(2, &["alice"]);
-        let mut store = fixture.open();
-        store.mark_in_flight(&[0], t(100)).unwrap();
-        let error = store
-            .record(&[sent(0, t(101)), sent(1, t(102))])
-            .unwrap_err();
-        assert!(
-            matches!(
-                error,
-                JournalError::NotInFlight {
-                    seq: 1,
-                    state: Some(MessageState::Pending)
-                }
-            ),
-            "{error:?}"
-        );
-        use MessageState::*;
-        assert_eq!(
-            states(&store),
-            vec![(0, InFlight), (1, Pending)],
-            "rolled back"
-        );
-        let error = store.record(&[sent(7, t(1))]).unwrap_err();
-        assert!(
-            matches!(error, JournalError::UnknownSeq { seq: 7 }),
-            "{error:?}"
-        );
-    }
-
-    #[test]
-    fn recovery_makes_in_flight_messages_uncertain() {
-        let fixture = Fixture::with_plan(4, &["alice"]);
-        {
-            let mut store = fixture.open();
-            store.mark_in_flight(&[1, 2, 3], t(100)).unwrap();
-            store.record(&[sent(3, t(101))]).unwrap();
-        }
-        let mut store = fixture.open();
-        assert_eq!(store.recover_in_flight().unwrap(), 2);
-        assert_eq!(store.recover_in_flight().unwrap(), 0);
-        let uncertain = store.messages_in_state(&[MessageState::Uncertain]).unwrap();
-        assert_eq!(
-            uncertain.iter().map(|m| m.message.seq).collect::<Vec<_>>(),
-            vec![1, 2]
-        );
-        assert_eq!(
-            uncertain[0].failure_reason.as_deref(),
-            Some(INTERRUPTED_REASON)
-        );
-    }
-
-    #[test]
-    fn manual_state_changes_never_touch_sent_messages() {
-        let fixture = Fixture::with_plan(4, &["alice"]);
-        let mut store = fixture.open();
-        store.mark_in_flight(&[0, 1, 2], t(100)).unwrap();
-        store
-            .record(&[
-                sent(0, t(101)),
-                JournalUpdate::Outcome {
-                    seq: 1,
-                    outcome: Outcome::Failed {
-                        reason: "HTTP 500".into(),
-                        status: Some(500),
-                    },
-                },
-            ])
-            .unwrap();
-        store.recover_in_flight().unwrap();
-        use MessageState::*;
-        let error = store.set_state_where(Sent, Pending).unwrap_err();
-        assert!(
-            matches!(error, JournalError::InvalidTransition { .. }),
-            "{error:?}"
-        );
-        assert_eq!(store.set_state_where(Failed, Pending).unwrap(), 1);
-        assert_eq!(store.set_state_where(Uncertain, Pending).unwrap(), 1);
-        assert_eq!(
-            states(&store),
-            vec![(0, Sent), (1, Pending), (2, Pending), (3, Pending)]
-        );
-        let retried = store.messages_in_state(&[Pending]).unwrap();
-        assert_eq!(
-            retried[0].failure_reason, None,
-            "cleared on the way back to pending"
-        );
-        assert_eq!(retried[0].last_status, Some(500), "history stays");
-    }
-
-    #[test]
-    fn a_start_now_shift_moves_only_pending_messages() {
-        let fixture = Fixture::with_plan(3, &["alice"]);
-        let mut store = fixture.open();
-        store.mark_in_flight(&[0], t(1)).unwrap();
-        store.record(&[sent(0, t(2))]).unwrap();
-        assert_eq!(
-            store.shift_pending(chrono::TimeDelta::seconds(7)).unwrap(),
-            2
-        );
-        let planned = |store: &SqliteStore| {
-            let mut all = Vec::new();
-            store
-                .report_rows(&mut |row| {
-                    all.push((row.seq, row.planned_at));
-                    Ok(())
-                })
-                .unwrap();
-            all
-        };
-        assert_eq!(
-            planned(&store),
-            vec![(0, t(0)), (1, t(17)), (2, t(27))],
-            "the sent message keeps the time it was planned for"
-        );
-    }
-
-    #[test]
-    fn skipping_refuses_sent_messages_and_is_idempotent() {
-        let fixture = Fixture::with_plan(4, &["alice"]);
-        let mut store = fixture.open();
-        store.mark_in_flight(&[0], t(100)).unwrap();
-        store.record(&[sent(0, t(101))]).unwrap();
-        let error = store.skip_messages(&[1, 0]).unwrap_err();
-        assert!(
-            matches!(
-                error,
-                JournalError::InvalidTransition {
-                    from: MessageState::Sent,
-                    to: MessageState::Skipped
-                }
-            ),
-            "{error:?}"
-        );
-        assert_eq!(store.summary().unwrap().counts.skipped, 0, "rolled back");
-        assert_eq!(store.skip_messages(&[1, 2]).unwrap(), 2);
-        assert_eq!(store.skip_messages(&[2]).unwrap(), 0);
-        assert!(matches!(
-            store.skip_messages(&[42]),
-            Err(JournalError::UnknownSeq { seq: 42 })
-        ));
-    }
-
-    #[test]
-    fn a_skip_records_its_reason_before_an_earlier_failure() {
-        let fixture = Fixture::with_plan(3, &["alice"]);
-        let mut store = fixture.open();
-        store.mark_in_flight(&[1], t(100)).unwrap();
-        store
-            .record(&[JournalUpdate::Outcome {
-                seq: 1,
-                outcome: Outcome::Failed {
-                    reason: "400 Bad Request".into(),
-                    status: Some(400),
-                },
-            }])
-            .unwrap();
-        let skips = [
-            (0, "row edited (line 2)".to_string()),
-            (1, "row removed (was line 3)".to_string()),
-        ];
-        assert_eq!(store.skip_with_reasons(&skips).unwrap(), 2);
-        let mut reasons = Vec::new();
-        store
-            .report_rows(&mut |row| {
-                reasons.push((row.seq, row.state, row.failure_reason));
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(
-            reasons,
-            [
-                (0, MessageState::Skipped, Some("row edited (line 2)".into())),
-                (
-                    1,
-                    MessageState::Skipped,
-                    Some("row removed (was line 3) (before: 400 Bad Request)".into())
-                ),
-                (2, MessageState::Pending, None),
-            ]
-        );
-    }
-
-    #[test]
-    fn rerender_changes_only_pending_messages() {
-        let fixture = Fixture::with_plan(3, &["alice"]);
-        let mut store = fixture.open();
-        store.mark_in_flight(&[0], t(100)).unwrap();
-        store.record(&[sent(0, t(101))]).unwrap();
-        let update = |seq: u64| Rerender {
-            seq,
-            line: 9,
-            subject: Some("New".into()),
-            body: "New body".into(),
-            idempotency_key: format!("new-{seq}"),
-            row_digest: "d".repeat(64),
-            timezone: Some("Europe/Berlin".into()),
-            html: None,
-            fields: Default::default(),
-        };
-        let error = store.rerender(&[update(1), update(0)]).unwrap_err();
-        assert!(
-            matches!(
-                error,
-                JournalError::NotPending {
-                    seq: 0,
-                    state: Some(MessageState::Sent)
-                }
-            ),
-            "{error:?}"
-        );
-        let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
-        assert_eq!(pending[0].message, message(1, "alice"), "rolled back");
-        store.rerender(&[update(1)]).unwrap();
-        let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
-        let changed = &pending[0].message;
-        assert_eq!(
-            (
-                changed.line,
-                changed.subject.as_deref(),
-                changed.body.as_str(),
-                changed.idempotency_key.as_str(),
-                changed.timezone.as_deref(),
-            ),
-            (9, Some("New"), "New body", "new-1", Some("Europe/Berlin"))
-        );
-        assert_eq!(changed.recipient, message(1, "alice").recipient);
-        assert_eq!(pending[1].message, message(2, "alice"));
-    }
-
-    #[test]
-    fn sends_since_counts_sent_in_flight_and_uncertain_messages_of_one_account() {
-        let fixture = Fixture::with_plan(8, &["alice", "bob"]);
-        let mut store = fixture.open();
-        // alice: 0, 2, 4, 6; bob: 1, 3, 5, 7.
-        store.mark_in_flight(&[0, 2, 4, 6, 1], t(100)).unwrap();
-        store
-            .record(&[
-                sent(0, t(50)),
-                sent(2, t(150)),
-                sent(1, t(160)),
-                JournalUpdate::Outcome {
-                    seq: 4,
-                    outcome: Outcome::Uncertain {
-                        reason: "timeout".into(),
-                    },
-                },
-            ])
-            .unwrap();
-        store.mark_in_flight(&[3], t(170)).unwrap();
-        store
-            .record(&[JournalUpdate::Outcome {
-                seq: 3,
-                outcome: Outcome::BackToPending,
-            }])
-            .unwrap();
-        // alice: sent at 50 (too early) and 150; 4 uncertain and 6 in flight since 100.
-        assert_eq!(
-            store.sends_since("alice", t(60), usize::MAX).unwrap(),
-            vec![t(100), t(100), t(150)]
-        );
-        assert_eq!(
-            store.sends_since("alice", t(120), usize::MAX).unwrap(),
-            vec![t(150)]
-        );
-        // bob: 1 sent; 3 went back to pending, so the server did not count it.
-        assert_eq!(
-            store.sends_since("bob", t(0), usize::MAX).unwrap(),
-            vec![t(160)]
-        );
-        assert!(
-            store
-                .sends_since("carol", t(0), usize::MAX)
-                .unwrap()
-                .is_empty()
-        );
-        // Only the latest ones, still oldest first.
-        assert_eq!(
-            store.sends_since("alice", t(60), 2).unwrap(),
-            vec![t(100), t(150)]
-        );
-        assert_eq!(store.sends_since("alice", t(0), 1).unwrap(), vec![t(150)]);
-    }
-}
-
-mod reading {
-    use super::*;
-
-    fn attempt(seq: u64, at: DateTime<Utc>, status: u16, remaining: Option<u32>) -> JournalUpdate {
-        JournalUpdate::Attempt(AttemptRecord {
-            seq,
-            at,
-            status: Some(status),
-            rate_limit: remaining.map(|remaining| RateLimitSnapshot {
-                limit: Some(50),
-                remaining: Some(remaining),
-                reset_at: Some(t(3600)),
-            }),
-            error: (status >= 400).then(|| format!("HTTP {status}")),
-        })
-    }
-
-    /// alice: 0 sent, 2 throttled then sent, 4 failed, 6 pending.
-    /// bob: 1 sent, 3 uncertain, 5 skipped, 7 pending.
-    fn busy_journal() -> (Fixture, SqliteStore) {
-        let fixture = Fixture::with_plan(8, &["alice", "bob"]);
-        let mut store = fixture.open();
-        store.mark_in_flight(&[0, 1, 2, 3, 4], t(100)).unwrap();
-        store
-            .record(&[
-                attempt(0, t(100), 201, Some(40)),
-                sent(0, t(101)),
-                attempt(1, t(100), 201, None),
-                sent(1, t(102)),
-                attempt(2, t(100), 429, Some(0)),
-                JournalUpdate::Outcome {
-                    seq: 2,
-                    outcome: Outcome::BackToPending,
-                },
-                JournalUpdate::Outcome {
-                    seq: 3,
-                    outcome: Outcome::Uncertain {
-                        reason: "connection reset".into(),
-                    },
-                },
-                attempt(4, t(100), 400, None),
-                JournalUpdate::Outcome {
-                    seq: 4,
-                    outcome: Outcome::Failed {
-                        reason: "HTTP 400: invalid recipient".into(),
-                        status: Some(400),
-                    },
-                },
-            ])
-            .unwrap();
-        store.mark_in_flight(&[2], t(200)).unwrap();
-        store
-            .record(&[attempt(2, t(200), 201, Some(39)), sent(2, t(201))])
-            .unwrap();
-        store.skip_messages(&[5]).unwrap();
-        (fixture, store)
-    }
-
-    #[test]
-    fn summary_counts_states_and_keeps_each_accounts_latest_word() {
-        let (_fixture, store) = busy_journal();
-        let summary = store.summary().unwrap();
-        let counts = |pending, sent, failed, uncertain, skipped| StateCounts {
-            total: pending + sent + failed + uncertain + skipped,
-            pending,
-            in_flight: 0,
-            sent,
-            failed,
-            uncertain,
-            skipped,
-        };
-        assert_eq!(summary.counts, counts(2, 3, 1, 1, 1));
-        assert_eq!(
-            summary.accounts,
-            vec![
-                AccountSummary {
-                    account: "alice".into(),
-                    counts: counts(1, 2, 1, 0, 0),
-                    throttled: 1,
-                    rate_limit: Some(RateLimitSnapshot {
-                        limit: Some(50),
-                        remaining: Some(39),
-                        reset_at: Some(t(3600)),
-                    }),
-                    rate_limit_at: Some(t(200)),
-                    last_error: Some("HTTP 400: invalid recipient".into()),
-                    next_planned: Some(t(60)),
-                    last_sent: Some(t(201)),
-                },
-                AccountSummary {
-                    account: "bob".into(),
-                    counts: counts(1, 1, 0, 1, 1),
-                    throttled: 0,
-                    rate_limit: None,
-                    rate_limit_at: None,
-                    last_error: Some("connection reset".into()),
-                    next_planned: Some(t(70)),
-                    last_sent: Some(t(102)),
-                },
-            ]
-        );
-    }
-
-    #[test]
-    fn report_rows_stream_every_message_in_seq_order() {
-        let (_fixture, store) = busy_journal();
-        let mut rows = Vec::new();
-        store
-            .report_rows(&mut |row| {
-                rows.push(row);
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(rows.len(), 8);
-        assert_eq!(
-            rows[2],
-            ReportRow {
-                seq: 2,
-                line: 4,
-                recipient: "person-2@example.com".into(),
-                step: Some(1),
-                account: "alice".into(),
-                state: MessageState::Sent,
-                attempts: 1, // the 429 does not count
-                last_status: Some(201),
-                planned_at: t(20),
-                sent_at: Some(t(201)),
-                api_message_id: Some("api-2".into()),
-                failure_reason: None,
-            }
-        );
-        assert_eq!(
-            rows[4].failure_reason.as_deref(),
-            Some("HTTP 400: invalid recipient")
-        );
-        assert_eq!(rows[4].last_status, Some(400));
-        let json = serde_json::to_value(&rows[3]).unwrap();
-        assert_eq!(json["state"], "uncertain");
-    }
-
-    #[test]
-    fn a_failing_callback_stops_the_stream_with_its_error() {
-        let (_fixture, store) = busy_journal();
-        let mut seen = 0;
-        let error = store
-            .report_rows(&mut |_| {
-                seen += 1;
-                Err(JournalError::sink(std::io::Error::other("broken pipe")))
-            })
-            .unwrap_err();
-        assert_eq!(seen, 1);
-        let source = std::error::Error::source(&error).unwrap();
-        assert_eq!(source.to_string(), "broken pipe");
-    }
-
-    #[test]
-    fn row_digests_and_attempt_history() {
-        let (_fixture, store) = busy_journal();
-        let mut digests = Vec::new();
-        store
-            .row_digests(&mut |digest| {
-                digests.push(digest);
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(
-            digests[5],
-            RowDigest {
-                seq: 5,
-                line: 7,
-                recipient: "person-5@example.com".into(),
-                row_digest: format!("{:064x}", 5),
-                state: MessageState::Skipped,
-            }
-        );
-        let history = store.attempts(2).unwrap();
-        assert_eq!(
-            history.iter().map(|a| (a.at, a.status)).collect::<Vec<_>>(),
-            vec![(t(100), Some(429)), (t(200), Some(201))]
-        );
-        assert_eq!(store.attempts(1).unwrap()[0].rate_limit, None);
-        assert_eq!(store.attempts(6).unwrap(), vec![]);
-    }
-
-    #[test]
-    fn messages_in_several_states_come_in_seq_order() {
-        let (_fixture, store) = busy_journal();
-        use MessageState::*;
-        let picked = store
-            .messages_in_state(&[Uncertain, Pending, Pending])
-            .unwrap();
-        assert_eq!(
-            picked
-                .iter()
-                .map(|m| (m.message.seq, m.state))
-                .collect::<Vec<_>>(),
-            vec![(3, Uncertain), (6, Pending), (7, Pending)]
-        );
-        assert_eq!(store.messages_in_state(&[]).unwrap(), vec![]);
-    }
-
-    #[test]
-    fn many_messages_are_read_in_two_halves_and_come_back_whole_and_in_order() {
-        // Above 50,000 matches the scan is split between two connections.
-        let fixture = Fixture::with_plan(70_001, &["alice", "bob"]);
-        let mut store = fixture.open();
-        let claimed: Vec<u64> = (0..5_000).chain([40_000]).collect();
-        store.mark_in_flight(&claimed, t(10)).unwrap();
-        let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
-        let expected: Vec<u64> = (5_000..=70_000).filter(|seq| *seq != 40_000).collect();
-        let seqs: Vec<u64> = pending.iter().map(|m| m.message.seq).collect();
-        assert_eq!(seqs, expected);
-        assert!(pending.iter().all(|m| m.state == MessageState::Pending));
-        let in_flight = store.messages_in_state(&[MessageState::InFlight]).unwrap();
-        assert_eq!(in_flight.len(), claimed.len());
-    }
-}
-
-mod writer {
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::sync::mpsc;
-    use std::task::{Context, Poll, Waker};
-
-    use super::*;
-
-    /// A store that holds its first `record` until the test opens the gate,
-    /// so requests pile up behind it deterministically. It also shows that a
-    /// backend other than `SqliteStore` plugs into the writer.
-    struct GatedStore {
-        inner: SqliteStore,
-        entered: Option<mpsc::Sender<()>>,
-        gate: Option<mpsc::Receiver<()>>,
-    }
-
-    impl CampaignStore for GatedStore {
-        fn record(&mut self, batch: &[JournalUpdate]) -> Result<Vec<Refusal>, JournalError> {
-            if let (Some(entered), Some(gate)) = (self.entered.take(), self.gate.take()) {
-                entered.send(()).unwrap();
-                gate.recv().unwrap();
-            }
-            self.inner.record(batch)
-        }
-        fn create_campaign(
-            &mut self,
-            m: &CampaignMeta,
-            n: &[NewMessage],
-        ) -> Result<(), JournalError> {
-            self.inner.create_campaign(m, n)
-        }
-        fn campaign(&self) -> Result<Option<CampaignMeta>, JournalError> {
-            self.inner.campaign()
-        }
-        fn messages_in_state(
-            &self,
-            s: &[MessageState],
-        ) -> Result<Vec<StoredMessage>, JournalError> {
-            self.inner.messages_in_state(s)
-        }
-        fn row_digests(
-            &self,
-            f: &mut dyn FnMut(RowDigest) -> Result<(), JournalError>,
-        ) -> Result<(), JournalError> {
-            self.inner.row_digests(f)
-        }
-        fn recover_in_flight(&mut self) -> Result<u64, JournalError> {
-            self.inner.recover_in_flight()
-        }
-        fn sends_since(
-            &self,
-            a: &str,
-            s: DateTime<Utc>,
-            n: usize,
-        ) -> Result<Vec<DateTime<Utc>>, JournalError> {
-            self.inner.sends_since(a, s, n)
-        }
-        fn previous_steps(
-            &self,
-            seqs: &[u64],
-        ) -> Result<Vec<outreach::journal::PreviousStep>, JournalError> {
-            self.inner.previous_steps(seqs)
-        }
-        fn set_state_where(
-            &mut self,
-            f: MessageState,
-            t: MessageState,
-        ) -> Result<u64, JournalError> {
-            self.inner.set_state_where(f, t)
-        }
-        fn shift_pending(&mut self, by: chrono::TimeDelta) -> Result<u64, JournalError> {
-            self.inner.shift_pending(by)
-        }
-        fn add_messages(&mut self, m: &[NewMessage]) -> Result<(), JournalError> {
-            self.inner.add_messages(m)
-        }
-        fn skip_messages(&mut self, s: &[u64]) -> Result<u64, JournalError> {
-            self.inner.skip_messages(s)
-        }
-        fn skip_with_reasons(&mut self, s: &[(u64, String)]) -> Result<u64, JournalError> {
-            self.inner.skip_with_reasons(s)
-        }
-        fn rerender(&mut self, u: &[Rerender]) -> Result<(), JournalError> {
-            self.inner.rerender(u)
-        }
-        fn summary(&self) -> Result<StatusSummary, JournalError> {
-            self.inner.summary()
-        }
-        fn report_rows(
-            &self,
-            f: &mut dyn FnMut(ReportRow) -> Result<(), JournalError>,
-        ) -> Result<(), JournalError> {
-            self.inner.report_rows(f)
-        }
-        fn attempts(&self, seq: u64) -> Result<Vec<AttemptRecord>, JournalError> {
-            self.inner.attempts(seq)
-        }
-    }
-
-    type Claim<'a> = Pin<Box<dyn Future<Output = Result<(), JournalError>> + Send + 'a>>;
-
-    /// Polls once, which queues the request; the answer cannot be there yet.
-    fn queue(claim: &mut Claim<'_>) {
-        let mut cx = Context::from_waker(Waker::noop());
-        assert!(matches!(claim.as_mut().poll(&mut cx), Poll::Pending));
-    }
-
-    #[tokio::test]
-    async fn concurrent_claims_share_one_commit() {
-        let fixture = Fixture::with_plan(100, &["alice", "bob"]);
-        let (entered_tx, entered) = mpsc::channel();
-        let (open_gate, gate) = mpsc::channel();
-        let store = GatedStore {
-            inner: fixture.open(),
-            entered: Some(entered_tx),
-            gate: Some(gate),
-        };
-        let journal = JournalHandle::spawn(store).unwrap();
-        let mut first: Claim<'_> = Box::pin(journal.begin_send(0, t(1)));
-        queue(&mut first);
-        entered.recv().unwrap(); // the writer is now inside the first commit
-        let mut rest: Vec<Claim<'_>> = (1..100)
-            .map(|seq| Box::pin(journal.begin_send(seq, t(2))) as Claim<'_>)
-            .collect();
-        rest.iter_mut().for_each(queue);
-        open_gate.send(()).unwrap();
-        first.await.unwrap();
-        for claim in rest {
-            claim.await.unwrap();
-        }
-        assert_eq!(
-            journal.stats(),
-            WriterStats {
-                commits: 2,
-                claims: 100,
-                updates: 0
-            },
-            "the 99 queued claims went into one transaction"
-        );
-        journal.close().await.unwrap();
-        let store = fixture.open();
-        assert_eq!(store.summary().unwrap().counts.in_flight, 100);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn eight_senders_record_every_message_durably() {
-        let fixture = Fixture::with_plan(2000, &["alice", "bob"]);
-        let journal = JournalHandle::spawn(fixture.open()).unwrap();
-        let mut senders = Vec::new();
-        for sender in 0..8u64 {
-            let journal = journal.clone();
-            senders.push(tokio::spawn(async move {
-                for seq in (sender..2000).step_by(8) {
-                    journal.begin_send(seq, t(seq as i64)).await?;
-                    journal.record(JournalUpdate::Attempt(AttemptRecord {
-                        seq,
-                        at: t(seq as i64),
-                        status: Some(201),
-                        rate_limit: None,
-                        error: None,
-                    }));
-                    journal.record(sent(seq, t(seq as i64 + 1)));
-                }
-                Ok::<_, JournalError>(())
-            }));
-        }
-        for sender in senders {
-            sender.await.unwrap().unwrap();
-        }
-        journal.flush().await.unwrap();
-        let stats = journal.stats();
-        assert_eq!((stats.claims, stats.updates), (2000, 4000));
-        assert!(
-            stats.commits <= 4000,
-            "at most one commit per claim and its updates: {stats:?}"
-        );
-        // Flushed means visible to (and durable for) any other reader.
-        let reader = SqliteStore::open_read_only(&fixture.path).unwrap();
-        assert_eq!(reader.summary().unwrap().counts.sent, 2000);
-        journal.close().await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn a_claim_is_committed_before_begin_send_returns() {
-        let fixture = Fixture::with_plan(2, &["alice"]);
-        let journal = JournalHandle::spawn(fixture.open()).unwrap();
-        let reader = SqliteStore::open_read_only(&fixture.path).unwrap();
-        journal.begin_send(1, t(5)).await.unwrap();
-        let in_flight = reader.messages_in_state(&[MessageState::InFlight]).unwrap();
-        assert_eq!(in_flight.len(), 1);
-        assert_eq!(in_flight[0].last_attempt_at, Some(t(5)));
-        let error = journal.begin_send(1, t(6)).await.unwrap_err();
-        assert!(
-            matches!(error, JournalError::NotClaimable { seq: 1, .. }),
-            "{error:?}"
-        );
-        journal
-            .begin_send(0, t(7))
-            .await
-            .expect("a refusal does not stop the writer");
-        journal.close().await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn claims_queued_together_are_durable_together_and_a_given_back_claim_can_be_retaken() {
-        let fixture = Fixture::with_plan(4, &["alice"]);
-        let journal = JournalHandle::spawn(fixture.open()).unwrap();
-        let reader = SqliteStore::open_read_only(&fixture.path).unwrap();
-        let results = journal
-            .begin_send_many(&[(0, t(5)), (1, t(9)), (2, t(9))])
-            .await;
-        assert!(results.iter().all(Result::is_ok), "{results:?}");
-        let in_flight = |reader: &SqliteStore| -> Vec<u64> {
-            reader
-                .messages_in_state(&[MessageState::InFlight])
-                .unwrap()
-                .iter()
-                .map(|m| m.message.seq)
-                .collect()
-        };
-        assert_eq!(in_flight(&reader), vec![0, 1, 2]);
-        // 1 and 2 are given back (their turn moved) and 1 is claimed again,
-        // with 3, in the same queue: the claim applies after the release.
-        for seq in [1, 2] {
-            journal.record(JournalUpdate::Outcome {
-                seq,
-                outcome: Outcome::BackToPending,
-            });
-        }
-        let results = journal.begin_send_many(&[(1, t(20)), (3, t(20))]).await;
-        assert!(results.iter().all(Result::is_ok), "{results:?}");
-        assert_eq!(in_flight(&reader), vec![0, 1, 3]);
-        let pending = reader.messages_in_state(&[MessageState::Pending]).unwrap();
-        assert_eq!(
-            pending.iter().map(|m| m.message.seq).collect::<Vec<_>>(),
-            vec![2]
-        );
-        // A message that is not pending is refused alone.
-        let results = journal.begin_send_many(&[(2, t(30)), (3, t(30))]).await;
-        assert!(results[0].is_ok());
-        assert!(
-            matches!(results[1], Err(JournalError::NotClaimable { seq: 3, .. })),
-            "{results:?}"
-        );
-        journal.close().await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn a_write_error_stops_sending_but_keeps_good_outcomes() {
-        let fixture = Fixture::with_plan(4, &["alice"]);
-        let journal = JournalHandle::spawn(fixture.open()).unwrap();
-        journal.begin_send(0, t(1)).await.unwrap();
-        journal.begin_send(1, t(1)).await.unwrap();
-        journal.record(sent(0, t(2)));
-        journal.record(sent(3, t(2))); // a bug: 3 was never claimed
-        journal.record(sent(1, t(3)));
-        let error = journal.flush().await.unwrap_err();
-        let JournalError::WriterFailed(cause) = &error else {
-            panic!("expected WriterFailed, got {error:?}");
-        };
-        assert!(
-            matches!(**cause, JournalError::NotInFlight { seq: 3, .. }),
-            "{cause:?}"
-        );
-        let refused = journal.begin_send(2, t(4)).await.unwrap_err();
-        assert!(
-            matches!(refused, JournalError::WriterFailed(_)),
-            "{refused:?}"
-        );
-        assert!(journal.failure().is_some());
-        assert!(matches!(
-            journal.close().await,
-            Err(JournalError::WriterFailed(_))
-        ));
-        let store = fixture.open();
-        use MessageState::*;
-        assert_eq!(
-            states(&store),
-            vec![(0, Sent), (1, Sent), (2, Pending), (3, Pending)],
-            "the good outcomes of the failed batch were salvaged; nothing was claimed after it"
-        );
-    }
-
-    #[tokio::test]
-    async fn close_releases_the_lock_and_later_calls_fail() {
-        let fixture = Fixture::with_plan(2, &["alice"]);
-        let journal = JournalHandle::spawn(fixture.open()).unwrap();
-        let other = journal.clone();
-        journal.begin_send(0, t(1)).await.unwrap();
-        journal.record(sent(0, t(2)));
-        journal.close().await.unwrap();
-        let store = fixture.open(); // the lock is free
-        assert_eq!(store.summary().unwrap().counts.sent, 1);
-        let error = other.begin_send(1, t(3)).await.unwrap_err();
-        assert!(
-            matches!(error, JournalError::WriterClosed { .. }),
-            "{error:?}"
-        );
-        other.record(sent(1, t(4)));
-        let error = other.flush().await.unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "the journal writer has stopped; 1 update(s) could not be recorded"
-        );
-    }
-}
-
 /// A sender process that dies without running any destructor (as with
-/// kill -9 or a power cut) leaves its claims in flight and its lock free.
+/// kill -9 or a power cut) leaves its claims in flight and its lock free:
+/// SQLite's lock file with the process, PostgreSQL's advisory lock with the
+/// process's connection.
 mod crash {
     use super::*;
 
     const CHILD_ENV: &str = "OUTREACH_JOURNAL_TEST_CRASH_CHILD";
 
-    #[test]
-    fn a_killed_sender_leaves_uncertain_messages_and_no_lock() {
-        if let Ok(path) = std::env::var(CHILD_ENV) {
-            let mut store = SqliteStore::open(&path).unwrap();
-            store.mark_in_flight(&[0, 1, 2], t(10)).unwrap();
-            store.record(&[sent(0, t(11))]).unwrap();
-            std::process::abort();
-        }
-        let fixture = Fixture::with_plan(4, &["alice"]);
+    fn claim_and_die(mut store: impl CampaignStore) -> ! {
+        store.mark_in_flight(&[0, 1, 2], t(10)).unwrap();
+        store.record(&[sent(0, t(11))]).unwrap();
+        std::process::abort();
+    }
+
+    fn run_child(test: &str, location: &str) {
         let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "crash::a_killed_sender_leaves_uncertain_messages_and_no_lock",
-            ])
+            .args(["--exact", test])
             .arg("--test-threads=1")
-            .env(CHILD_ENV, &fixture.path)
+            .env(CHILD_ENV, location)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
             .unwrap();
         assert!(!status.success(), "the child must have died");
-        let mut store = SqliteStore::open(&fixture.path).expect("the dead child's lock is gone");
+    }
+
+    fn check(mut store: impl CampaignStore) {
         assert_eq!(store.recover_in_flight().unwrap(), 2);
         use MessageState::*;
         assert_eq!(
@@ -1464,86 +620,159 @@ mod crash {
             vec![t(10), t(10), t(11)]
         );
     }
-}
-
-mod scale {
-    use super::*;
 
     #[test]
-    fn a_hundred_thousand_messages() {
-        let fixture = Fixture::new();
-        let mut store = SqliteStore::create(&fixture.path).unwrap();
-        store
-            .create_campaign(&meta(), &plan(100_000, &["alice", "bob", "carol"]))
-            .unwrap();
-        let seqs: Vec<u64> = (0..50_000).collect();
-        store.mark_in_flight(&seqs, t(1)).unwrap();
-        let outcomes: Vec<JournalUpdate> = seqs.iter().map(|&seq| sent(seq, t(2))).collect();
-        store.record(&outcomes).unwrap();
-        let summary = store.summary().unwrap();
-        assert_eq!(summary.counts.total, 100_000);
-        assert_eq!(summary.counts.sent, 50_000);
-        assert_eq!(summary.counts.pending, 50_000);
-        assert_eq!(summary.accounts.len(), 3);
-        assert_eq!(
-            summary.accounts.iter().map(|a| a.counts.total).sum::<u64>(),
-            100_000
+    fn a_killed_sender_leaves_uncertain_messages_and_no_lock() {
+        if let Ok(path) = std::env::var(CHILD_ENV) {
+            claim_and_die(SqliteStore::open(&path).unwrap());
+        }
+        let fixture = SqliteFixture::with_plan(4, &["alice"]);
+        run_child(
+            "crash::a_killed_sender_leaves_uncertain_messages_and_no_lock",
+            &fixture.path.display().to_string(),
         );
-        // Many matches: one pass over the table.
-        let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
-        assert_eq!(pending.len(), 50_000);
-        assert!(
-            pending
-                .windows(2)
-                .all(|w| w[0].message.seq < w[1].message.seq)
+        check(SqliteStore::open(&fixture.path).expect("the dead child's lock is gone"));
+    }
+
+    #[test]
+    fn a_killed_postgres_sender_leaves_uncertain_messages_and_no_lock() {
+        if let Ok(url) = std::env::var(CHILD_ENV) {
+            claim_and_die(PgStore::open(&DbUrl::parse(&url).unwrap(), CAMPAIGN).unwrap());
+        }
+        if !PgFixture::available() {
+            return;
+        }
+        let fixture = PgFixture::with_plan(4, &["alice"]);
+        run_child(
+            "crash::a_killed_postgres_sender_leaves_uncertain_messages_and_no_lock",
+            &fixture.schema.url_text,
         );
-        // Few matches: through the index (which lists them by account), still in seq order.
-        let claimed: Vec<u64> = (60_000..60_012).rev().collect();
-        store.mark_in_flight(&claimed, t(3)).unwrap();
-        let in_flight = store.messages_in_state(&[MessageState::InFlight]).unwrap();
-        let seqs: Vec<u64> = in_flight.iter().map(|m| m.message.seq).collect();
-        assert_eq!(seqs, (60_000..60_012).collect::<Vec<_>>());
+        // `open` waits a moment for the server to notice the dead session.
+        check(fixture.open());
     }
 }
 
-/// Sequences (issue 13): a message's step, previous step and priority
-/// round-trip, and `previous_steps` tells what became of a step.
-#[test]
-fn steps_round_trip_and_previous_steps_tell_what_became_of_them() {
-    let fixture = Fixture::new();
-    let mut store = SqliteStore::create(&fixture.path).unwrap();
-    let mut first = message(0, "alice");
-    first.sequence.priority = 3;
-    let mut follow_up = message(1, "alice");
-    follow_up.recipient = first.recipient.clone();
-    follow_up.sequence = outreach::journal::SequencePlace {
-        step: 2,
-        previous: Some(0),
-        priority: 3,
-    };
-    store
-        .create_campaign(&meta(), &[first.clone(), follow_up.clone()])
-        .unwrap();
-    let pending = store.messages_in_state(&[MessageState::Pending]).unwrap();
-    assert_eq!(pending[0].message, first);
-    assert_eq!(pending[1].message, follow_up);
+/// What only the PostgreSQL store has: campaign names in one database, and
+/// stops racing claims through row locks.
+mod postgres_only {
+    use super::*;
 
-    store.mark_in_flight(&[0], t(10)).unwrap();
-    store.record(&[sent(0, t(20))]).unwrap();
-    let found = store.previous_steps(&[0, 1, 99]).unwrap();
-    assert_eq!(
-        found,
-        [
-            outreach::journal::PreviousStep {
-                seq: 0,
-                state: MessageState::Sent,
-                sent_at: Some(t(20)),
+    #[test]
+    fn a_campaign_name_is_taken_once_and_appears_only_with_its_whole_plan() {
+        if !PgFixture::available() {
+            return;
+        }
+        let fixture = PgFixture::new();
+        let url = &fixture.schema.url;
+        let mut store = fixture.create();
+        let error = PgStore::open_read_only(url, CAMPAIGN).unwrap_err();
+        assert!(
+            matches!(error, JournalError::NoSuchCampaign { .. }),
+            "{error:?}"
+        );
+        store
+            .create_campaign(&meta(), &plan(3, &["alice"]))
+            .unwrap();
+        drop(store);
+        let error = PgStore::create(url, CAMPAIGN).unwrap_err();
+        assert!(
+            matches!(error, JournalError::CampaignNameTaken { .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("--campaign"), "{error}");
+        // Another name in the same database is another campaign.
+        let mut other = PgStore::create(url, "other").unwrap();
+        other.create_campaign(&meta(), &plan(2, &["bob"])).unwrap();
+        let names: Vec<String> = PgStore::campaigns(url)
+            .unwrap()
+            .into_iter()
+            .map(|listing| format!("{} {}", listing.name, listing.counts.total))
+            .collect();
+        assert_eq!(names, ["other 2", "people 3"]);
+        let error = PgStore::open_read_only(url, "nope").unwrap_err();
+        assert!(
+            error.to_string().contains("its campaigns: other, people"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn one_writer_per_campaign_and_it_lets_go_when_dropped() {
+        if !PgFixture::available() {
+            return;
+        }
+        let fixture = PgFixture::with_plan(2, &["alice"]);
+        let writer = PgStore::open(&fixture.schema.url, CAMPAIGN).unwrap();
+        let error = PgStore::open(&fixture.schema.url, CAMPAIGN).unwrap_err();
+        assert!(
+            matches!(error, JournalError::CampaignBusy { .. }),
+            "{error:?}"
+        );
+        assert!(fixture.lock_held());
+        drop(writer);
+        assert!(!fixture.lock_held(), "released at once");
+        PgStore::open(&fixture.schema.url, CAMPAIGN).unwrap();
+    }
+
+    #[test]
+    fn stops_racing_claims_never_lose_a_stop_nor_skip_a_claimed_message() {
+        if !PgFixture::available() {
+            return;
+        }
+        let fixture = PgFixture::with_plan(400, &["alice", "bob"]);
+        let url = fixture.schema.url.clone();
+        let claimer = std::thread::spawn({
+            let url = url.clone();
+            move || {
+                let mut sender = PgStore::open(&url, CAMPAIGN).unwrap();
+                let mut refused = Vec::new();
+                for chunk in (0..400u64).collect::<Vec<_>>().chunks(8) {
+                    refused.extend(sender.mark_in_flight(chunk, t(1)).unwrap());
+                }
+                refused
+            }
+        });
+        let mut stopper = PgStore::open_for_stops(&url, CAMPAIGN).unwrap();
+        let targets: Vec<StopTarget> = (0..400u64)
+            .step_by(3)
+            .map(|seq| StopTarget::Recipient(format!("person-{seq}@example.com")))
+            .collect();
+        let report = StopStore::stop(
+            &mut stopper,
+            &StopRequest {
+                targets: targets.clone(),
+                reason: "race".into(),
+                source: "test".into(),
+                at: t(2),
             },
-            outreach::journal::PreviousStep {
-                seq: 1,
-                state: MessageState::Pending,
-                sent_at: None,
-            },
-        ]
-    );
+        )
+        .unwrap();
+        let refused = claimer.join().unwrap();
+        let final_states: std::collections::HashMap<u64, MessageState> =
+            states(&fixture.reader()).into_iter().collect();
+        for (target, outcome) in &report.targets {
+            let StopTarget::Recipient(recipient) = target else {
+                unreachable!()
+            };
+            let seq: u64 = recipient["person-".len()..recipient.len() - "@example.com".len()]
+                .parse()
+                .unwrap();
+            let state = final_states[&seq];
+            match state {
+                MessageState::Skipped => assert_eq!(outcome.stopped, 1, "{seq}"),
+                MessageState::InFlight => assert_eq!(outcome.in_flight, 1, "{seq}"),
+                other => panic!("{seq} is {other}"),
+            }
+        }
+        // A refused claim is a stopped person's; every other message went.
+        for refusal in &refused {
+            assert_eq!(refusal.state, Some(MessageState::Skipped), "{refusal:?}");
+            assert_eq!(refusal.seq % 3, 0);
+        }
+        for (seq, state) in &final_states {
+            if seq % 3 != 0 {
+                assert_eq!(*state, MessageState::InFlight, "{seq}");
+            }
+        }
+    }
 }

@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 
 use super::status_cmd::open;
 use crate::exit_codes;
-use crate::journal::{CampaignStore, SqliteStore};
+use crate::journal::{AnyStore, CampaignStore};
 use crate::options::system_timezone;
 use crate::output::html;
 use crate::state::paths::SUFFIX;
@@ -35,9 +35,16 @@ pub enum ReportFormat {
 pub struct ReportArgs {
     /// The campaign journal [default: the one *.outreach.db in the current directory].
     ///
+    /// A PostgreSQL database works too (postgres://USER@HOST/DB, or OUTREACH_DATABASE_URL).
+    ///
     /// Example: outreach status --state campaigns/q4.outreach.db
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
+    /// The campaign's name in a PostgreSQL database [default: the only one there].
+    ///
+    /// Example: outreach report --state postgres://outreach@db.example/outreach --campaign q4
+    #[arg(long, value_name = "NAME")]
+    pub campaign: Option<String>,
     /// Output format.
     ///
     /// csv or json (JSON Lines), one row per recipient; or html, one self-contained page with a
@@ -71,7 +78,8 @@ pub fn default_html_path(journal: &Path) -> PathBuf {
 }
 
 pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
-    let (path, store) = open(&args.state)?;
+    let (location, store) = open(&args.state, &args.campaign)?;
+    let path = location.as_path();
     let output = match (&args.output, args.format) {
         (Some(file), _) if file.as_os_str() == "-" => None,
         (Some(file), _) => Some(file.clone()),
@@ -85,7 +93,13 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
             .and_then(|m| SavedOptions::of(m).ok())
             .map_or_else(system_timezone, |saved| saved.zone());
         let settings = html::Settings::new(zone, Utc::now());
-        let page = html::render(&html::gather(&store, &settings)?, &settings);
+        let Some(sqlite) = store.as_sqlite() else {
+            anyhow::bail!(
+                "--format html is not available yet for a campaign in PostgreSQL ({location}); \
+                 use --format csv or --format json"
+            );
+        };
+        let page = html::render(&html::gather(sqlite, &settings)?, &settings);
         return match output {
             Some(file) => {
                 std::fs::write(&file, &page)
@@ -128,11 +142,7 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
 
 /// The csv and json reports: one row per message, streamed. (Html is
 /// rendered whole by `run_report` and never comes here.)
-fn write_rows(
-    store: &SqliteStore,
-    format: ReportFormat,
-    mut out: impl Write,
-) -> anyhow::Result<i32> {
+fn write_rows(store: &AnyStore, format: ReportFormat, mut out: impl Write) -> anyhow::Result<i32> {
     // One row per recipient and step for a sequence; no step column otherwise.
     let sequence = store
         .campaign()?

@@ -8,16 +8,23 @@ use super::send_cmd::DeliveryArgs;
 use crate::options::{OptionsError, ResumeFlags, ResumeOverrides};
 use crate::session;
 use crate::state::changes::ChangePolicy;
-use crate::state::paths::find_state;
 
 /// `outreach resume`.
 #[derive(Debug, Clone, Args)]
 pub struct ResumeArgs {
     /// The campaign journal [default: the one *.outreach.db in the current directory].
     ///
+    /// A PostgreSQL database (postgres://USER@HOST/DB, or OUTREACH_DATABASE_URL) works too.
+    ///
     /// Example: outreach resume --state campaigns/q4.outreach.db
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
+    /// The campaign's name in a PostgreSQL database (--state postgres://... or
+    /// OUTREACH_DATABASE_URL) [default: the only one there].
+    ///
+    /// Example: --state postgres://outreach@db.example/outreach --campaign q4
+    #[arg(long, value_name = "NAME")]
+    pub campaign: Option<String>,
 
     /// A new pace for every account (e.g. lower after a warning from the API).
     ///
@@ -127,9 +134,7 @@ impl ResumeArgs {
 pub fn run(args: ResumeArgs) -> anyhow::Result<i32> {
     let overrides = args.overrides()?;
     let delivery = args.delivery.options()?;
-    let state = match &args.state {
-        Some(path) => path.clone(),
-        None => find_state(&std::env::current_dir()?)?,
-    };
+    let state =
+        crate::state::location::for_existing(args.state.as_deref(), args.campaign.as_deref())?;
     session::resume(&state, &overrides, &delivery)
 }

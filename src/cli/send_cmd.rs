@@ -9,7 +9,6 @@ use super::plan_cmd::{load_campaign, print_plan};
 use crate::exit_codes;
 use crate::options::{DeliveryFlags, DeliveryOptions, OptionsError};
 use crate::session::{self, NewRun};
-use crate::state::paths::default_state_path;
 
 /// Flags of `send` and `resume` that shape how messages go out.
 #[derive(Debug, Clone, Args)]
@@ -89,13 +88,22 @@ pub struct SendArgs {
     /// Example: outreach send recipients.csv --dry-run --show-request
     #[arg(long)]
     pub show_request: bool,
-    /// The campaign journal [default: <csv name>.outreach.db beside the CSV].
+    /// The campaign journal [default: <csv name>.outreach.db beside the CSV, or the
+    /// database in OUTREACH_DATABASE_URL].
     ///
-    /// An SQLite file that records every message and attempt so the campaign can be resumed.
+    /// An SQLite file that records every message and attempt so the campaign can be resumed,
+    /// or a PostgreSQL database (postgres://USER@HOST/DB) holding any number of campaigns;
+    /// docs/postgres.md.
     ///
     /// Example: --state campaigns/q4.outreach.db
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
+    /// The campaign's name in a PostgreSQL database (--state postgres://... or
+    /// OUTREACH_DATABASE_URL) [default: the CSV's file stem].
+    ///
+    /// Example: --state postgres://outreach@db.example/outreach --campaign q4
+    #[arg(long = "campaign", value_name = "NAME")]
+    pub campaign_name: Option<String>,
     /// Begin a new campaign even though this CSV already has one (the old journal is kept).
     ///
     /// Example: outreach send recipients.csv --restart
@@ -154,10 +162,11 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
         }
         return Ok(exit_codes::SUCCESS);
     }
-    let state = args
-        .state
-        .clone()
-        .unwrap_or_else(|| default_state_path(&args.campaign.csv));
+    let state = crate::state::location::for_send(
+        args.state.as_deref(),
+        args.campaign_name.as_deref(),
+        &args.campaign.csv,
+    )?;
     session::send(NewRun {
         campaign: &campaign,
         slots: &slots,

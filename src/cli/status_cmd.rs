@@ -9,8 +9,8 @@ use clap::Args;
 
 use super::status_view::write_status;
 use crate::exit_codes;
-use crate::journal::SqliteStore;
-use crate::state::paths::find_state;
+use crate::journal::{AnyStore, DbUrl, PgStore};
+use crate::state::location::{self, Location};
 
 // Moved to `status_view.rs`; this path keeps working.
 pub use super::status_view::Sender;
@@ -20,9 +20,17 @@ pub use super::status_view::Sender;
 pub struct StatusArgs {
     /// The campaign journal [default: the one *.outreach.db in the current directory].
     ///
+    /// A PostgreSQL database works too (postgres://USER@HOST/DB, or OUTREACH_DATABASE_URL):
+    /// without --campaign, status lists its campaigns.
+    ///
     /// Example: outreach status --state campaigns/q4.outreach.db
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
+    /// The campaign's name in a PostgreSQL database.
+    ///
+    /// Example: outreach status --state postgres://outreach@db.example/outreach --campaign q4
+    #[arg(long, value_name = "NAME")]
+    pub campaign: Option<String>,
     /// Print JSON (total, pending, in_flight, sent, failed, uncertain, skipped, accounts, eta).
     ///
     /// Example: outreach status --json | jq '.sent, .pending'
@@ -49,24 +57,27 @@ pub struct StatusArgs {
     pub interval: String,
 }
 
-pub(super) fn open(state: &Option<PathBuf>) -> anyhow::Result<(PathBuf, SqliteStore)> {
-    let path = match state {
-        Some(path) => path.clone(),
-        None => find_state(&std::env::current_dir()?)?,
-    };
-    let store = SqliteStore::open_read_only(&path)
-        .map_err(|error| crate::state::paths::explain_open_error(error, &path))?;
-    Ok((path, store))
+/// The campaign's journal, read-only: a file, or a campaign in a database.
+pub(super) fn open(
+    state: &Option<PathBuf>,
+    campaign: &Option<String>,
+) -> anyhow::Result<(Location, AnyStore)> {
+    let location = location::for_existing(state.as_deref(), campaign.as_deref())?;
+    let store = location::open_read_only(&location)?;
+    Ok((location, store))
 }
 
 pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
+    if let Err(url) = location::for_status(args.state.as_deref(), args.campaign.as_deref())? {
+        return list_campaigns(&url, args.json);
+    }
     if args.watch {
         return watch(&args);
     }
-    let (path, store) = open(&args.state)?;
-    let sender = Sender::of(&path);
+    let (location, store) = open(&args.state, &args.campaign)?;
+    let sender = location::sender(&location, &store);
     let mut text = Vec::new();
-    write_status(&mut text, &path, &store, args.json, sender)?;
+    write_status(&mut text, &location, &store, args.json, sender)?;
     crate::console::write_stdout(&text)?;
     Ok(exit_codes::SUCCESS)
 }
@@ -82,15 +93,15 @@ fn watch(args: &StatusArgs) -> anyhow::Result<i32> {
         .max(std::time::Duration::from_millis(200));
     let terminal = io::IsTerminal::is_terminal(&io::stdout());
     loop {
-        let (path, store) = open(&args.state)?;
+        let (location, store) = open(&args.state, &args.campaign)?;
         // Asked before reading: a sender that ends meanwhile is seen as
         // running once more, never one that runs as stopped.
-        let sender = Sender::of(&path);
+        let sender = location::sender(&location, &store);
         let mut screen = Vec::new();
         if terminal {
             screen.extend_from_slice(b"\x1b[2J\x1b[H");
         }
-        let counts = write_status(&mut screen, &path, &store, false, sender)?;
+        let counts = write_status(&mut screen, &location, &store, false, sender)?;
         drop(store);
         let done = counts.pending + counts.in_flight == 0;
         let ended = done || !sender.running();
@@ -121,4 +132,53 @@ fn watch(args: &StatusArgs) -> anyhow::Result<i32> {
         }
         std::thread::sleep(every);
     }
+}
+
+/// `status` on a database without `--campaign`: one line per campaign.
+fn list_campaigns(url: &DbUrl, as_json: bool) -> anyhow::Result<i32> {
+    let campaigns = PgStore::campaigns(url)?;
+    let mut text = String::new();
+    if as_json {
+        let list: Vec<serde_json::Value> = campaigns
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "campaign": c.name,
+                    "created_at": c.created_at,
+                    "csv": c.csv_path,
+                    "total": c.counts.total,
+                    "pending": c.counts.pending,
+                    "in_flight": c.counts.in_flight,
+                    "sent": c.counts.sent,
+                    "failed": c.counts.failed,
+                    "uncertain": c.counts.uncertain,
+                    "skipped": c.counts.skipped,
+                })
+            })
+            .collect();
+        text = serde_json::to_string_pretty(&list)?;
+        text.push('\n');
+    } else if campaigns.is_empty() {
+        text.push_str(&format!(
+            "No campaigns in {url} yet; start one with `outreach send CSV --state {url}`.\n"
+        ));
+    } else {
+        text.push_str(&format!("Campaigns in {url}:\n"));
+        for c in &campaigns {
+            text.push_str(&format!(
+                "  {:<24} {} total: {} sent, {} pending, {} failed, {} uncertain, {} skipped ({})\n",
+                c.name,
+                c.counts.total,
+                c.counts.sent,
+                c.counts.pending + c.counts.in_flight,
+                c.counts.failed,
+                c.counts.uncertain,
+                c.counts.skipped,
+                c.csv_path
+            ));
+        }
+        text.push_str("Show one with --campaign NAME.\n");
+    }
+    crate::console::write_stdout(text.as_bytes())?;
+    Ok(exit_codes::SUCCESS)
 }

@@ -4,26 +4,26 @@
 //! per account.
 
 use std::io::Write;
-use std::path::Path;
 
 use chrono::Utc;
 use serde_json::json;
 
-use crate::journal::{CampaignStore, SqliteStore, StateCounts, StepCounts};
+use crate::journal::{AnyStore, CampaignStore, StateCounts, StepCounts, StopStore};
 use crate::options::system_timezone;
 use crate::output::text::{excerpt, human_duration, local_time, pad};
+use crate::state::location::Location;
 use crate::state::saved::SavedOptions;
 pub use crate::state::standing::Sender;
 use crate::state::standing::{eta, shown_counts};
 
 /// The `sender` line: running, stopped with work left, or finished.
-fn sender_text(sender: Sender, counts: &StateCounts, path: &Path) -> String {
+fn sender_text(sender: Sender, counts: &StateCounts, location: &Location) -> String {
     match sender {
         Sender::Running { pid: Some(pid) } => format!("running (pid {pid})"),
         Sender::Running { pid: None } => "running".to_string(),
         Sender::Stopped if counts.pending + counts.in_flight > 0 => format!(
-            "stopped (no sender running); continue with `outreach resume --state {}`",
-            path.display()
+            "stopped (no sender running); continue with `outreach resume {}`",
+            location.flags()
         ),
         Sender::Stopped => "finished (nothing left to send)".to_string(),
     }
@@ -40,8 +40,8 @@ fn sender_json(sender: Sender, counts: &StateCounts) -> &'static str {
 /// Write the status view of one journal; returns its counts as stored.
 pub(super) fn write_status(
     out: &mut dyn Write,
-    path: &std::path::Path,
-    store: &SqliteStore,
+    location: &Location,
+    store: &AnyStore,
     as_json: bool,
     sender: Sender,
 ) -> anyhow::Result<StateCounts> {
@@ -66,7 +66,7 @@ pub(super) fn write_status(
     if as_json {
         let counts = &summary.counts;
         let value = json!({
-            "journal": path.display().to_string(),
+            "journal": location.to_string(),
             "campaign_id": meta.as_ref().map(|m| m.campaign_id.clone()),
             "csv": meta.as_ref().map(|m| m.csv_path.clone()),
             "sender": sender_json(sender, counts),
@@ -97,8 +97,12 @@ pub(super) fn write_status(
         writeln!(out, "Campaign {} for {}", meta.campaign_id, meta.csv_path)?;
         writeln!(out, "  started   {}", local_time(meta.created_at, &zone))?;
     }
-    writeln!(out, "  journal   {}", path.display())?;
-    writeln!(out, "  sender    {}", sender_text(sender, &stored, path))?;
+    writeln!(out, "  journal   {location}")?;
+    writeln!(
+        out,
+        "  sender    {}",
+        sender_text(sender, &stored, location)
+    )?;
     writeln!(out, "  messages  {}", messages_text(&counts, sender))?;
     if !stopped.is_empty() {
         writeln!(out, "  stopped   {}", stopped_text(&stopped))?;
@@ -301,9 +305,9 @@ mod tests {
             messages_text(&stopped, Sender::Stopped),
             "6 total: 2 sent, 3 pending, 0 failed, 1 uncertain, 0 skipped"
         );
-        let path = Path::new("c.outreach.db");
+        let path = Location::File("c.outreach.db".into());
         assert_eq!(
-            sender_text(Sender::Stopped, &stored, path),
+            sender_text(Sender::Stopped, &stored, &path),
             "stopped (no sender running); continue with `outreach resume --state c.outreach.db`"
         );
         assert_eq!(sender_json(Sender::Stopped, &stored), "stopped");
@@ -319,12 +323,12 @@ mod tests {
             "6 total: 2 sent, 3 pending, 1 in flight, 0 failed, 0 uncertain, 0 skipped"
         );
         assert_eq!(
-            sender_text(running, &stored, Path::new("c")),
+            sender_text(running, &stored, &Location::File("c".into())),
             "running (pid 7)"
         );
         let done = counts(0, 0, 0);
         assert_eq!(
-            sender_text(Sender::Stopped, &done, Path::new("c")),
+            sender_text(Sender::Stopped, &done, &Location::File("c".into())),
             "finished (nothing left to send)"
         );
     }

@@ -6,7 +6,6 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::exit_codes;
-use crate::state::paths::find_state;
 use crate::stop::command::{StopOrder, describe, stop_in_journal};
 
 /// `outreach stop`.
@@ -43,8 +42,14 @@ pub struct StopArgs {
     /// person's message is refused.
     ///
     /// Example: outreach stop ann@acme.com --state campaigns/q4.outreach.db
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
+    /// The campaign's name in a PostgreSQL database (--state postgres://... or
+    /// OUTREACH_DATABASE_URL) [default: the only one there].
+    ///
+    /// Example: --state postgres://outreach@db.example/outreach --campaign q4
+    #[arg(long, value_name = "NAME")]
+    pub campaign: Option<String>,
 }
 
 pub fn run(args: StopArgs) -> anyhow::Result<i32> {
@@ -55,13 +60,12 @@ pub fn run(args: StopArgs) -> anyhow::Result<i32> {
         reason: args.reason,
     };
     let request = order.request(chrono::Utc::now())?;
-    let path = match args.state {
-        Some(path) => path,
-        None => find_state(&std::env::current_dir()?)?,
-    };
-    let report = stop_in_journal(&path, &request)
+    let location =
+        crate::state::location::for_existing(args.state.as_deref(), args.campaign.as_deref())?;
+    let path = location.as_path();
+    let report = stop_in_journal(&location, &request)
         .map_err(|error| crate::state::paths::explain_open_error(error, &path))
-        .with_context(|| format!("cannot record the stop in {}", path.display()))?;
+        .with_context(|| format!("cannot record the stop in {location}"))?;
     crate::console::write_stdout(describe(&report).as_bytes())?;
     Ok(exit_codes::SUCCESS)
 }

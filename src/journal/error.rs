@@ -132,6 +132,77 @@ pub enum JournalError {
         source: std::io::Error,
     },
 
+    #[error(
+        "{url} is not a usable PostgreSQL URL ({detail}); example: postgres://outreach@db.example/outreach"
+    )]
+    BadDatabaseUrl { url: String, detail: String },
+
+    #[error(
+        "cannot connect to the PostgreSQL server at {host} ({url}); check that it is running and \
+         reachable from here (`pg_isready -h HOST -p PORT`), that the user and database in the URL \
+         exist, and the password (in OUTREACH_DATABASE_URL or PGPASSWORD); nothing was sent"
+    )]
+    Unreachable {
+        url: String,
+        host: String,
+        #[source]
+        source: postgres::Error,
+    },
+
+    #[error(
+        "the database {url} holds outreach schema version {found}, written by a newer outreach \
+         (this build understands up to {supported}); upgrade outreach (nothing in the database was changed)"
+    )]
+    DatabaseNewer {
+        url: String,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error(
+        "the database {url} holds outreach schema version {found}; this build needs {supported}: \
+         run `outreach resume` (or `send`) against it once to upgrade it"
+    )]
+    DatabaseOlder {
+        url: String,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error(
+        "the database {url} has an `outreach_meta` table that is not outreach's ({detail}); \
+         use another database or schema (nothing was changed)"
+    )]
+    ForeignDatabase { url: String, detail: String },
+
+    #[error("no campaign named `{name}` in {url}{}", known_text(.known))]
+    NoSuchCampaign {
+        url: String,
+        name: String,
+        known: Vec<String>,
+    },
+
+    #[error(
+        "a campaign named `{name}` already exists in {url}; continue it with \
+         `outreach resume --state URL --campaign {name}`, or pick another name with --campaign \
+         (nothing was changed)"
+    )]
+    CampaignNameTaken { url: String, name: String },
+
+    #[error(
+        "another `outreach send` or `outreach resume` is working on campaign `{name}` in {url}; \
+         wait for it to finish or stop it (Ctrl-C) first. `outreach status` works meanwhile"
+    )]
+    CampaignBusy { url: String, name: String },
+
+    #[error("campaign store {location}: {action} failed")]
+    Postgres {
+        location: String,
+        action: &'static str,
+        #[source]
+        source: postgres::Error,
+    },
+
     /// The callback given to a streaming read (`report_rows`, `row_digests`) failed.
     #[error("could not pass on a journal row")]
     Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -147,6 +218,18 @@ pub enum JournalError {
 
 fn holder_text(pid: Option<u32>) -> String {
     pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+}
+
+fn known_text(known: &[String]) -> String {
+    if known.is_empty() {
+        "; the database holds no campaign yet: start one with `outreach send CSV --state URL`"
+            .into()
+    } else {
+        format!(
+            "; its campaigns: {}. Pick one with --campaign NAME",
+            known.join(", ")
+        )
+    }
 }
 
 fn state_text(state: Option<MessageState>) -> &'static str {
@@ -174,6 +257,18 @@ impl JournalError {
         let path = path.to_path_buf();
         move |source| JournalError::Sqlite {
             path,
+            action,
+            source,
+        }
+    }
+
+    pub(crate) fn pg(
+        location: &str,
+        action: &'static str,
+    ) -> impl FnOnce(postgres::Error) -> JournalError {
+        let location = location.to_string();
+        move |source| JournalError::Postgres {
+            location,
             action,
             source,
         }

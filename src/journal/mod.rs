@@ -16,6 +16,14 @@
 //!   (`sqlite_write`), manual edits between runs (`sqlite_edits`), the
 //!   queries that load the work (`sqlite_read`) and those behind `status`
 //!   and `report` (`sqlite_report`), and stops (`sqlite_stops`).
+//! - [`pg`]: [`PgStore`], campaigns in PostgreSQL (any number per
+//!   database, by name) behind the same trait: the URL and its redacted
+//!   form ([`pg_url`]), one connection on a thread of its own (`pg_conn`),
+//!   embedded migrations ([`pg_schema`]), `pg_write` (with `pg_batch`),
+//!   `pg_edits`, `pg_read`, `pg_stops` mirroring the SQLite files, and the
+//!   trait impl (`pg_store`).
+//! - [`any`]: [`AnyStore`], either store for the commands, and
+//!   [`StopStore`], stops for either; `state::location` opens them.
 //! - [`stops`]: stopping a person: [`StopRequest`], [`StopTarget`] and how
 //!   recipients compare.
 //! - [`timeline`], [`waits`], [`problems`]: time-bucketed series, pauses,
@@ -46,9 +54,20 @@
 //!
 //! See docs/journal.md for the file format and measured performance.
 
+pub mod any;
 pub mod error;
 pub mod lock;
 pub mod model;
+pub mod pg;
+mod pg_batch;
+mod pg_conn;
+mod pg_edits;
+mod pg_read;
+pub mod pg_schema;
+mod pg_stops;
+mod pg_store;
+pub mod pg_url;
+mod pg_write;
 pub mod problems;
 pub mod report;
 pub mod schema;
@@ -66,12 +85,15 @@ pub mod timeline;
 pub mod waits;
 pub mod writer;
 
+pub use any::{AnyStore, StopStore};
 pub use error::JournalError;
 pub use lock::JournalLock;
 pub use model::{
     AttemptRecord, CampaignMeta, InputDigest, MessageState, NewMessage, Outcome, PreviousStep,
     RateLimitSnapshot, Rerender, SequencePlace, StoredMessage, UnknownState,
 };
+pub use pg::{CampaignListing, PgStore};
+pub use pg_url::DbUrl;
 pub use problems::{ProblemMessage, ReasonCount, Reasons};
 pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary, StepCounts};
 pub use sqlite::SqliteStore;

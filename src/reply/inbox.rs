@@ -156,8 +156,10 @@ impl Inbox {
                     at: now,
                 };
                 let path = journal.to_path_buf();
-                let recorded =
-                    tokio::task::spawn_blocking(move || stop_in_journal(&path, &request)).await;
+                let recorded = tokio::task::spawn_blocking(move || {
+                    stop_in_journal(&crate::state::location::Location::File(path), &request)
+                })
+                .await;
                 match recorded {
                     Ok(Ok(report)) => {
                         facts.stopped.insert(key);

@@ -10,9 +10,7 @@ use anyhow::bail;
 use chrono::Utc;
 
 use crate::campaign::Campaign;
-use crate::journal::{
-    CampaignMeta, CampaignStore, MessageState, NewMessage, Rerender, RowDigest, SqliteStore,
-};
+use crate::journal::{CampaignMeta, CampaignStore, MessageState, NewMessage, Rerender, RowDigest};
 use crate::options::{self, CampaignFlags};
 use crate::state::changes::{
     ChangePolicy, CurrentRow, EditedRow, changed_files, diff_rows, plan_changes,
@@ -22,7 +20,7 @@ use crate::state::start::{rerender_key, row_digest, row_fields, step_key};
 
 /// Compare the inputs with the journal's digests and apply `policy`.
 pub fn reconcile_changes(
-    store: &mut SqliteStore,
+    store: &mut impl CampaignStore,
     meta: &CampaignMeta,
     saved: &SavedOptions,
     policy: Option<ChangePolicy>,
@@ -190,7 +188,7 @@ fn new_row(
 /// `--allow-changes=update`: the pending messages of edited rows get their
 /// text from the row as it is now, for the same recipient. Returns how many.
 fn rerender_edited(
-    store: &mut SqliteStore,
+    store: &mut impl CampaignStore,
     meta: &CampaignMeta,
     campaign: &Campaign,
     edited: &[EditedRow],

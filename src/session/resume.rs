@@ -6,8 +6,6 @@
 //! plan what is pending again from now with the earlier sends counted against
 //! every rate window.
 
-use std::path::Path;
-
 use anyhow::Context;
 use chrono::{TimeDelta, Utc};
 
@@ -17,34 +15,37 @@ use super::run::{ListWatch, run_work};
 use super::work::{History, Pacing, replan};
 use crate::account::Account;
 use crate::exit_codes;
-use crate::journal::{CampaignMeta, CampaignStore, JournalHandle, MessageState, SqliteStore};
+use crate::journal::{
+    AnyStore, CampaignMeta, CampaignStore, JournalHandle, MessageState, StopStore,
+};
 use crate::options::{DeliveryOptions, ResumeOverrides};
 use crate::send::executor::{CLAIM_LEAD, ExecSettings};
+use crate::state::location::{self, Location};
 use crate::state::paths::explain_open_error;
 use crate::state::saved::SavedOptions;
 
 /// Continue the campaign in the journal at `state`; returns the exit code.
 pub fn resume(
-    state: &Path,
+    state: &Location,
     overrides: &ResumeOverrides,
     delivery: &DeliveryOptions,
 ) -> anyhow::Result<i32> {
-    let mut store = SqliteStore::open(state).map_err(|error| explain_open_error(error, state))?;
-    let (meta, saved) = saved_options(&store).map_err(|_| {
+    let mut store = location::open_store(state)?;
+    let (meta, saved) = saved_options(&store, state).map_err(|_| {
         explain_open_error(
             crate::journal::JournalError::NoCampaign {
-                path: state.to_path_buf(),
+                path: state.as_path(),
             },
-            state,
+            &state.as_path(),
         )
     })?;
     let recovered = store.recover_in_flight()?;
     if recovered > 0 {
         say!(
             "{recovered} message(s) were in flight when the last run stopped: they may have arrived, so they are now \
-             `uncertain` and will not be sent again. See `outreach report --state {}`; \
+             `uncertain` and will not be sent again. See `outreach report {}`; \
              `outreach resume --resend-uncertain` sends them again with the same Idempotency-Key.",
-            state.display()
+            state.flags()
         );
     }
     reconcile_changes(&mut store, &meta, &saved, overrides.changes)?;
@@ -79,7 +80,7 @@ pub fn resume(
             counts.failed,
             counts.uncertain,
             counts.skipped,
-            state.display()
+            state
         );
         return Ok(exit_codes::of_run(exit_codes::RunEnd {
             failed_or_uncertain: counts.failed + counts.uncertain,
@@ -116,7 +117,7 @@ pub fn resume(
         )?;
         say!(
             "resuming: {pending_count} message(s) pending (journal {})",
-            state.display()
+            state
         );
         let journal = JournalHandle::spawn(store)?;
         let settings = ExecSettings {
@@ -127,9 +128,9 @@ pub fn resume(
             idle_horizon: overrides.until_idle,
             domain_cap,
         };
-        let hint = format!("outreach resume --state {}", state.display());
+        let hint = format!("outreach resume {}", state.flags());
         let lists = ListWatch {
-            journal: state.to_path_buf(),
+            journal: state.clone(),
             lists: saved.suppress.clone(),
         };
         let code = run_work(delivery, target, work, journal, settings, &hint, lists).await?;
@@ -139,7 +140,7 @@ pub fn resume(
 
 /// The people the do-not-contact lists name now are stopped before any
 /// message is planned again.
-fn stop_listed(store: &mut SqliteStore, lists: &[std::path::PathBuf]) -> anyhow::Result<()> {
+fn stop_listed(store: &mut AnyStore, lists: &[std::path::PathBuf]) -> anyhow::Result<()> {
     if lists.is_empty() {
         return Ok(());
     }
@@ -165,18 +166,21 @@ fn stop_listed(store: &mut SqliteStore, lists: &[std::path::PathBuf]) -> anyhow:
     Ok(())
 }
 
-fn saved_options(store: &SqliteStore) -> anyhow::Result<(CampaignMeta, SavedOptions)> {
+fn saved_options(
+    store: &AnyStore,
+    state: &Location,
+) -> anyhow::Result<(CampaignMeta, SavedOptions)> {
     let meta = store
         .campaign()?
-        .with_context(|| format!("the journal {} holds no campaign (its creation was interrupted); start again with `outreach send --restart`", store.path().display()))?;
+        .with_context(|| format!("the journal {state} holds no campaign (its creation was interrupted); start again with `outreach send --restart`"))?;
     let saved = SavedOptions::of(&meta)
-        .with_context(|| format!("cannot resume from the journal {}", store.path().display()))?;
+        .with_context(|| format!("cannot resume from the journal {state}"))?;
     Ok((meta, saved))
 }
 
 /// Each account's recent sends: enough for its rolling window and for
 /// today's daily cap, which never needs more than the cap.
-fn rate_history(store: &SqliteStore, accounts: &[Account]) -> anyhow::Result<History> {
+fn rate_history(store: &AnyStore, accounts: &[Account]) -> anyhow::Result<History> {
     let now = Utc::now();
     let mut history = History::new();
     for account in accounts {
@@ -197,17 +201,18 @@ fn rate_history(store: &SqliteStore, accounts: &[Account]) -> anyhow::Result<His
 
 /// This run's exit code, raised to 3 when the campaign as a whole (earlier
 /// runs included) has failed or uncertain messages.
-fn campaign_exit_code(run_code: i32, state: &Path) -> i32 {
+fn campaign_exit_code(run_code: i32, state: &Location) -> i32 {
     if run_code != exit_codes::SUCCESS {
         return run_code;
     }
-    match SqliteStore::open_read_only(state).and_then(|store| store.summary()) {
+    let summary = location::open_read_only(state).and_then(|store| Ok(store.summary()?));
+    match summary {
         Ok(summary) if summary.counts.failed + summary.counts.uncertain > 0 => {
             say!(
-                "The campaign has {} failed and {} uncertain message(s) from this or earlier runs; see `outreach report --state {}`.",
+                "The campaign has {} failed and {} uncertain message(s) from this or earlier runs; see `outreach report {}`.",
                 summary.counts.failed,
                 summary.counts.uncertain,
-                state.display()
+                state.flags()
             );
             exit_codes::of_run(exit_codes::RunEnd {
                 failed_or_uncertain: summary.counts.failed + summary.counts.uncertain,
@@ -221,7 +226,7 @@ fn campaign_exit_code(run_code: i32, state: &Path) -> i32 {
 /// What became of the previous steps that pending follow-ups wait for,
 /// when those steps are not pending themselves.
 fn previous_steps_of(
-    store: &SqliteStore,
+    store: &AnyStore,
     pending: &[crate::journal::StoredMessage],
 ) -> anyhow::Result<super::work::PreviousSteps> {
     let pending_seqs: std::collections::HashSet<u64> =
@@ -242,7 +247,7 @@ fn previous_steps_of(
 /// server in the last two days counted (older ones cannot share a day with
 /// anything still to send).
 fn domain_cap_after(
-    store: &SqliteStore,
+    store: &AnyStore,
     cap: u32,
     zone: chrono_tz::Tz,
 ) -> anyhow::Result<crate::plan::domain_cap::DomainCap> {

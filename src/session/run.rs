@@ -19,13 +19,14 @@ use crate::send::executor::{ExecSettings, RunContext, execute};
 use crate::send::journal_recorder::JournalRecorder;
 use crate::send::progress::{LiveProgress, PlainLog};
 use crate::send::summary;
+use crate::state::location::Location;
 use crate::stop::command::stop_in_journal;
 use crate::stop::suppress::Watch;
 
 /// Do-not-contact lists to watch while the run goes, and the journal the
 /// stops they ask for are recorded in.
 pub struct ListWatch {
-    pub journal: PathBuf,
+    pub journal: Location,
     pub lists: Vec<PathBuf>,
 }
 
@@ -44,7 +45,12 @@ pub async fn run_work(
     // not for the embedded sandbox, whose made-up tokens open no inbox.
     let replies = match target.endpoint.as_str() {
         super::connect::SANDBOX_ENDPOINT => None,
-        _ => crate::reply::watch::start(lists.journal.clone(), &work)?,
+        // Reply watching reads an SQLite journal; for a campaign in
+        // PostgreSQL it comes with the workers (issue 14).
+        _ => match lists.journal.file() {
+            Some(path) => crate::reply::watch::start(path.to_path_buf(), &work)?,
+            None => None,
+        },
     };
     let zone = settings.timezone;
     let clock = Clock::system();

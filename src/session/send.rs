@@ -14,11 +14,12 @@ use super::run::{ListWatch, run_work};
 use super::work::work_from_new;
 use crate::campaign::Campaign;
 use crate::exit_codes;
-use crate::journal::{CampaignStore, JournalHandle, JournalLock, SqliteStore};
+use crate::journal::{CampaignStore, JournalHandle, JournalLock};
 use crate::options::{CampaignFlags, DeliveryOptions};
 use crate::plan::Slot;
 use crate::send::executor::{CLAIM_LEAD, ExecSettings};
 use crate::state::changes::match_campaign;
+use crate::state::location::{self, Location};
 use crate::state::paths::{archive_path, explain_open_error};
 use crate::state::saved::SavedOptions;
 use crate::state::start;
@@ -30,7 +31,7 @@ pub struct NewRun<'a> {
     /// The campaign flags as given, saved in the journal for `resume`.
     pub flags: &'a CampaignFlags,
     /// The journal to create.
-    pub state: &'a Path,
+    pub state: &'a Location,
     /// `--restart`: begin again although `state` holds a campaign.
     pub restart: bool,
     pub delivery: &'a DeliveryOptions,
@@ -54,7 +55,7 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
         .endpoint
         .clone()
         .or_else(|| campaign.spec.endpoint.clone());
-    if state.exists() {
+    if location::exists(state)? {
         if restart {
             // A missing token stops here, before the old journal is moved.
             check_tokens(
@@ -85,7 +86,7 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
             endpoint,
             chrono::Utc::now(),
         )?;
-        let mut store = SqliteStore::create(state)?;
+        let mut store = location::create_store(state)?;
         store.create_campaign(&new.meta, &new.messages)?;
         // A campaign that starts "now" starts when sending can begin: storing
         // a large plan takes a moment, and slots planned during it would all
@@ -116,9 +117,9 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
                 crate::plan::domain_cap::DomainCap::new(cap, campaign.spec.timezone, [])
             }),
         };
-        let hint = format!("outreach resume --state {}", state.display());
+        let hint = format!("outreach resume {}", state.flags());
         let lists = ListWatch {
-            journal: state.to_path_buf(),
+            journal: state.clone(),
             lists: campaign.spec.suppress.clone(),
         };
         run_work(delivery, target, work, journal, settings, &hint, lists).await
@@ -129,17 +130,36 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
 /// and never take another campaign's journal for this one's.
 /// Returns `Some(exit code)` when `send` must stop here.
 fn existing_campaign(
-    state: &Path,
+    location: &Location,
     restart: bool,
     campaign: &Campaign,
 ) -> anyhow::Result<Option<i32>> {
-    // A campaign being sent right now: say so, whatever else is true.
-    drop(JournalLock::acquire(state)?);
-    if restart {
-        move_aside(state)?;
+    let state = &location.as_path();
+    match location {
+        // A campaign being sent right now: say so, whatever else is true.
+        Location::File(path) => drop(JournalLock::acquire(path)?),
+        Location::Postgres { url, campaign, .. } => {
+            if restart {
+                bail!(
+                    "--restart: {location} exists; in a database a campaign is started again under \
+                     a new name: pass --campaign NEW_NAME (the old campaign stays as it is)"
+                );
+            }
+            let store = location::open_read_only(location)?;
+            if location::sender(location, &store).running() {
+                return Err(crate::journal::JournalError::CampaignBusy {
+                    url: url.redacted(),
+                    name: campaign.clone(),
+                }
+                .into());
+            }
+        }
+    }
+    if restart && let Location::File(path) = location {
+        move_aside(path)?;
         return Ok(None);
     }
-    let store = SqliteStore::open_read_only(state).map_err(|e| explain_open_error(e, state))?;
+    let store = location::open_read_only(location)?;
     let Some(meta) = store.campaign()? else {
         return Err(explain_open_error(
             crate::journal::JournalError::NoCampaign {
@@ -160,7 +180,7 @@ fn existing_campaign(
         config.as_deref(),
     )?;
     let counts = store.summary()?.counts;
-    let resume = format!("outreach resume --state {}", state.display());
+    let resume = format!("outreach resume {}", location.flags());
     if counts.is_settled() {
         say!(
             "This campaign is already complete ({} sent, {} failed, {} skipped, journal {}); nothing was sent again.\n\

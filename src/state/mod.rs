@@ -2,13 +2,16 @@
 //! and what `resume` reads back (the work itself is built in `session`).
 //!
 //! Architecture:
-//! - [`paths`]: where a campaign's journal lives, and finding it again.
+//! - [`paths`]: where a campaign's journal file lives, and finding it again.
+//! - [`location`]: a journal file or a campaign in PostgreSQL, and the one
+//!   seam where stores are opened.
 //! - [`saved`]: the options saved in the journal, so `resume` needs no flags.
 //! - [`start`]: a planned campaign -> journal rows (messages, keys, digests).
 //! - [`standing`]: where a campaign stands for `status` (sender, counts, ETA).
 //! - [`changes`]: what changed in the CSV and templates since the start.
 
 pub mod changes;
+pub mod location;
 pub mod paths;
 pub mod saved;
 pub mod standing;

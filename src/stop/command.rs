@@ -1,7 +1,7 @@
 //! `outreach stop`: who to stop (named, from a file, by domain), recording
 //! the stop in a campaign's journal, and the sentence that says what it did.
 //!
-//! The journal is opened with [`SqliteStore::open_for_stops`], never with
+//! The journal is opened with `open_for_stops` (`state::location`), never with
 //! the sender's lock, so a stop lands while `send` or `resume` runs: the
 //! sender's next claim of a stopped person's message is refused.
 
@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 use super::list::parse_entries;
 use crate::input::{CsvError, RecipientTable};
 use crate::journal::stops::DEFAULT_REASON;
-use crate::journal::{JournalError, SqliteStore, StopReport, StopRequest, StopTarget};
+use crate::journal::{JournalError, StopReport, StopRequest, StopStore, StopTarget};
+use crate::state::location::Location;
 
 /// What `outreach stop` was asked, its flags parsed.
 #[derive(Debug, Clone, Default)]
@@ -131,8 +132,11 @@ fn is_header(cell: &str) -> bool {
 }
 
 /// Records `request` in the journal at `journal`, beside any running sender.
-pub fn stop_in_journal(journal: &Path, request: &StopRequest) -> Result<StopReport, JournalError> {
-    SqliteStore::open_for_stops(journal)?.stop(request)
+pub fn stop_in_journal(
+    journal: &Location,
+    request: &StopRequest,
+) -> Result<StopReport, JournalError> {
+    crate::state::location::open_for_stops(journal)?.stop(request)
 }
 
 /// What a stop did, one line per person already messaged, then the totals:

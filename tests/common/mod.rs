@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 mod command;
+pub mod postgres;
 mod workdir;
 
 #[allow(unused_imports)]

@@ -1,0 +1,150 @@
+//! The PostgreSQL store's batched statements on the send path: a run of
+//! claims, or of sends, in one batch becomes one statement over arrays
+//! (`unnest`), so the writer's group commit costs a round trip per kind of
+//! update, not per message. Each keeps the one-by-one rules exactly: the
+//! same refusals in the same order, the same first error.
+
+use postgres::Transaction;
+
+use crate::journal::error::JournalError;
+use crate::journal::model::{MessageState, Outcome};
+use crate::journal::pg::Ctx;
+use crate::journal::pg_write::{parse_state, seq_param, state_of};
+use crate::journal::sqlite::to_ns;
+use crate::journal::store::{JournalUpdate, Refusal};
+
+/// Whether two updates may share one statement: claims with claims, sends
+/// with sends.
+pub(crate) fn same_kind(a: &JournalUpdate, b: &JournalUpdate) -> bool {
+    matches!(
+        (a, b),
+        (
+            JournalUpdate::InFlight { .. },
+            JournalUpdate::InFlight { .. }
+        ) | (
+            JournalUpdate::Outcome {
+                outcome: Outcome::Sent { .. },
+                ..
+            },
+            JournalUpdate::Outcome {
+                outcome: Outcome::Sent { .. },
+                ..
+            },
+        )
+    )
+}
+
+/// Claims a run of messages (no stops recorded) in two statements: lock
+/// them all, then move the pending ones. The rest are refused, in the
+/// order asked. A seq claimed twice in one run is claimed once, the second
+/// refused as in flight, as one by one.
+pub(crate) fn claim_all(
+    tx: &mut Transaction<'_>,
+    ctx: &Ctx,
+    claims: &[JournalUpdate],
+) -> Result<Vec<Refusal>, JournalError> {
+    let mut seqs = Vec::with_capacity(claims.len());
+    let mut ats = Vec::with_capacity(claims.len());
+    for claim in claims {
+        if let JournalUpdate::InFlight { seq, at } = claim {
+            seqs.push(seq_param(*seq));
+            ats.push(to_ns(*at)?);
+        }
+    }
+    let rows = tx
+        .query(
+            "SELECT seq, state FROM messages WHERE campaign = $1 AND seq = ANY($2)
+             ORDER BY seq FOR UPDATE",
+            &[&ctx.campaign, &seqs],
+        )
+        .map_err(ctx.pg("claiming messages"))?;
+    let mut states: std::collections::HashMap<i64, MessageState> = rows
+        .iter()
+        .map(|row| (row.get::<_, i64>(0), parse_state(row.get(1))))
+        .collect();
+    let mut refusals = Vec::new();
+    let mut claim_seqs = Vec::new();
+    let mut claim_ats = Vec::new();
+    for (&seq, &at) in seqs.iter().zip(&ats) {
+        match states.get(&seq).copied() {
+            Some(MessageState::Pending) => {
+                states.insert(seq, MessageState::InFlight);
+                claim_seqs.push(seq);
+                claim_ats.push(at);
+            }
+            state => refusals.push(Refusal {
+                seq: seq as u64,
+                state,
+            }),
+        }
+    }
+    tx.execute(
+        "UPDATE messages m SET state = 'in_flight', last_attempt_at_ns = u.at
+         FROM unnest($2::bigint[], $3::bigint[]) AS u(seq, at)
+         WHERE m.campaign = $1 AND m.seq = u.seq AND m.state = 'pending'",
+        &[&ctx.campaign, &claim_seqs, &claim_ats],
+    )
+    .map_err(ctx.pg("claiming messages"))?;
+    Ok(refusals)
+}
+
+/// Records a run of sends in one statement; if any of them is not in
+/// flight, the first such (in the order given) fails the batch, as one by
+/// one.
+pub(crate) fn sent_all(
+    tx: &mut Transaction<'_>,
+    ctx: &Ctx,
+    sends: &[JournalUpdate],
+) -> Result<(), JournalError> {
+    let mut seqs = Vec::with_capacity(sends.len());
+    let mut ats = Vec::with_capacity(sends.len());
+    let mut ids: Vec<Option<&str>> = Vec::with_capacity(sends.len());
+    for send in sends {
+        if let JournalUpdate::Outcome {
+            seq,
+            outcome: Outcome::Sent { at, api_message_id },
+        } = send
+        {
+            seqs.push(seq_param(*seq));
+            ats.push(to_ns(*at)?);
+            ids.push(api_message_id.as_deref());
+        }
+    }
+    let updated: std::collections::HashSet<i64> = tx
+        .query(
+            "UPDATE messages m SET state = 'sent', sent_at_ns = u.at, api_message_id = u.id,
+                 failure_reason = NULL
+             FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS u(seq, at, id)
+             WHERE m.campaign = $1 AND m.seq = u.seq AND m.state = 'in_flight'
+             RETURNING m.seq",
+            &[&ctx.campaign, &seqs, &ats, &ids],
+        )
+        .map_err(ctx.pg("recording outcomes"))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if updated.len() == seqs.len() {
+        return Ok(());
+    }
+    // Some were not in flight, or one was sent twice: the first of them, in
+    // the order given, fails the batch with the error one by one gives.
+    let mut seen = std::collections::HashSet::new();
+    for &seq in &seqs {
+        if updated.contains(&seq) && seen.insert(seq) {
+            continue;
+        }
+        let state = if seen.contains(&seq) {
+            Some(MessageState::Sent)
+        } else {
+            state_of(tx, ctx, seq as u64)?
+        };
+        return Err(match state {
+            None => JournalError::UnknownSeq { seq: seq as u64 },
+            state => JournalError::NotInFlight {
+                seq: seq as u64,
+                state,
+            },
+        });
+    }
+    Ok(())
+}
