@@ -190,6 +190,8 @@ pub fn describe(report: &StopReport) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::journal::TargetOutcome;
 
     #[test]
     fn targets_come_from_names_files_and_domains() {
