@@ -169,3 +169,93 @@ fn a_message_of_an_unknown_account_is_refused_with_its_line() {
         "message 3 (line 5) belongs to account `gone`, which this campaign does not have"
     );
 }
+
+/// A pending follow-up `seq`: step `step`, after the message `previous`.
+fn follow_up(seq: u64, previous: u64, step: u32) -> StoredMessage {
+    let mut stored = pending(message(seq, "a", t0()));
+    stored.message.sequence.step = step;
+    stored.message.sequence.previous = Some(previous);
+    stored
+}
+
+#[test]
+fn resumed_follow_ups_are_due_after_the_real_send_or_wait_for_a_pending_step() {
+    let accounts = [account("a", "60/h")];
+    let windows = WindowSet::always();
+    let after = Some(StepDelay::Elapsed(3_600_000));
+    let steps = [
+        Step {
+            template: None,
+            after: None,
+        },
+        Step {
+            template: Some("f.txt".into()),
+            after,
+        },
+        Step {
+            template: Some("g.txt".into()),
+            after,
+        },
+    ];
+    let pacing = Pacing {
+        steps: &steps,
+        ..utc_pacing(&accounts, &windows)
+    };
+    let sent_at = t0() - chrono::TimeDelta::minutes(20);
+    let mut previous = PreviousSteps::new();
+    // seq 0 was sent 20 minutes ago; seq 1 is uncertain.
+    previous.insert(
+        0,
+        PreviousStep {
+            seq: 0,
+            state: MessageState::Sent,
+            sent_at: Some(sent_at),
+        },
+    );
+    previous.insert(
+        1,
+        PreviousStep {
+            seq: 1,
+            state: MessageState::Uncertain,
+            sent_at: None,
+        },
+    );
+    let pending_messages = vec![
+        pending(message(2, "a", t0())), // a first message, still pending
+        follow_up(3, 0, 2),             // due 60 min after seq 0's send
+        follow_up(4, 1, 2),             // its step is uncertain: left out
+        follow_up(5, 4, 3),             // follows one left out: left out
+        follow_up(6, 2, 2),             // waits for seq 2 in this run
+    ];
+    let work = replan(
+        pending_messages,
+        &pacing,
+        &History::new(),
+        &[token("a")],
+        &previous,
+        t0(),
+    )
+    .unwrap();
+    let jobs = &work[0].jobs;
+    let ready: Vec<(u64, Ready)> = jobs.iter().map(|job| (job.seq, job.ready)).collect();
+    assert!(ready.contains(&(2, Ready::First)), "{ready:?}");
+    assert!(
+        ready.contains(&(3, Ready::Due(sent_at + chrono::TimeDelta::hours(1)))),
+        "{ready:?}"
+    );
+    assert!(
+        ready.contains(&(
+            6,
+            Ready::After {
+                previous: 2,
+                delay: StepDelay::Elapsed(3_600_000)
+            }
+        )),
+        "{ready:?}"
+    );
+    assert_eq!(
+        jobs.len(),
+        3,
+        "4 and 5 wait for a step that did not go: {ready:?}"
+    );
+}
