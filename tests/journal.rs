@@ -21,6 +21,8 @@ use tempfile::TempDir;
 mod common;
 #[path = "journal/conformance.rs"]
 mod conformance;
+#[path = "journal/report_parity.rs"]
+mod report_parity;
 
 use common::postgres::TestSchema;
 

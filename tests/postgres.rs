@@ -1,6 +1,7 @@
 //! The real binary with its campaigns in PostgreSQL (`--state postgres://...`
 //! or `OUTREACH_DATABASE_URL`), against the sandbox: `send`, `status`
-//! (one campaign, and the list of a database's campaigns), `report`,
+//! (one campaign, and the list of a database's campaigns), `report` (csv,
+//! json and the HTML page),
 //! `stop`, and `resume` after kill -9; the URL's password never printed;
 //! TLS modes; a database that is unreachable, newer than the binary, or a
 //! campaign another process is sending.
@@ -10,6 +11,8 @@
 //! tests that need a server skip with one line saying so.
 
 mod common;
+#[path = "postgres/html.rs"]
+mod html;
 
 use std::time::Duration;
 
@@ -154,6 +157,8 @@ async fn send_status_report_and_stop_with_campaigns_in_postgres() {
     );
     stopped.expect_code(0);
     assert!(stopped.stdout.contains("1 already sent"), "{stopped}");
+
+    html::page_is_written_and_printed(&work, &db);
     sandbox.shutdown().await;
 }
 

@@ -15,6 +15,7 @@ use crate::exit_codes;
 use crate::journal::{AnyStore, CampaignStore};
 use crate::options::system_timezone;
 use crate::output::html;
+use crate::state::location::Location;
 use crate::state::paths::SUFFIX;
 use crate::state::saved::SavedOptions;
 
@@ -57,7 +58,8 @@ pub struct ReportArgs {
     /// Write the report to FILE; `-` is standard output [default: standard output
     /// for csv and json; for html, <journal name>.report.html beside the journal].
     ///
-    /// The html default for the journal recipients.outreach.db is recipients.report.html.
+    /// The html default for the journal recipients.outreach.db is recipients.report.html;
+    /// for a campaign in PostgreSQL, CAMPAIGN.report.html in the current directory.
     ///
     /// Example: outreach report --format html --output /tmp/campaign.html
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -77,13 +79,35 @@ pub fn default_html_path(journal: &Path) -> PathBuf {
     journal.with_file_name(format!("{stem}.report.html"))
 }
 
+/// Where `report --format html` writes a PostgreSQL campaign's page
+/// without `--output`: `NAME.report.html` in the current directory, with
+/// anything but letters, digits, `.`, `-` and `_` in the name made `_`.
+pub fn campaign_html_path(campaign: &str) -> PathBuf {
+    let name: String = campaign
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = name.trim_start_matches('.');
+    let name = if name.is_empty() { "campaign" } else { name };
+    PathBuf::from(format!("{name}.report.html"))
+}
+
 pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
     let (location, store) = open(&args.state, &args.campaign)?;
     let path = location.as_path();
     let output = match (&args.output, args.format) {
         (Some(file), _) if file.as_os_str() == "-" => None,
         (Some(file), _) => Some(file.clone()),
-        (None, ReportFormat::Html) => Some(default_html_path(&path)),
+        (None, ReportFormat::Html) => Some(match &location {
+            Location::Postgres { campaign, .. } => campaign_html_path(campaign),
+            Location::File(_) => default_html_path(&path),
+        }),
         (None, _) => None,
     };
     if args.format == ReportFormat::Html {
@@ -93,13 +117,7 @@ pub fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
             .and_then(|m| SavedOptions::of(m).ok())
             .map_or_else(system_timezone, |saved| saved.zone());
         let settings = html::Settings::new(zone, Utc::now());
-        let Some(sqlite) = store.as_sqlite() else {
-            anyhow::bail!(
-                "--format html is not available yet for a campaign in PostgreSQL ({location}); \
-                 use --format csv or --format json"
-            );
-        };
-        let page = html::render(&html::gather(sqlite, &settings)?, &settings);
+        let page = html::render(&html::gather(&store, &settings)?, &settings);
         return match output {
             Some(file) => {
                 std::fs::write(&file, &page)
@@ -196,5 +214,15 @@ mod tests {
             default_html_path(Path::new("/tmp/c.journal")),
             Path::new("/tmp/c.report.html")
         );
+    }
+
+    #[test]
+    fn a_postgres_campaign_s_page_is_named_after_it_in_the_current_directory() {
+        assert_eq!(campaign_html_path("q4"), Path::new("q4.report.html"));
+        assert_eq!(
+            campaign_html_path("../team/q4 final"),
+            Path::new("_team_q4_final.report.html")
+        );
+        assert_eq!(campaign_html_path(""), Path::new("campaign.report.html"));
     }
 }

@@ -75,14 +75,6 @@ impl AnyStore {
     pub fn step_counts(&self) -> Result<Vec<StepCounts>, JournalError> {
         each!(self, store => store.step_counts())
     }
-
-    /// The SQLite store, for what only it has (the HTML report's charts).
-    pub fn as_sqlite(&self) -> Option<&SqliteStore> {
-        match self {
-            AnyStore::Sqlite(store) => Some(store),
-            AnyStore::Postgres(_) => None,
-        }
-    }
 }
 
 impl StopStore for AnyStore {

@@ -28,7 +28,9 @@
 //!   recipients compare.
 //! - [`timeline`], [`waits`], [`problems`]: time-bucketed series, pauses,
 //!   delays and failure lists for charts (`outreach report --format html`),
-//!   as inherent methods of [`SqliteStore`].
+//!   as inherent methods of [`SqliteStore`]; `pg_timeline` and `pg_waits`
+//!   the same for PostgreSQL; [`report_store`]: [`ReportStore`], both behind
+//!   one trait, read in one snapshot.
 //! - [`lock`]: [`JournalLock`], one writing process per journal.
 //! - [`writer`]: [`JournalHandle`], the group-commit writer thread the
 //!   executor sends through.
@@ -66,10 +68,13 @@ mod pg_read;
 pub mod pg_schema;
 mod pg_stops;
 mod pg_store;
+mod pg_timeline;
 pub mod pg_url;
+mod pg_waits;
 mod pg_write;
 pub mod problems;
 pub mod report;
+pub mod report_store;
 pub mod schema;
 pub mod sqlite;
 mod sqlite_connection;
@@ -96,6 +101,7 @@ pub use pg::{CampaignListing, PgStore};
 pub use pg_url::DbUrl;
 pub use problems::{ProblemMessage, ReasonCount, Reasons};
 pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary, StepCounts};
+pub use report_store::ReportStore;
 pub use sqlite::SqliteStore;
 pub use sqlite_write::INTERRUPTED_REASON;
 pub use stops::{StopReport, StopRequest, StopTarget, TargetOutcome};

@@ -44,6 +44,28 @@ pub struct ProblemMessage {
     pub reason: Option<String>,
 }
 
+impl Reasons {
+    /// The first `per_state` of `counts` (sorted by state, then most common
+    /// first) of each state; the rest counted as other.
+    pub(crate) fn keeping(counts: Vec<ReasonCount>, per_state: usize) -> Reasons {
+        let mut reasons = Reasons::default();
+        let (mut failed, mut uncertain) = (0, 0);
+        for reason in counts {
+            let (kept, other) = match reason.state {
+                MessageState::Failed => (&mut failed, &mut reasons.other_failed),
+                _ => (&mut uncertain, &mut reasons.other_uncertain),
+            };
+            if *kept < per_state {
+                *kept += 1;
+                reasons.top.push(reason);
+            } else {
+                *other += reason.count;
+            }
+        }
+        reasons
+    }
+}
+
 const REASONS: &str = "
     SELECT state, failure_reason, count(*) AS n FROM messages
     WHERE state IN ('failed', 'uncertain')
@@ -64,26 +86,15 @@ impl SqliteStore {
         let err = || JournalError::sqlite(self.path(), "reading failure reasons");
         let mut select = self.conn().prepare_cached(REASONS).map_err(err())?;
         let mut rows = select.query([]).map_err(err())?;
-        let mut reasons = Reasons::default();
-        let (mut failed, mut uncertain) = (0, 0);
+        let mut counts = Vec::new();
         while let Some(row) = rows.next().map_err(err())? {
-            let reason = ReasonCount {
+            counts.push(ReasonCount {
                 state: row.get(0).map_err(err())?,
                 reason: row.get(1).map_err(err())?,
                 count: row.get(2).map_err(err())?,
-            };
-            let (kept, other) = match reason.state {
-                MessageState::Failed => (&mut failed, &mut reasons.other_failed),
-                _ => (&mut uncertain, &mut reasons.other_uncertain),
-            };
-            if *kept < per_state {
-                *kept += 1;
-                reasons.top.push(reason);
-            } else {
-                *other += reason.count;
-            }
+            });
         }
-        Ok(reasons)
+        Ok(Reasons::keeping(counts, per_state))
     }
 
     /// The first `limit` failed or uncertain messages, in `seq` order.

@@ -92,8 +92,18 @@ impl Buckets {
         (offset >= 0 && index < self.count).then_some(index)
     }
 
+    /// Where the axis starts, in the journal's nanoseconds (a query's `$1`).
+    pub(crate) fn start_ns(&self) -> i64 {
+        self.start_ns
+    }
+
+    /// A bucket's width in nanoseconds (a query's `$2`).
+    pub(crate) fn width_ns(&self) -> i64 {
+        self.width_ns
+    }
+
     /// The bucket of an SQL-computed index, clamped to the axis.
-    fn clamp(&self, index: i64) -> usize {
+    pub(crate) fn clamp(&self, index: i64) -> usize {
         index.clamp(0, self.count as i64 - 1) as usize
     }
 }
@@ -131,7 +141,7 @@ pub struct AccountTimeline {
 }
 
 impl AccountTimeline {
-    fn new(account: String, count: usize) -> AccountTimeline {
+    pub(crate) fn new(account: String, count: usize) -> AccountTimeline {
         AccountTimeline {
             account,
             planned: vec![0; count],

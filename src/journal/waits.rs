@@ -76,25 +76,13 @@ impl SqliteStore {
         let mut select = self.conn().prepare_cached(PAUSES).map_err(err())?;
         let rows = select
             .query_map([], |row| {
-                let status: Option<u16> = row.get(2)?;
-                let reset: Option<i64> = row.get(3)?;
-                let next: Option<i64> = row.get(4)?;
-                let from: i64 = row.get(1)?;
-                let reset = reset.filter(|&reset| reset > from);
-                let until = match (next, reset) {
-                    (Some(next), Some(reset)) => Some(next.min(reset)),
-                    (next, reset) => next.or(reset),
-                };
-                Ok(Pause {
-                    account: row.get(0)?,
-                    from: from_ns(from),
-                    until: until.map(from_ns),
-                    cause: if status == Some(429) {
-                        PauseCause::Throttled
-                    } else {
-                        PauseCause::QuotaUsedUp
-                    },
-                })
+                Ok(Pause::after(
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
             })
             .map_err(err())?;
         rows.collect::<rusqlite::Result<_>>().map_err(err())
@@ -111,13 +99,8 @@ impl SqliteStore {
         while let Some(row) = rows.next().map_err(err())? {
             let account: String = row.get(0).map_err(err())?;
             let ns = |i| row.get::<_, Option<i64>>(i).map_err(err());
-            let delays = AccountDelays {
-                account: account.clone(),
-                planned: span(ns(1)?, ns(2)?),
-                attempted: None,
-                sent: span(ns(3)?, ns(4)?),
-                delays: Vec::new(),
-            };
+            let delays =
+                AccountDelays::planned(account.clone(), span(ns(1)?, ns(2)?), span(ns(3)?, ns(4)?));
             accounts.insert(account, delays);
         }
         let mut select = conn.prepare_cached(ATTEMPTED_BY_ACCOUNT).map_err(err())?;
@@ -138,11 +121,59 @@ impl SqliteStore {
                 entry.delays.push(TimeDelta::nanoseconds(delay));
             }
         }
+        Ok(AccountDelays::sorted(accounts))
+    }
+}
+
+impl Pause {
+    /// The pause after an attempt at `from` (ns) with `status`: until the
+    /// account's `next` attempt, or the announced `reset` if that is later
+    /// than `from` and sooner than `next`.
+    pub(crate) fn after(
+        account: String,
+        from: i64,
+        status: Option<u16>,
+        reset: Option<i64>,
+        next: Option<i64>,
+    ) -> Pause {
+        let reset = reset.filter(|&reset| reset > from);
+        let until = match (next, reset) {
+            (Some(next), Some(reset)) => Some(next.min(reset)),
+            (next, reset) => next.or(reset),
+        };
+        Pause {
+            account,
+            from: from_ns(from),
+            until: until.map(from_ns),
+            cause: if status == Some(429) {
+                PauseCause::Throttled
+            } else {
+                PauseCause::QuotaUsedUp
+            },
+        }
+    }
+}
+
+impl AccountDelays {
+    /// An account with its planned and sent spans, before attempts and
+    /// delays are added.
+    pub(crate) fn planned(account: String, planned: Option<Span>, sent: Option<Span>) -> Self {
+        AccountDelays {
+            account,
+            planned,
+            attempted: None,
+            sent,
+            delays: Vec::new(),
+        }
+    }
+
+    /// Every account, delays sorted ascending, accounts by name.
+    pub(crate) fn sorted(accounts: HashMap<String, AccountDelays>) -> Vec<AccountDelays> {
         let mut all: Vec<AccountDelays> = accounts.into_values().collect();
         for entry in &mut all {
             entry.delays.sort_unstable();
         }
         all.sort_by(|a, b| a.account.cmp(&b.account));
-        Ok(all)
+        all
     }
 }

@@ -7,7 +7,6 @@
 //! Message-ID a reply references finds its recipient with a hash lookup.
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
@@ -16,7 +15,8 @@ use super::matching::CampaignIndex;
 use crate::account::Account;
 use crate::channel::smtp::message::message_id;
 use crate::journal::stops::recipient_key;
-use crate::journal::{CampaignStore, JournalError, MessageState, SqliteStore, StopTarget};
+use crate::journal::{CampaignStore, MessageState, StopStore, StopTarget};
+use crate::state::location::{self, Location};
 
 /// The journal's part of the reply check.
 #[derive(Debug, Clone)]
@@ -28,10 +28,11 @@ pub struct CampaignFacts {
     pub stopped: HashSet<String>,
 }
 
-/// Read the facts from the journal at `path` (read-only, without the
-/// sender's lock); `accounts` as saved in it, for each account's `from`.
-pub fn read(path: &Path, accounts: &[Account]) -> Result<CampaignFacts, JournalError> {
-    let store = SqliteStore::open_read_only(path)?;
+/// Read the facts from the campaign's journal, a file or a campaign in
+/// PostgreSQL (read-only, without the sender's lock); `accounts` as saved
+/// in it, for each account's `from`.
+pub fn read(journal: &Location, accounts: &[Account]) -> anyhow::Result<CampaignFacts> {
+    let store = location::open_read_only(journal)?;
     let since = store
         .campaign()?
         .map(|meta| meta.created_at)

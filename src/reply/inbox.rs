@@ -8,7 +8,6 @@
 //! token; it is handed to the login and nowhere else.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -22,6 +21,7 @@ use crate::account::Account;
 use crate::journal::stops::recipient_key;
 use crate::journal::{StopReport, StopRequest, StopTarget};
 use crate::send::api::Token;
+use crate::state::location::Location;
 use crate::stop::command::stop_in_journal;
 
 /// One inbox to read.
@@ -120,12 +120,13 @@ impl Inbox {
         format!("{} at {}", self.settings.username, self.settings.label())
     }
 
-    /// Read what is new, record the stops it asks for in `journal`.
+    /// Read what is new, record the stops it asks for in `journal` (a
+    /// file or a campaign in PostgreSQL).
     /// `facts.stopped` grows with each recorded stop.
     pub async fn check(
         &mut self,
         facts: &mut CampaignFacts,
-        journal: &Path,
+        journal: &Location,
         timeout: Duration,
         now: DateTime<Utc>,
     ) -> Result<Checked, ImapError> {
@@ -155,11 +156,9 @@ impl Inbox {
                     source: format!("inbox {}: {}", self.label(), found.evidence),
                     at: now,
                 };
-                let path = journal.to_path_buf();
-                let recorded = tokio::task::spawn_blocking(move || {
-                    stop_in_journal(&crate::state::location::Location::File(path), &request)
-                })
-                .await;
+                let journal = journal.clone();
+                let recorded =
+                    tokio::task::spawn_blocking(move || stop_in_journal(&journal, &request)).await;
                 match recorded {
                     Ok(Ok(report)) => {
                         facts.stopped.insert(key);

@@ -3,6 +3,8 @@
 //! and a recipient who replies is stopped with reason `replied`, one whose
 //! address bounced with `bounced: STATUS` (the same stop as `outreach
 //! stop`, so the sender's next claim of their message is refused).
+//! The journal is named by its [`Location`](crate::state::location::Location):
+//! an SQLite file or a campaign in PostgreSQL, read and stopped alike.
 //!
 //! # Architecture
 //! - [`settings`]: the `imap` table, checked at load, errors naming keys.

@@ -4,7 +4,6 @@
 //! journal, the secrets from the environment, as `resume` does; the stops
 //! are recorded like `outreach stop`'s, so this works while a sender runs.
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -12,7 +11,8 @@ use chrono::Utc;
 
 use super::campaign;
 use super::inbox::{describe, gather};
-use crate::journal::{CampaignStore, SqliteStore};
+use crate::journal::CampaignStore;
+use crate::state::location::{self, Location};
 use crate::state::saved::SavedOptions;
 
 /// What one pass over the inboxes did.
@@ -28,13 +28,14 @@ pub struct Pass {
     pub failed: usize,
 }
 
-/// Check every inbox of the campaign in `journal` once.
-pub async fn check_once(journal: &Path, timeout: Duration) -> anyhow::Result<Pass> {
+/// Check every inbox of the campaign in `journal` (a file or a campaign in
+/// PostgreSQL) once.
+pub async fn check_once(journal: &Location, timeout: Duration) -> anyhow::Result<Pass> {
     let accounts = {
-        let store = SqliteStore::open_read_only(journal)?;
+        let store = location::open_read_only(journal)?;
         let meta = store
             .campaign()?
-            .with_context(|| format!("{} holds no campaign", journal.display()))?;
+            .with_context(|| format!("{journal} holds no campaign"))?;
         SavedOptions::of(&meta)?.accounts
     };
     let pairs: Vec<_> = accounts.iter().map(|a| (a.clone(), None)).collect();

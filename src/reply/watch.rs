@@ -8,7 +8,6 @@
 //! per failure, at most ten minutes), and the run's summary says since when
 //! replies were not checked. A server that comes back is said once.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +20,7 @@ use super::campaign::{self, CampaignFacts};
 use super::inbox::{Inbox, describe, gather};
 use crate::account::Account;
 use crate::send::account::AccountWork;
+use crate::state::location::Location;
 
 /// The longest wait between attempts at a failing server.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -45,8 +45,9 @@ struct Health {
 }
 
 /// Start watching the inboxes of `work`'s accounts (those with an `imap`
-/// table), recording stops in `journal`. `None` when no account has one.
-pub fn start(journal: PathBuf, work: &[AccountWork]) -> anyhow::Result<Option<ReplyWatch>> {
+/// table), recording stops in `journal` (a file or a campaign in
+/// PostgreSQL). `None` when no account has one.
+pub fn start(journal: Location, work: &[AccountWork]) -> anyhow::Result<Option<ReplyWatch>> {
     let accounts: Vec<(Account, Option<crate::send::api::Token>)> = work
         .iter()
         .map(|account| (account.rules.clone(), Some(account.token.clone())))
@@ -112,7 +113,7 @@ impl ReplyWatch {
 async fn poll(
     mut inbox: Inbox,
     facts: Arc<AsyncMutex<CampaignFacts>>,
-    journal: PathBuf,
+    journal: Location,
     health: Arc<Mutex<Health>>,
 ) {
     let interval = inbox.settings.poll_interval;

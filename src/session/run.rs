@@ -45,12 +45,8 @@ pub async fn run_work(
     // not for the embedded sandbox, whose made-up tokens open no inbox.
     let replies = match target.endpoint.as_str() {
         super::connect::SANDBOX_ENDPOINT => None,
-        // Reply watching reads an SQLite journal; for a campaign in
-        // PostgreSQL it comes with the workers (issue 14).
-        _ => match lists.journal.file() {
-            Some(path) => crate::reply::watch::start(path.to_path_buf(), &work)?,
-            None => None,
-        },
+        // The journal's file or its campaign in PostgreSQL.
+        _ => crate::reply::watch::start(lists.journal.clone(), &work)?,
     };
     let zone = settings.timezone;
     let clock = Clock::system();

@@ -13,7 +13,9 @@
 //! Modules:
 //! - [`dovecot`]: the server harness (config, users, TLS, APPEND).
 //! - [`samples`]: the messages put in the inbox.
-//! - [`stops`]: the tests.
+//! - [`stops`]: the tests, with SQLite journals.
+//! - [`postgres`]: the same for a campaign in PostgreSQL (also needs
+//!   `OUTREACH_TEST_DATABASE_URL`).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -21,5 +23,6 @@ mod dovecot;
 #[allow(dead_code, unused_imports)]
 #[path = "../smtp/harness.rs"]
 mod harness;
+mod postgres;
 mod samples;
 mod stops;

@@ -33,8 +33,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use crate::journal::{
-    AccountDelays, AccountTimeline, Buckets, CampaignMeta, CampaignStore, JournalError, Pause,
-    ProblemMessage, Reasons, SqliteStore, StatusSummary, StepCounts,
+    AccountDelays, AccountTimeline, Buckets, CampaignMeta, JournalError, Pause, ProblemMessage,
+    Reasons, ReportStore, StatusSummary, StepCounts,
 };
 use crate::state::saved::SavedOptions;
 use markup::{Esc, count, duration, time};
@@ -132,8 +132,9 @@ pub fn pause_length(pause: &Pause, settled: bool, now: DateTime<Utc>) -> TimeDel
     (until - pause.from).max(TimeDelta::zero())
 }
 
-/// Reads everything the page needs from `store`, in one read transaction.
-pub fn gather(store: &SqliteStore, settings: &Settings) -> Result<HtmlReport, JournalError> {
+/// Reads everything the page needs from `store` (either kind), in one
+/// read transaction.
+pub fn gather<S: ReportStore>(store: &S, settings: &Settings) -> Result<HtmlReport, JournalError> {
     store.snapshot(|store| {
         let meta = store.campaign()?;
         let saved = meta.as_ref().and_then(|meta| SavedOptions::of(meta).ok());
@@ -181,7 +182,7 @@ pub fn gather(store: &SqliteStore, settings: &Settings) -> Result<HtmlReport, Jo
             None => Vec::new(),
         };
         Ok(HtmlReport {
-            journal: store.path().display().to_string(),
+            journal: store.journal_name(),
             meta,
             rates,
             summary,
