@@ -22,8 +22,8 @@ use outreach::sandbox::{AcceptedMessage, Sandbox};
 use serde_json::Value;
 
 use crate::harness::{
-    GATE, Outcome, STATE, Workdir, breach, counts, journal_keys, received_recipients, roomy_config,
-    sorted, start, window_breach,
+    GATE, Outcome, Rng, STATE, Workdir, breach, counts, journal_keys, received_recipients,
+    roomy_config, sorted, start, window_breach,
 };
 
 const KILLS_PER_CAMPAIGN: usize = 5;
@@ -67,23 +67,6 @@ const SENT_TOLERANCE_MS: i64 = 10;
 const ARRIVAL_TOLERANCE_MS: i64 = 70;
 /// A campaign that needs more runs than this is stuck.
 const MAX_RUNS: usize = 40;
-
-/// xorshift64*: reproducible kill moments without depending on an RNG's
-/// stream staying the same across versions.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-}
 
 /// Where a kill landed, judged from the journal and the sandbox right after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -303,7 +286,7 @@ fn arrivals(messages: &[AcceptedMessage]) -> BTreeMap<String, usize> {
 
 /// The `ts` of every `sending` event in every run's events file: each
 /// request the sender made, by its own clock.
-fn sending_times(work: &Workdir) -> Vec<DateTime<Utc>> {
+pub(crate) fn sending_times(work: &Workdir) -> Vec<DateTime<Utc>> {
     events_of_kind(work, "sending")
         .iter()
         .map(|(_, event)| {

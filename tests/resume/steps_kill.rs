@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use outreach::sandbox::{AcceptedMessage, Sandbox};
 
-use crate::harness::{GATE, STATE, Workdir, breach, roomy_config, start};
+use crate::harness::{GATE, Rng, STATE, Workdir, breach, roomy_config, start};
 
 const RECIPIENTS: usize = 12;
 const CAMPAIGNS: u64 = 4;
@@ -34,21 +34,6 @@ const AFTER_MS: i64 = 300;
 /// only by its slot.
 const SENT_TOLERANCE_MS: i64 = 10;
 const MAX_RUNS: usize = 30;
-
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-}
 
 /// One `outreach stop` that returned: who, when, and whether it said a
 /// message of theirs was already in flight.
@@ -243,22 +228,7 @@ fn check(work: &Workdir, sandbox: &Sandbox, stops: &[StopDone], log: &[String]) 
         }
     }
     // The rate across all runs, by the sender's own clock.
-    let mut requests = Vec::new();
-    for (path, bytes) in work.files() {
-        if !path.to_string_lossy().contains("events-") {
-            continue;
-        }
-        for line in String::from_utf8_lossy(&bytes).lines() {
-            let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if event["event"] == "sending"
-                && let Some(ts) = event["ts"].as_str()
-            {
-                requests.push(ts.parse::<DateTime<Utc>>().expect("event time"));
-            }
-        }
-    }
+    let requests = crate::kill::sending_times(work);
     let breached = breach(
         &requests,
         RATE_COUNT,
