@@ -32,7 +32,7 @@ pub const MARKER: &str = "outreach-campaigns";
 const MIGRATION_LOCK: i64 = 0x6F75_7472_6D69_6720;
 
 /// Every schema version, oldest first. Append only.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -134,6 +134,32 @@ CREATE TABLE stops (
     at_ns         BIGINT NOT NULL
 );
 CREATE INDEX stops_by_key ON stops (campaign, recipient_key, id);
+";
+
+/// Workers (issue 14): an account's `not_before_ns` is when its next message
+/// is due, so no worker leases it before then; `workers` lists the live
+/// workers (a heartbeat each), from which each computes its fair share of
+/// accounts; `commits` marks each send-path transaction of a holder, so that
+/// after a lost connection the holder can tell whether its last commit
+/// happened before replaying it.
+const V2: &str = "
+ALTER TABLE accounts ADD COLUMN not_before_ns BIGINT;
+CREATE INDEX accounts_by_holder ON accounts (lease_holder);
+
+CREATE TABLE workers (
+    id            TEXT PRIMARY KEY,
+    host          TEXT NOT NULL,
+    pid           BIGINT NOT NULL,
+    started_at_ns BIGINT NOT NULL,
+    seen_at_ns    BIGINT NOT NULL
+);
+
+CREATE TABLE commits (
+    holder TEXT NOT NULL,
+    batch  BIGINT NOT NULL,
+    at_ns  BIGINT NOT NULL,
+    PRIMARY KEY (holder, batch)
+);
 ";
 
 /// The schema version found in the database: 0 when it has no
