@@ -16,12 +16,10 @@ use crate::journal::error::JournalError;
 use crate::journal::model::{AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome};
 use crate::journal::pg::Ctx;
 use crate::journal::pg_batch::{claim_all, same_kind, sent_all};
+use crate::journal::pg_claim::{Claim, claim, claimable};
 use crate::journal::pg_conn::Session;
-use crate::journal::pg_edits::skip_one;
-use crate::journal::pg_stops::stop_reason;
 use crate::journal::sqlite::{opt_to_ns, to_ns};
 use crate::journal::sqlite_write::INTERRUPTED_REASON;
-use crate::journal::stops::skip_reason;
 use crate::journal::store::{JournalUpdate, Refusal};
 
 /// Messages per INSERT when storing a plan: one statement of arrays
@@ -89,6 +87,7 @@ pub fn create_campaign(
     let ctx = Ctx {
         campaign: id,
         location: location.into(),
+        lease: None,
     };
     insert_messages(&mut tx, &ctx, messages)?;
     tx.commit().map_err(pg("committing the campaign"))?;
@@ -203,18 +202,18 @@ pub fn recover_in_flight(session: &mut Session, ctx: &Ctx) -> Result<u64, Journa
 }
 
 /// The statements of the send path, prepared once per connection.
-struct SendPath {
-    lock_message: postgres::Statement,
-    any_stops: postgres::Statement,
-    claim: postgres::Statement,
-    insert_attempt: postgres::Statement,
-    count_attempt: postgres::Statement,
-    account_stats: postgres::Statement,
-    sent: postgres::Statement,
-    failed: postgres::Statement,
-    back_to_pending: postgres::Statement,
-    uncertain: postgres::Statement,
-    outcome_error: postgres::Statement,
+pub(crate) struct SendPath {
+    pub(crate) lock_message: postgres::Statement,
+    pub(crate) any_stops: postgres::Statement,
+    pub(crate) claim: postgres::Statement,
+    pub(crate) insert_attempt: postgres::Statement,
+    pub(crate) count_attempt: postgres::Statement,
+    pub(crate) account_stats: postgres::Statement,
+    pub(crate) sent: postgres::Statement,
+    pub(crate) failed: postgres::Statement,
+    pub(crate) back_to_pending: postgres::Statement,
+    pub(crate) uncertain: postgres::Statement,
+    pub(crate) outcome_error: postgres::Statement,
 }
 
 const LOCK_MESSAGE: &str =
@@ -293,6 +292,12 @@ pub fn record(
         .query_one(&statements.any_stops, &[&ctx.campaign])
         .map_err(ctx.pg("reading the stops"))?
         .get(0);
+    // A worker's claims need their account's lease (see `pg_lease`).
+    let leases = match &ctx.lease {
+        Some(check) => Some(claimable(&mut tx, ctx, check, batch)?),
+        None => None,
+    };
+    let leases = leases.as_ref();
     let mut refusals = Vec::new();
     let mut rest = batch;
     while let Some(first) = rest.first() {
@@ -307,7 +312,7 @@ pub fn record(
         rest = later;
         match first {
             JournalUpdate::InFlight { .. } if !any_stops && run > 1 => {
-                refusals.extend(claim_all(&mut tx, ctx, now)?);
+                refusals.extend(claim_all(&mut tx, ctx, now, leases)?);
             }
             JournalUpdate::Outcome {
                 outcome: Outcome::Sent { .. },
@@ -318,9 +323,13 @@ pub fn record(
                     match update {
                         JournalUpdate::InFlight { seq, at } => {
                             let at = to_ns(*at)?;
-                            if let Some(refusal) =
-                                claim(&mut tx, ctx, &statements, any_stops, *seq, at)?
-                            {
+                            let claim_of = Claim {
+                                any_stops,
+                                leases,
+                                seq: *seq,
+                                at_ns: at,
+                            };
+                            if let Some(refusal) = claim(&mut tx, ctx, &statements, claim_of)? {
                                 refusals.push(refusal);
                             }
                         }
@@ -350,42 +359,6 @@ pub(crate) fn state_of(
     )
     .map(|row| row.map(|row| parse_state(row.get(0))))
     .map_err(ctx.pg("reading a message's state"))
-}
-
-fn claim(
-    tx: &mut Transaction<'_>,
-    ctx: &Ctx,
-    statements: &SendPath,
-    any_stops: bool,
-    seq: u64,
-    at_ns: i64,
-) -> Result<Option<Refusal>, JournalError> {
-    let row = tx
-        .query_opt(&statements.lock_message, &[&ctx.campaign, &seq_param(seq)])
-        .map_err(ctx.pg("claiming a message"))?;
-    let Some(row) = row else {
-        return Ok(Some(Refusal { seq, state: None }));
-    };
-    let state = parse_state(row.get(0));
-    if state != MessageState::Pending {
-        return Ok(Some(Refusal {
-            seq,
-            state: Some(state),
-        }));
-    }
-    let recipient: String = row.get(1);
-    // As in SQLite: a stopped recipient's message that is pending again is
-    // skipped now instead of sent.
-    if any_stops && let Some(reason) = stop_reason(tx, ctx, &recipient)? {
-        skip_one(tx, ctx, seq, Some(&skip_reason(&reason)))?;
-        return Ok(Some(Refusal {
-            seq,
-            state: Some(MessageState::Skipped),
-        }));
-    }
-    tx.execute(&statements.claim, &[&ctx.campaign, &seq_param(seq), &at_ns])
-        .map_err(ctx.pg("claiming a message"))?;
-    Ok(None)
 }
 
 fn record_attempt(
@@ -472,7 +445,13 @@ fn record_outcome(
     }
     .map_err(ctx.pg("recording an outcome"))?;
     if changed == 0 {
-        return Err(match state_of(tx, ctx, seq)? {
+        let state = state_of(tx, ctx, seq)?;
+        // A worker that lost an account's lease finds its messages made
+        // uncertain by the new holder: that stays (it may have arrived).
+        if ctx.lease.is_some() && state.is_some() {
+            return Ok(());
+        }
+        return Err(match state {
             None => JournalError::UnknownSeq { seq },
             state => JournalError::NotInFlight { seq, state },
         });
