@@ -68,6 +68,7 @@ pub mod pg_control;
 mod pg_edits;
 pub mod pg_lease;
 mod pg_read;
+mod pg_rounds;
 pub mod pg_schema;
 mod pg_stops;
 mod pg_store;
