@@ -273,7 +273,10 @@ pub fn sender(location: &Location, store: &AnyStore) -> crate::state::standing::
         (Location::File(path), _) => Sender::of(path),
         (_, AnyStore::Postgres(store)) => match store.sender_running() {
             Ok(true) => Sender::Running { pid: None },
-            _ => Sender::Stopped,
+            _ => match store.workers_holding() {
+                Ok(count) if count > 0 => Sender::Workers { count },
+                _ => Sender::Stopped,
+            },
         },
         (_, AnyStore::Sqlite(_)) => Sender::Stopped,
     }
