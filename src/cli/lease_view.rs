@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 
 use crate::journal::pg_holders::{AccountLease, Holders, LIVE_WITHIN, LiveWorker};
 use crate::output::text::{human_duration, pad};
-use crate::state::standing::Sender;
 
 /// Where one account's lease stands at the database's `now`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,21 +169,6 @@ pub fn leases_json(holders: &Holders) -> Value {
     json!({ "db_now": now, "leases": leases, "workers": workers })
 }
 
-/// Workers send without the campaign's writer lock: a lease still held
-/// means someone is sending, whatever the lock says.
-pub fn sender_with_leases(sender: Sender, holders: Option<&Holders>) -> Sender {
-    let held = holders.is_some_and(|h| {
-        h.accounts
-            .iter()
-            .any(|a| matches!(lease_of(a, h.now), Lease::Held { .. }))
-    });
-    if held && !sender.running() {
-        Sender::Running { pid: None }
-    } else {
-        sender
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,18 +251,5 @@ mod tests {
         assert_eq!(value["leases"][0]["lease_left_ms"], 8000);
         assert_eq!(value["leases"][1]["lease"], "free");
         assert_eq!(value["workers"][0]["holds"], 1);
-    }
-
-    #[test]
-    fn a_held_lease_counts_as_a_running_sender() {
-        let h = holders();
-        assert!(sender_with_leases(Sender::Stopped, Some(&h)).running());
-        let mut idle = h.clone();
-        idle.accounts.truncate(0);
-        assert_eq!(
-            sender_with_leases(Sender::Stopped, Some(&idle)),
-            Sender::Stopped
-        );
-        assert_eq!(sender_with_leases(Sender::Stopped, None), Sender::Stopped);
     }
 }

@@ -112,6 +112,14 @@ pub struct SendArgs {
     /// Example: --state postgres://outreach@db.example/outreach --campaign q4
     #[arg(long = "campaign", value_name = "NAME")]
     pub campaign_name: Option<String>,
+    /// Record the campaign in the PostgreSQL database and return: `outreach worker`s send it.
+    ///
+    /// Nothing is sent by this process; workers on any machine pick the campaign up at once
+    /// (they need its tokens in their environment). See docs/postgres.md.
+    ///
+    /// Example: outreach send recipients.csv --state postgres://outreach@db/outreach --detach
+    #[arg(long, conflicts_with = "dry_run")]
+    pub detach: bool,
     /// Begin a new campaign even though this CSV already has one (the old journal is kept).
     ///
     /// Example: outreach send recipients.csv --restart
@@ -177,6 +185,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
         flags: &args.campaign.flags(),
         state: &state,
         restart: args.restart,
+        detach: args.detach,
         delivery: &delivery,
     })
 }

@@ -10,7 +10,6 @@ use std::time::Duration;
 use chrono::Utc;
 use clap::Args;
 
-use super::lease_view::sender_with_leases;
 use super::status_view::write_status;
 use super::watch_signal::Interrupt;
 use crate::exit_codes;
@@ -103,7 +102,7 @@ fn read_view(args: &StatusArgs, as_json: bool) -> anyhow::Result<View> {
     };
     // Asked before reading the counts: a sender that ends meanwhile is
     // seen as running once more, never one that runs as stopped.
-    let sender = sender_with_leases(location::sender(&location, &store), holders.as_ref());
+    let sender = location::sender(&location, &store);
     let mut text = Vec::new();
     let counts = write_status(
         &mut text,

@@ -25,6 +25,7 @@ fn sender_text(sender: Sender, counts: &StateCounts, location: &Location) -> Str
     match sender {
         Sender::Running { pid: Some(pid) } => format!("running (pid {pid})"),
         Sender::Running { pid: None } => "running".to_string(),
+        Sender::Workers { count } => format!("running on {count} worker(s)"),
         Sender::Stopped if counts.pending + counts.in_flight > 0 => format!(
             "stopped (no sender running); continue with `outreach resume {}`",
             location.flags()
@@ -35,7 +36,7 @@ fn sender_text(sender: Sender, counts: &StateCounts, location: &Location) -> Str
 
 fn sender_json(sender: Sender, counts: &StateCounts) -> &'static str {
     match sender {
-        Sender::Running { .. } => "running",
+        Sender::Running { .. } | Sender::Workers { .. } => "running",
         Sender::Stopped if counts.pending + counts.in_flight > 0 => "stopped",
         Sender::Stopped => "finished",
     }
@@ -75,7 +76,7 @@ pub(super) fn write_status(
             "campaign_id": meta.as_ref().map(|m| m.campaign_id.clone()),
             "csv": meta.as_ref().map(|m| m.csv_path.clone()),
             "sender": sender_json(sender, counts),
-            "sender_pid": match sender { Sender::Running { pid } => pid, Sender::Stopped => None },
+            "sender_pid": match sender { Sender::Running { pid } => pid, _ => None },
             "total": counts.total,
             "pending": counts.pending,
             "in_flight": counts.in_flight,

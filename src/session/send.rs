@@ -32,6 +32,8 @@ pub struct NewRun<'a> {
     pub state: &'a Location,
     /// `--restart`: begin again although `state` holds a campaign.
     pub restart: bool,
+    /// `--detach`: record the campaign for workers and return.
+    pub detach: bool,
     pub delivery: &'a DeliveryOptions,
 }
 
@@ -43,8 +45,15 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
         flags,
         state,
         restart,
+        detach,
         delivery,
     } = run;
+    if detach && state.file().is_some() {
+        bail!(
+            "--detach leaves the campaign to `outreach worker`s, which share campaigns through PostgreSQL: \
+             pass --state postgres://USER@HOST/DB (or set OUTREACH_DATABASE_URL)"
+        );
+    }
     let (backoff, timeout) = delivery
         .retry
         .over_config(&campaign.spec.config.config.retry);
@@ -64,6 +73,9 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
         if let Some(code) = existing_campaign(state, restart, campaign)? {
             return Ok(code);
         }
+    }
+    if detach {
+        return detached(campaign, slots, flags, state, endpoint, (&backoff, timeout));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -122,6 +134,54 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
         };
         run_work(delivery, target, work, journal, settings, &hint, lists).await
     })
+}
+
+/// `send --detach`: the campaign goes into the database, due now, and the
+/// workers are woken; nothing is sent from here.
+fn detached(
+    campaign: &Campaign,
+    slots: &[Slot],
+    flags: &CampaignFlags,
+    state: &Location,
+    endpoint: Option<String>,
+    (backoff, timeout): (&crate::throttle::BackoffPolicy, std::time::Duration),
+) -> anyhow::Result<i32> {
+    let new = start::new_campaign(
+        campaign,
+        slots,
+        flags,
+        backoff,
+        timeout,
+        endpoint,
+        chrono::Utc::now(),
+    )?;
+    let mut store = location::create_store(state)?;
+    store.create_campaign(&new.meta, &new.messages)?;
+    if let crate::journal::AnyStore::Postgres(store) = &store {
+        store.wake_workers()?;
+    }
+    say!(
+        "{} message(s) recorded in {state}; nothing was sent from here. \
+         `outreach worker` sends them (start one or more: outreach worker {}); \
+         follow with `outreach status {} --watch`.",
+        new.messages.len(),
+        worker_flags(state),
+        state.flags()
+    );
+    Ok(exit_codes::SUCCESS)
+}
+
+/// The `--state` a worker needs for `state` (none when the URL came from
+/// the environment).
+fn worker_flags(state: &Location) -> String {
+    match state {
+        Location::Postgres {
+            url,
+            from_env: false,
+            ..
+        } => format!("--state {url}"),
+        _ => String::new(),
+    }
 }
 
 /// `send` on a CSV whose campaign exists: never send anyone again by accident,

@@ -7,6 +7,11 @@ use crate::send::executor::StopHandle;
 
 /// Watch for signals until the process ends; `stop` is told on the first.
 pub fn watch_signals(stop: StopHandle) {
+    on_signals(move || stop.stop());
+}
+
+/// Watch for signals until the process ends; `stop` is called on the first.
+pub fn on_signals(stop: impl Fn() + Send + 'static) {
     tokio::spawn(async move {
         let mut presses = 0;
         loop {
@@ -14,7 +19,7 @@ pub fn watch_signals(stop: StopHandle) {
             presses += 1;
             if presses == 1 {
                 // Stop first: the line below may go nowhere (stderr closed).
-                stop.stop();
+                stop();
                 say!(
                     "\nstopping: no new sends; waiting for requests in flight (press Ctrl-C again to quit at once)"
                 );

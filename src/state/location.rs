@@ -107,6 +107,24 @@ fn database(state: Option<&Path>) -> anyhow::Result<Option<(DbUrl, bool)>> {
     }
 }
 
+/// `worker`: the database it works on; workers need PostgreSQL.
+pub fn database_for_worker(state: Option<&Path>) -> anyhow::Result<DbUrl> {
+    match database(state)? {
+        Some((url, _)) => Ok(url),
+        None => match state {
+            Some(path) => bail!(
+                "--state {}: `outreach worker` works on campaigns in PostgreSQL (postgres://USER@HOST/DB); \
+                 an SQLite journal is sent by `outreach resume`",
+                path.display()
+            ),
+            None => bail!(
+                "`outreach worker` needs a PostgreSQL database: pass --state postgres://USER@HOST/DB \
+                 or set {DATABASE_URL_VAR}"
+            ),
+        },
+    }
+}
+
 fn refuse_campaign_for_file(campaign: Option<&str>) -> anyhow::Result<()> {
     if let Some(name) = campaign {
         bail!(
@@ -257,7 +275,10 @@ pub fn sender(location: &Location, store: &AnyStore) -> crate::state::standing::
         (Location::File(path), _) => Sender::of(path),
         (_, AnyStore::Postgres(store)) => match store.sender_running() {
             Ok(true) => Sender::Running { pid: None },
-            _ => Sender::Stopped,
+            _ => match store.workers_holding() {
+                Ok(count) if count > 0 => Sender::Workers { count },
+                _ => Sender::Stopped,
+            },
         },
         (_, AnyStore::Sqlite(_)) => Sender::Stopped,
     }
