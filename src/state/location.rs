@@ -216,9 +216,11 @@ fn only_campaign(url: &DbUrl) -> anyhow::Result<String> {
 pub fn exists(location: &Location) -> anyhow::Result<bool> {
     match location {
         Location::File(path) => Ok(path.exists()),
-        Location::Postgres { url, campaign, .. } => Ok(PgStore::campaigns(url)?
-            .iter()
-            .any(|listing| &listing.name == campaign)),
+        // Probed, not listed: a database of an older schema is upgraded by
+        // `send`, not refused as `status` refuses to list it.
+        Location::Postgres { url, campaign, .. } => {
+            Ok(crate::journal::pg_preflight::probe(url, campaign)?.campaign_exists)
+        }
     }
 }
 
