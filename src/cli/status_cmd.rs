@@ -62,6 +62,12 @@ pub struct StatusArgs {
         default_missing_value = "1s"
     )]
     pub watch: Option<String>,
+    /// How often --watch redraws (the older spelling of --watch=INTERVAL; kept so scripts
+    /// written for it still work).
+    ///
+    /// Example: outreach status --watch --interval 10s
+    #[arg(long, value_name = "DURATION", requires = "watch", hide_short_help = true)]
+    pub interval: Option<String>,
 }
 
 /// The campaign's journal, read-only: a file, or a campaign in a database.
@@ -76,7 +82,11 @@ pub(super) fn open(
 
 pub fn run_status(args: StatusArgs) -> anyhow::Result<i32> {
     // A bad interval is a usage error, found before anything is read.
-    let every = args.watch.as_deref().map(watch_interval).transpose()?;
+    let every = args
+        .watch
+        .as_deref()
+        .map(|given| watch_interval(args.interval.as_deref().unwrap_or(given)))
+        .transpose()?;
     if let Err(url) = location::for_status(args.state.as_deref(), args.campaign.as_deref())? {
         return list_campaigns(&url, args.json);
     }
