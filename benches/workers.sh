@@ -23,7 +23,7 @@ tool psql postgresql-client
 build
 bench_dir
 gen=$HERE/benches/gen_recipients.py
-start_sandbox --limit 100000000/s
+start_sandbox --limit 1000000/s
 export OUTREACH_TOKEN=sandbox-demo-token
 note_machine
 echo "sandbox: $SANDBOX_URL, database: $db"

@@ -6,7 +6,7 @@
 //! independent (each touches its own row). So the batch is cut into rounds
 //! (round k holds the k-th update of every message in it) and each round
 //! applies as one statement per kind: claims, attempts with their
-//! accounts' latest rate-limit word, sends. A round trip per statement,
+//! accounts' latest rate-limit word, sends, claims given back. A round trip per statement,
 //! not per message: what lets several workers commit thousands of sends a
 //! second into one database.
 
@@ -17,7 +17,7 @@ use postgres::Transaction;
 use crate::journal::error::JournalError;
 use crate::journal::model::{AttemptRecord, Outcome};
 use crate::journal::pg::Ctx;
-use crate::journal::pg_batch::{claim_all, sent_all};
+use crate::journal::pg_batch::{back_to_pending_all, claim_all, sent_all};
 use crate::journal::pg_claim::{Claim, claim};
 use crate::journal::pg_write::{SendPath, record_outcome, seq_param};
 use crate::journal::sqlite::{opt_to_ns, to_ns};
@@ -59,9 +59,24 @@ pub(crate) fn apply(
         if sends.len() > 1 {
             sent_all(tx, ctx, &sends)?;
         }
+        let given_back: Vec<u64> = round
+            .iter()
+            .filter_map(|update| match update {
+                JournalUpdate::Outcome {
+                    seq,
+                    outcome: Outcome::BackToPending,
+                } => Some(*seq),
+                _ => None,
+            })
+            .collect();
+        if given_back.len() > 1 {
+            back_to_pending_all(tx, ctx, &given_back)?;
+        }
         for update in &round {
+            let batched = (sends.len() > 1 && is_sent(update))
+                || (given_back.len() > 1 && is_given_back(update));
             if let JournalUpdate::Outcome { seq, outcome } = update
-                && (sends.len() <= 1 || !is_sent(update))
+                && !batched
             {
                 record_outcome(tx, ctx, statements, *seq, outcome)?;
             }
@@ -97,6 +112,16 @@ fn is_sent(update: &JournalUpdate) -> bool {
         update,
         JournalUpdate::Outcome {
             outcome: Outcome::Sent { .. },
+            ..
+        }
+    )
+}
+
+fn is_given_back(update: &JournalUpdate) -> bool {
+    matches!(
+        update,
+        JournalUpdate::Outcome {
+            outcome: Outcome::BackToPending,
             ..
         }
     )

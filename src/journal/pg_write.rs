@@ -234,7 +234,7 @@ const COUNT_ATTEMPTS: &str = "UPDATE messages m SET
          last_attempt_at_ns = CASE WHEN u.counted = 1
              THEN GREATEST(COALESCE(m.last_attempt_at_ns, u.at), u.at) ELSE m.last_attempt_at_ns END
      FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::int[]) AS u(seq, at, counted, status)
-     WHERE m.campaign = $1 AND m.seq = u.seq
+     WHERE m.campaign = $1 AND m.seq = ANY($2) AND m.seq = u.seq
      RETURNING m.seq, m.account";
 // Latest recorded wins, as in SQLite's `account_stats`.
 const ACCOUNT_STATS: &str = "INSERT INTO accounts AS a
