@@ -95,4 +95,3 @@ pub(crate) fn claim(
         .map_err(ctx.pg("claiming a message"))?;
     Ok(None)
 }
-

@@ -58,9 +58,8 @@ impl PgControl {
     pub fn heartbeat(&self, worker: &WorkerId, live: Duration) -> Result<i64, JournalError> {
         let (url, worker) = (self.url.clone(), worker.clone());
         let live_ns = nanos(live);
-        self.conn.run(move |session| {
-            lease::heartbeat(&mut session.client, &url, &worker, live_ns)
-        })
+        self.conn
+            .run(move |session| lease::heartbeat(&mut session.client, &url, &worker, live_ns))
     }
 
     pub fn unregister(&self, worker: &WorkerId) -> Result<(), JournalError> {
@@ -133,7 +132,11 @@ impl PgControl {
     }
 
     /// See [`lease::renew`].
-    pub fn renew(&self, holder: &str, ttl: Duration) -> Result<Vec<(i64, String, i64)>, JournalError> {
+    pub fn renew(
+        &self,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Vec<(i64, String, i64)>, JournalError> {
         let (url, holder) = (self.url.clone(), holder.to_string());
         let ttl_ns = nanos(ttl);
         self.conn

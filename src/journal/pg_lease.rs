@@ -255,26 +255,46 @@ pub fn acquire(
 /// Extends every lease `holder` still has (unexpired) by `ttl_ns`;
 /// returns them as `(campaign, account, fence)`. A lease missing from the
 /// answer is lost: its account must stop sending at once.
+///
+/// One account per statement, outside any transaction (`client` must not
+/// be one): a renewal then never holds one account's row while waiting for
+/// another's. One statement over all of them deadlocked with the journal's
+/// transactions, which share-lock the rows of the accounts they claim for
+/// and then update the rows of the accounts whose sends they record, in
+/// another order.
 pub fn renew(
     client: &mut impl GenericClient,
     url: &str,
     holder: &str,
     ttl_ns: i64,
 ) -> Result<Vec<(i64, String, i64)>, JournalError> {
-    let rows = client
+    let err = || pg(url, "renewing leases");
+    let held = client
         .query(
-            &format!(
-                "UPDATE accounts SET lease_until_ns = {DB_NOW_NS} + $2
-                 WHERE lease_holder = $1 AND lease_until_ns >= {DB_NOW_NS}
-                 RETURNING campaign, account, fence"
-            ),
-            &[&holder, &ttl_ns],
+            "SELECT campaign, account FROM accounts WHERE lease_holder = $1
+             ORDER BY campaign, account",
+            &[&holder],
         )
-        .map_err(pg(url, "renewing leases"))?;
-    Ok(rows
-        .iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2)))
-        .collect())
+        .map_err(err())?;
+    let renew_one = client
+        .prepare(&format!(
+            "UPDATE accounts SET lease_until_ns = {DB_NOW_NS} + $4
+             WHERE campaign = $1 AND account = $2 AND lease_holder = $3
+                 AND lease_until_ns >= {DB_NOW_NS}
+             RETURNING fence"
+        ))
+        .map_err(err())?;
+    let mut renewed = Vec::with_capacity(held.len());
+    for row in &held {
+        let (campaign, account): (i64, String) = (row.get(0), row.get(1));
+        let kept = client
+            .query_opt(&renew_one, &[&campaign, &account, &holder, &ttl_ns])
+            .map_err(err())?;
+        if let Some(kept) = kept {
+            renewed.push((campaign, account, kept.get(0)));
+        }
+    }
+    Ok(renewed)
 }
 
 /// Gives up `holder`'s lease on `account` (if still its own, by `fence`);

@@ -69,8 +69,8 @@ impl CampaignWork {
             reader.campaign()
         })?
         .with_context(|| format!("campaign `{name}` holds no plan"))?;
-        let saved = SavedOptions::of(&meta)
-            .with_context(|| format!("cannot work on campaign `{name}`"))?;
+        let saved =
+            SavedOptions::of(&meta).with_context(|| format!("cannot work on campaign `{name}`"))?;
         let (backoff, timeout) = (saved.retry.policy(), saved.retry.timeout());
         let endpoint = choose_endpoint(endpoint, saved.endpoint.as_deref());
         let target = connect(&saved.accounts, &endpoint, timeout)

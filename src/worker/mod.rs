@@ -113,14 +113,21 @@ struct Worker {
     check: Arc<LeaseCheck>,
     campaigns: HashMap<i64, Arc<CampaignWork>>,
     held: Held,
-    done: (mpsc::UnboundedSender<RunDone>, mpsc::UnboundedReceiver<RunDone>),
+    done: (
+        mpsc::UnboundedSender<RunDone>,
+        mpsc::UnboundedReceiver<RunDone>,
+    ),
     sink: Arc<WorkerSink>,
     /// The database's clock minus this machine's.
     offset: TimeDelta,
 }
 
 impl Worker {
-    async fn serve(&mut self, wake: &Notify, mut stop: watch::Receiver<bool>) -> anyhow::Result<i32> {
+    async fn serve(
+        &mut self,
+        wake: &Notify,
+        mut stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<i32> {
         let mut last_report = tokio::time::Instant::now();
         loop {
             while let Ok(done) = self.done.1.try_recv() {
@@ -131,7 +138,10 @@ impl Worker {
             }
             let idle = tokio::task::block_in_place(|| self.look())?;
             if idle && self.settings.until_idle && self.held.is_empty() {
-                say!("worker {}: no campaign has a message due; exiting", self.id.id);
+                say!(
+                    "worker {}: no campaign has a message due; exiting",
+                    self.id.id
+                );
                 return Ok(exit_codes::SUCCESS);
             }
             if last_report.elapsed() >= Duration::from_secs(10) {
@@ -160,7 +170,10 @@ impl Worker {
             );
             self.check.drop_lease(campaign, &account);
         }
-        let live = self.control.heartbeat(&self.id, self.settings.lease)?.max(1);
+        let live = self
+            .control
+            .heartbeat(&self.id, self.settings.lease)?
+            .max(1);
         let open = self.control.open_campaigns()?;
         let mut due = 0;
         for campaign in &open {
@@ -247,16 +260,29 @@ impl Worker {
             Ok(work) => Arc::new(work),
             Err(error) => {
                 self.control.unshare_campaign(&campaign.name)?;
-                say!("worker {}: skipping campaign `{}`: {error:#}", self.id.id, campaign.name);
+                say!(
+                    "worker {}: skipping campaign `{}`: {error:#}",
+                    self.id.id,
+                    campaign.name
+                );
                 return Ok(None);
             }
         };
-        say!("worker {}: working on campaign `{}`", self.id.id, campaign.name);
+        say!(
+            "worker {}: working on campaign `{}`",
+            self.id.id,
+            campaign.name
+        );
         self.campaigns.insert(campaign.id, work.clone());
         Ok(Some(work))
     }
 
-    fn start(&mut self, work: Arc<CampaignWork>, lease: crate::journal::pg_lease::Lease, now: DateTime<Utc>) {
+    fn start(
+        &mut self,
+        work: Arc<CampaignWork>,
+        lease: crate::journal::pg_lease::Lease,
+        now: DateTime<Utc>,
+    ) {
         let (stop_tx, stop_rx) = watch::channel(false);
         let done = self.done.0.clone();
         let events: Arc<dyn crate::send::events::EventSink> = self.sink.clone();
