@@ -196,7 +196,7 @@ impl CampaignWork {
         let settings = ExecSettings {
             windows: saved.windows.clone(),
             timezone: saved.zone(),
-            backoff: self.backoff.clone(),
+            backoff: self.backoff,
             claim_lead: CLAIM_LEAD,
             idle_horizon: None,
             domain_cap,

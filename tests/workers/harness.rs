@@ -122,18 +122,17 @@ impl Shared {
             .token(TOKEN)
     }
 
-    /// The journal's messages: (recipient, account, state, failure reason).
+    /// The journal's messages, in file order.
     pub fn messages(&self) -> Vec<Message> {
         self.query(
-            "SELECT recipient, account, state, failure_reason, idempotency_key FROM messages ORDER BY seq",
+            "SELECT recipient, state, failure_reason, idempotency_key FROM messages ORDER BY seq",
         )
         .into_iter()
         .map(|row| Message {
             recipient: row.get(0),
-            account: row.get(1),
-            state: row.get(2),
-            reason: row.get(3),
-            key: row.get(4),
+            state: row.get(1),
+            reason: row.get(2),
+            key: row.get(3),
         })
         .collect()
     }
@@ -182,7 +181,6 @@ pub fn account_name(i: usize) -> String {
 #[derive(Debug, Clone)]
 pub struct Message {
     pub recipient: String,
-    pub account: String,
     pub state: String,
     pub reason: Option<String>,
     pub key: String,

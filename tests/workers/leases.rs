@@ -1,7 +1,9 @@
-//! The lease statements against a journal transaction running beside them,
-//! on real connections: a renewal must wait for a claim's share lock, never
-//! deadlock with it (a deadlock aborted the renewal, and with it the whole
-//! worker, in the kill -9 test's first runs).
+//! The lease statements on real connections: a renewal beside a journal
+//! transaction must wait for a claim's share lock, never deadlock with it
+//! (a deadlock aborted the renewal, and with it the whole worker, in the
+//! kill -9 test's first runs); a lease that ran out gives its account back
+//! without pausing it (a late renewal paused accounts for 30 s, and
+//! `--until-idle` workers then left their messages pending).
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -72,5 +74,59 @@ async fn a_renewal_waits_for_a_claims_share_lock_instead_of_deadlocking() {
         .collect();
     accounts.sort();
     assert_eq!(accounts, ["acct00", "acct01"], "{renewed:?}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_running_lease_pauses_the_account_it_gives_back() {
+    let Some(db) = TestSchema::create() else {
+        return;
+    };
+    let _gate = crate::harness::GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let shared = Shared::new(db, 2, 1);
+    shared
+        .send_detached(&sandbox.url(), "10/s")
+        .run()
+        .await
+        .expect_code(0);
+    // acct00's lease runs for a minute more; acct01's ran out a second ago.
+    shared.db.execute(&format!(
+        "UPDATE accounts SET lease_holder = '{HOLDER}', fence = 1,
+             lease_until_ns = (extract(epoch FROM clock_timestamp()) * 1e9)::bigint
+                 + CASE account WHEN 'acct00' THEN 60000000000 ELSE -1000000000 END"
+    ));
+    let campaign: i64 = shared.query("SELECT id FROM campaigns")[0].get(0);
+    let url = shared.db.url_text.clone();
+    let later = i64::MAX / 2;
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        for account in ["acct00", "acct01"] {
+            pg_lease::release(
+                &mut client,
+                "test",
+                (campaign, account, 1),
+                HOLDER,
+                Some(later),
+            )
+            .expect("release");
+        }
+    })
+    .join()
+    .expect("release thread");
+
+    let rows =
+        shared.query("SELECT account, lease_holder, not_before_ns FROM accounts ORDER BY account");
+    let rows: Vec<(String, Option<String>, Option<i64>)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("acct00".to_string(), None, Some(later)),
+            ("acct01".to_string(), None, None),
+        ]
+    );
     sandbox.shutdown().await;
 }
