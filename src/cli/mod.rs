@@ -5,6 +5,7 @@
 //! name the flag or config key that fixes it.
 
 pub mod args;
+mod lease_view;
 mod plan_cmd;
 pub mod replies_cmd;
 pub mod report_cmd;
@@ -13,6 +14,7 @@ pub mod send_cmd;
 pub mod status_cmd;
 mod status_view;
 pub mod stop_cmd;
+mod watch_signal;
 pub mod worker_cmd;
 
 use clap::{Parser, Subcommand};

@@ -190,6 +190,24 @@ impl PgStore {
         })
     }
 
+    /// How many workers hold a live lease on an account of the campaign.
+    pub fn workers_holding(&self) -> Result<u32, JournalError> {
+        self.read(|session, ctx| {
+            session
+                .client
+                .query_one(
+                    &format!(
+                        "SELECT count(DISTINCT lease_holder) FROM accounts
+                         WHERE campaign = $1 AND lease_until_ns > {}",
+                        crate::journal::pg_lease::DB_NOW_NS
+                    ),
+                    &[&ctx.campaign],
+                )
+                .map(|row| u32::try_from(row.get::<_, i64>(0)).unwrap_or(u32::MAX))
+                .map_err(ctx.pg("counting the workers"))
+        })
+    }
+
     /// The campaign's name in its database.
     pub fn name(&self) -> &str {
         &self.name

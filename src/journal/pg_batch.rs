@@ -16,27 +16,6 @@ use crate::journal::pg_write::{parse_state, seq_param, state_of};
 use crate::journal::sqlite::to_ns;
 use crate::journal::store::{JournalUpdate, Refusal};
 
-/// Whether two updates may share one statement: claims with claims, sends
-/// with sends.
-pub(crate) fn same_kind(a: &JournalUpdate, b: &JournalUpdate) -> bool {
-    matches!(
-        (a, b),
-        (
-            JournalUpdate::InFlight { .. },
-            JournalUpdate::InFlight { .. }
-        ) | (
-            JournalUpdate::Outcome {
-                outcome: Outcome::Sent { .. },
-                ..
-            },
-            JournalUpdate::Outcome {
-                outcome: Outcome::Sent { .. },
-                ..
-            },
-        )
-    )
-}
-
 /// Claims a run of messages (no stops recorded) in two statements: lock
 /// them all, then move the pending ones. The rest are refused, in the
 /// order asked. A seq claimed twice in one run is claimed once, the second

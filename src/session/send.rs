@@ -18,11 +18,9 @@ use crate::journal::{CampaignStore, JournalHandle, JournalLock};
 use crate::options::{CampaignFlags, DeliveryOptions};
 use crate::plan::Slot;
 use crate::send::executor::{CLAIM_LEAD, ExecSettings};
-use crate::state::changes::match_campaign;
 use crate::state::location::{self, Location};
-use crate::state::paths::{archive_path, explain_open_error};
-use crate::state::saved::SavedOptions;
-use crate::state::start;
+use crate::state::paths::archive_path;
+use crate::state::{preflight, start};
 
 /// A planned campaign and how to send it.
 pub struct NewRun<'a> {
@@ -194,16 +192,12 @@ fn existing_campaign(
     restart: bool,
     campaign: &Campaign,
 ) -> anyhow::Result<Option<i32>> {
-    let state = &location.as_path();
     match location {
         // A campaign being sent right now: say so, whatever else is true.
         Location::File(path) => drop(JournalLock::acquire(path)?),
         Location::Postgres { url, campaign, .. } => {
             if restart {
-                bail!(
-                    "--restart: {location} exists; in a database a campaign is started again under \
-                     a new name: pass --campaign NEW_NAME (the old campaign stays as it is)"
-                );
+                bail!("{}", preflight::restart_in_database(location));
             }
             let store = location::open_read_only(location)?;
             if location::sender(location, &store).running() {
@@ -220,47 +214,12 @@ fn existing_campaign(
         return Ok(None);
     }
     let store = location::open_read_only(location)?;
-    let Some(meta) = store.campaign()? else {
-        return Err(explain_open_error(
-            crate::journal::JournalError::NoCampaign {
-                path: state.to_path_buf(),
-            },
-            state,
-        ));
-    };
-    let saved_config = SavedOptions::of(&meta)
-        .ok()
-        .and_then(|saved| saved.flags.config);
-    let config = campaign.spec.config.path.as_deref().map(start::absolute);
-    match_campaign(
-        state,
-        &meta.inputs,
-        saved_config.as_deref(),
-        &start::input_digests(campaign),
-        config.as_deref(),
-    )?;
-    let counts = store.summary()?.counts;
-    let resume = format!("outreach resume {}", location.flags());
-    if counts.is_settled() {
-        say!(
-            "This campaign is already complete ({} sent, {} failed, {} skipped, journal {}); nothing was sent again.\n\
-             To send to the same recipients again on purpose, use `outreach send --restart` (the old journal is kept).",
-            counts.sent,
-            counts.failed,
-            counts.skipped,
-            state.display()
-        );
+    let existing = preflight::existing(location, &store, campaign)?;
+    if existing.is_complete() {
+        say!("{}", existing.complete_text());
         return Ok(Some(exit_codes::SUCCESS));
     }
-    bail!(
-        "this CSV's campaign is already under way ({} sent, {} pending, {} uncertain, {} failed; journal {}); \
-         nothing was sent. Continue it with `{resume}`, or begin a new campaign on purpose with --restart",
-        counts.sent,
-        counts.pending + counts.in_flight,
-        counts.uncertain,
-        counts.failed,
-        state.display()
-    )
+    bail!("{}", existing.under_way_text())
 }
 
 /// `--restart`: the journal and its SQLite side files get a dated name.
