@@ -66,7 +66,12 @@ pub struct StatusArgs {
     /// written for it still work).
     ///
     /// Example: outreach status --watch --interval 10s
-    #[arg(long, value_name = "DURATION", requires = "watch", hide_short_help = true)]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        requires = "watch",
+        hide_short_help = true
+    )]
     pub interval: Option<String>,
 }
 

@@ -343,4 +343,3 @@ impl Worker {
         say!("worker {}: {}", self.id.id, self.sink.line(0));
     }
 }
-
