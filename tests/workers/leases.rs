@@ -1,0 +1,132 @@
+//! The lease statements on real connections: a renewal beside a journal
+//! transaction must wait for a claim's share lock, never deadlock with it
+//! (a deadlock aborted the renewal, and with it the whole worker, in the
+//! kill -9 test's first runs); a lease that ran out gives its account back
+//! without pausing it (a late renewal paused accounts for 30 s, and
+//! `--until-idle` workers then left their messages pending).
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use outreach::journal::pg_lease;
+
+use crate::harness::{Shared, TestSchema, roomy_config, start};
+
+const HOLDER: &str = "test-worker";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_waits_for_a_claims_share_lock_instead_of_deadlocking() {
+    let Some(db) = TestSchema::create() else {
+        return;
+    };
+    let _gate = crate::harness::GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let shared = Shared::new(db, 2, 1);
+    shared
+        .send_detached(&sandbox.url(), "10/s")
+        .run()
+        .await
+        .expect_code(0);
+    shared.db.execute(&format!(
+        "UPDATE accounts SET lease_holder = '{HOLDER}', fence = 1,
+             lease_until_ns = (extract(epoch FROM clock_timestamp()) * 1e9)::bigint + 60000000000"
+    ));
+    let url = shared.db.url_text.clone();
+
+    // A journal transaction as the writer makes one: the claim's share lock
+    // on the later account's row, then (a send's rate-limit figures) an
+    // update of the earlier one.
+    let (locked_tx, locked) = mpsc::channel();
+    let journal_url = url.clone();
+    let journal = std::thread::spawn(move || -> Result<(), postgres::Error> {
+        let mut client = postgres::Client::connect(&journal_url, postgres::NoTls)?;
+        let mut tx = client.transaction()?;
+        tx.query(
+            "SELECT 1 FROM accounts WHERE account = 'acct01' FOR SHARE",
+            &[],
+        )?;
+        locked_tx.send(()).expect("signal");
+        std::thread::sleep(Duration::from_millis(300));
+        tx.execute(
+            "UPDATE accounts SET throttled = throttled + 1 WHERE account = 'acct00'",
+            &[],
+        )?;
+        tx.commit()
+    });
+    locked
+        .recv()
+        .expect("the journal transaction locks its row");
+    let renewal = std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        pg_lease::renew(&mut client, "test", HOLDER, 60_000_000_000)
+    });
+    let journal = journal.join().expect("journal thread");
+    let renewed = renewal.join().expect("renewal thread");
+
+    assert!(
+        journal.is_ok(),
+        "the journal transaction failed: {journal:?}"
+    );
+    let renewed = renewed.expect("the renewal succeeds");
+    let mut accounts: Vec<&str> = renewed
+        .iter()
+        .map(|(_, account, _)| account.as_str())
+        .collect();
+    accounts.sort();
+    assert_eq!(accounts, ["acct00", "acct01"], "{renewed:?}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_running_lease_pauses_the_account_it_gives_back() {
+    let Some(db) = TestSchema::create() else {
+        return;
+    };
+    let _gate = crate::harness::GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let shared = Shared::new(db, 2, 1);
+    shared
+        .send_detached(&sandbox.url(), "10/s")
+        .run()
+        .await
+        .expect_code(0);
+    // acct00's lease runs for a minute more; acct01's ran out a second ago.
+    shared.db.execute(&format!(
+        "UPDATE accounts SET lease_holder = '{HOLDER}', fence = 1,
+             lease_until_ns = (extract(epoch FROM clock_timestamp()) * 1e9)::bigint
+                 + CASE account WHEN 'acct00' THEN 60000000000 ELSE -1000000000 END"
+    ));
+    let campaign: i64 = shared.query("SELECT id FROM campaigns")[0].get(0);
+    let url = shared.db.url_text.clone();
+    let later = i64::MAX / 2;
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        for account in ["acct00", "acct01"] {
+            pg_lease::release(
+                &mut client,
+                "test",
+                (campaign, account, 1),
+                HOLDER,
+                Some(later),
+            )
+            .expect("release");
+        }
+    })
+    .join()
+    .expect("release thread");
+
+    let rows =
+        shared.query("SELECT account, lease_holder, not_before_ns FROM accounts ORDER BY account");
+    let rows: Vec<(String, Option<String>, Option<i64>)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("acct00".to_string(), None, Some(later)),
+            ("acct01".to_string(), None, None),
+        ]
+    );
+    sandbox.shutdown().await;
+}
