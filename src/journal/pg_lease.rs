@@ -5,12 +5,14 @@
 //! (`lease_holder`, `lease_until_ns`) by locking it with `FOR UPDATE SKIP
 //! LOCKED`, so workers racing for accounts each get different ones, and
 //! raises its fencing token `fence`. The lease is renewed while the worker
-//! sends; every claim of a message checks, under a share lock of the same
-//! row, that the lease is still the claimer's and has time left
-//! ([`LeaseCheck`]). So a takeover (which needs an expired lease and an
-//! update of the row) and a claim never interleave: either the claim
-//! committed first, and the new holder finds the message in flight and
-//! makes it uncertain, or the takeover did, and the claim is refused.
+//! sends; every claim of a message checks, under a key-share lock of the
+//! same row, that the lease is still the claimer's and has time left
+//! ([`LeaseCheck`]). A takeover locks the row `FOR UPDATE`, which a
+//! key-share lock excludes (renewals and the send statistics take weaker
+//! locks, so they never wait for claims). So a takeover and a claim never
+//! interleave: either the claim committed first, and the new holder finds
+//! the message in flight and makes it uncertain, or the takeover did, and
+//! the claim is refused.
 //!
 //! Every time here is the database's clock (`clock_timestamp()`), never a
 //! worker's: leases expire on one clock however the machines drift.
@@ -296,11 +298,14 @@ pub fn renew(
         .map_err(err())?
         .iter()
         .map(|row| (row.get(0), row.get(1)))
-        .filter(|(campaign, account): &(i64, String)| {
-            !renewed
-                .iter()
-                .any(|(c, a, _)| c == campaign && a == account)
-        })
+        .collect();
+    let done: std::collections::HashSet<(i64, &str)> = renewed
+        .iter()
+        .map(|(campaign, account, _)| (*campaign, account.as_str()))
+        .collect();
+    let busy: Vec<(i64, String)> = busy
+        .into_iter()
+        .filter(|(campaign, account)| !done.contains(&(*campaign, account.as_str())))
         .collect();
     if busy.is_empty() {
         return Ok(renewed);
@@ -392,7 +397,8 @@ pub fn claimable_accounts(
                  FROM accounts a
                  WHERE a.campaign = $1 AND a.account IN (
                      SELECT account FROM messages WHERE campaign = $1 AND seq = ANY($2))
-                 FOR SHARE OF a"
+                 ORDER BY a.account
+                 FOR KEY SHARE OF a"
             ),
             &[&campaign, &seqs, &check.holder, &check.margin_ns],
         )
