@@ -21,7 +21,9 @@
 //!   form ([`pg_url`]), one connection on a thread of its own (`pg_conn`),
 //!   embedded migrations ([`pg_schema`]), `pg_write` (with `pg_batch`),
 //!   `pg_edits`, `pg_read`, `pg_stops` mirroring the SQLite files, and the
-//!   trait impl (`pg_store`).
+//!   trait impl (`pg_store`); a lost connection ridden out on the send
+//!   path ([`pg_reconnect`]) with each commit settled by its marker
+//!   (`pg_commits`).
 //! - [`any`]: [`AnyStore`], either store for the commands, and
 //!   [`StopStore`], stops for either; `state::location` opens them.
 //! - [`stops`]: stopping a person: [`StopRequest`], [`StopTarget`] and how
@@ -62,9 +64,12 @@ pub mod lock;
 pub mod model;
 pub mod pg;
 mod pg_batch;
+mod pg_calls;
+mod pg_commits;
 mod pg_conn;
 mod pg_edits;
 mod pg_read;
+pub mod pg_reconnect;
 pub mod pg_schema;
 mod pg_stops;
 mod pg_store;
@@ -98,6 +103,7 @@ pub use model::{
     RateLimitSnapshot, Rerender, SequencePlace, StoredMessage, UnknownState,
 };
 pub use pg::{CampaignListing, PgStore};
+pub use pg_reconnect::GiveUp;
 pub use pg_url::DbUrl;
 pub use problems::{ProblemMessage, ReasonCount, Reasons};
 pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary, StepCounts};

@@ -1,12 +1,14 @@
 //! Ctrl-C and SIGTERM during a run: the first stops gracefully (no new
-//! sends, requests in flight finish and are recorded), the second exits at
-//! once.
+//! sends, requests in flight finish and are recorded; a journal waiting
+//! for its unreachable database stops waiting), the second exits at once.
 
 use crate::exit_codes;
+use crate::journal::JournalHandle;
 use crate::send::executor::StopHandle;
 
-/// Watch for signals until the process ends; `stop` is told on the first.
-pub fn watch_signals(stop: StopHandle) {
+/// Watch for signals until the process ends; `stop` and `journal` are told
+/// on the first.
+pub fn watch_signals(stop: StopHandle, journal: JournalHandle) {
     tokio::spawn(async move {
         let mut presses = 0;
         loop {
@@ -15,6 +17,7 @@ pub fn watch_signals(stop: StopHandle) {
             if presses == 1 {
                 // Stop first: the line below may go nowhere (stderr closed).
                 stop.stop();
+                journal.give_up_waiting();
                 say!(
                     "\nstopping: no new sends; waiting for requests in flight (press Ctrl-C again to quit at once)"
                 );
