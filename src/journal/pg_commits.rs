@@ -34,7 +34,7 @@ pub(crate) enum RecordError {
     /// with these refusals.
     AtCommit {
         refusals: Vec<Refusal>,
-        error: JournalError,
+        error: Box<JournalError>,
     },
 }
 
@@ -119,7 +119,7 @@ pub(crate) fn record_exactly_once(
         let (error, refusals) = match write::record(session, ctx, batch, marker) {
             Ok(refusals) => return Ok(refusals),
             Err(RecordError::Before(error)) => (error, None),
-            Err(RecordError::AtCommit { refusals, error }) => (error, Some(refusals)),
+            Err(RecordError::AtCommit { refusals, error }) => (*error, Some(refusals)),
         };
         if lost_in(&error).is_none() {
             return Err(error);

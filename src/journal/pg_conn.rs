@@ -83,6 +83,7 @@ impl Session {
     }
 
     /// The server process behind the connection, when it could be asked.
+    #[cfg(test)]
     pub(crate) fn backend(&self) -> Option<Backend> {
         self.backend
     }

@@ -345,7 +345,7 @@ pub(crate) fn record(
         Ok(()) => Ok(refusals),
         Err(source) => Err(RecordError::AtCommit {
             refusals,
-            error: ctx.pg("committing to the journal")(source),
+            error: Box::new(ctx.pg("committing to the journal")(source)),
         }),
     }
 }
