@@ -147,18 +147,28 @@ fn on_session<R: Send + 'static>(
 }
 
 /// The other process's view: ends the store's server process, as a
-/// failover or a network cut does.
+/// failover or a network cut does, and waits until it is gone (each look
+/// its own transaction: one transaction sees one snapshot of the activity).
 fn lose_connection(scratch: &Scratch, store: &PgStore) {
-    let backend = on_session(store, |session, _| session.backend()).unwrap();
-    admin(
-        &scratch.server,
-        &format!(
-            "SELECT pg_terminate_backend({pid}); \
-             DO $$ BEGIN WHILE EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = {pid}) \
-             LOOP PERFORM pg_sleep(0.01); END LOOP; END $$;",
-            pid = backend.pid
-        ),
-    );
+    let pid = on_session(store, |session, _| session.backend())
+        .unwrap()
+        .pid;
+    let mut client = postgres::Client::connect(&scratch.server, postgres::NoTls).unwrap();
+    client
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap();
+    let gone_by = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)",
+            &[&pid],
+        )
+        .unwrap()
+        .get::<_, bool>(0)
+    {
+        assert!(std::time::Instant::now() < gone_by, "backend {pid} lingers");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 #[test]
