@@ -34,6 +34,7 @@ pub mod state;
 pub mod stop;
 pub mod throttle;
 pub mod window;
+pub mod worker;
 
 // Crates of their own (docs/design.md, "The sandbox is a crate of its own"),
 // re-exported so `outreach::rate` and `outreach::sandbox` paths keep working.

@@ -5,6 +5,7 @@
 //! name the flag or config key that fixes it.
 
 pub mod args;
+mod lease_view;
 mod plan_cmd;
 pub mod replies_cmd;
 pub mod report_cmd;
@@ -13,6 +14,8 @@ pub mod send_cmd;
 pub mod status_cmd;
 mod status_view;
 pub mod stop_cmd;
+mod watch_signal;
+pub mod worker_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -47,6 +50,8 @@ pub enum Command {
     Status(status_cmd::StatusArgs),
     /// Stop people: their unsent messages are skipped, even while a sender runs.
     Stop(stop_cmd::StopArgs),
+    /// Send the active campaigns of a PostgreSQL database, shared with other workers.
+    Worker(Box<worker_cmd::WorkerArgs>),
     /// Read the campaign's inboxes once: stop who replied or bounced (for cron).
     Replies(replies_cmd::RepliesArgs),
     /// One row per recipient (csv, json), or one page with timelines and failures (html).
@@ -167,6 +172,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Report(args)) => report_cmd::run_report(args),
         Some(Command::Stop(args)) => stop_cmd::run(args),
         Some(Command::Replies(args)) => replies_cmd::run(args),
+        Some(Command::Worker(args)) => worker_cmd::run(*args),
         Some(Command::Sandbox(args)) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -1,4 +1,6 @@
-//! `outreach send`: plan the campaign, then hand it to `session::send`.
+//! `outreach send`: plan the campaign, then hand it to `session::send`;
+//! with `--dry-run`, print the plan and what `send` would do with its
+//! journal (`state::preflight`), sending and writing nothing.
 
 use std::path::PathBuf;
 
@@ -6,9 +8,11 @@ use clap::Args;
 
 use super::args::{CampaignArgs, PlanOutputArgs};
 use super::plan_cmd::{load_campaign, print_plan};
-use crate::exit_codes;
+use crate::campaign::Campaign;
 use crate::options::{DeliveryFlags, DeliveryOptions, OptionsError};
 use crate::session::{self, NewRun};
+use crate::state::location::{self, Location};
+use crate::state::preflight;
 
 /// Flags of `send` and `resume` that shape how messages go out.
 #[derive(Debug, Clone, Args)]
@@ -75,7 +79,11 @@ pub struct SendArgs {
     pub campaign: CampaignArgs,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
-    /// Print the plan exactly as `outreach plan` does and send nothing.
+    /// Print the plan exactly as `outreach plan` does, check the journal, send nothing.
+    ///
+    /// After the plan, says on stderr what `send` would do with its journal (create it, or
+    /// refuse a campaign under way) without writing anything, and exits as `send` would
+    /// before sending: 1 when `send` would refuse.
     ///
     /// Example: outreach send recipients.csv --dry-run --format json
     #[arg(long)]
@@ -104,6 +112,14 @@ pub struct SendArgs {
     /// Example: --state postgres://outreach@db.example/outreach --campaign q4
     #[arg(long = "campaign", value_name = "NAME")]
     pub campaign_name: Option<String>,
+    /// Record the campaign in the PostgreSQL database and return: `outreach worker`s send it.
+    ///
+    /// Nothing is sent by this process; workers on any machine pick the campaign up at once
+    /// (they need its tokens in their environment). See docs/postgres.md.
+    ///
+    /// Example: outreach send recipients.csv --state postgres://outreach@db/outreach --detach
+    #[arg(long, conflicts_with = "dry_run")]
+    pub detach: bool,
     /// Begin a new campaign even though this CSV already has one (the old journal is kept).
     ///
     /// Example: outreach send recipients.csv --restart
@@ -160,19 +176,33 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
             let text = preview.unwrap_or_else(|| "The plan has no message.\n".to_string());
             crate::console::write_stdout(format!("\n{text}").as_bytes())?;
         }
-        return Ok(exit_codes::SUCCESS);
+        return check_journal(&args, &campaign);
     }
-    let state = crate::state::location::for_send(
-        args.state.as_deref(),
-        args.campaign_name.as_deref(),
-        &args.campaign.csv,
-    )?;
+    let state = journal_location(&args)?;
     session::send(NewRun {
         campaign: &campaign,
         slots: &slots,
         flags: &args.campaign.flags(),
         state: &state,
         restart: args.restart,
+        detach: args.detach,
         delivery: &delivery,
     })
+}
+
+fn journal_location(args: &SendArgs) -> anyhow::Result<Location> {
+    location::for_send(
+        args.state.as_deref(),
+        args.campaign_name.as_deref(),
+        &args.campaign.csv,
+    )
+}
+
+/// `--dry-run`, after the plan: what `send` would do with its journal
+/// (read only), and the code `send` would exit with before sending.
+fn check_journal(args: &SendArgs, campaign: &Campaign) -> anyhow::Result<i32> {
+    let state = journal_location(args)?;
+    let verdict = preflight::check(&state, args.restart, campaign, chrono::Utc::now())?;
+    say!("{}", verdict.text());
+    Ok(verdict.exit_code())
 }

@@ -1,13 +1,17 @@
 //! What `outreach status` prints for one journal, as text or JSON: the
 //! counts as a person should read them (a stopped sender has nothing in
 //! flight), whether a sender is running, the next send, the ETA and a line
-//! per account.
+//! per account; for a campaign in PostgreSQL, its leases and live workers
+//! (`lease_view`).
 
 use std::io::Write;
 
 use chrono::Utc;
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::lease_view::{leases_json, write_leases};
+
+use crate::journal::pg_holders::Holders;
 use crate::journal::{AnyStore, CampaignStore, StateCounts, StepCounts, StopStore};
 use crate::options::system_timezone;
 use crate::output::text::{excerpt, human_duration, local_time, pad};
@@ -21,6 +25,7 @@ fn sender_text(sender: Sender, counts: &StateCounts, location: &Location) -> Str
     match sender {
         Sender::Running { pid: Some(pid) } => format!("running (pid {pid})"),
         Sender::Running { pid: None } => "running".to_string(),
+        Sender::Workers { count } => format!("running on {count} worker(s)"),
         Sender::Stopped if counts.pending + counts.in_flight > 0 => format!(
             "stopped (no sender running); continue with `outreach resume {}`",
             location.flags()
@@ -31,7 +36,7 @@ fn sender_text(sender: Sender, counts: &StateCounts, location: &Location) -> Str
 
 fn sender_json(sender: Sender, counts: &StateCounts) -> &'static str {
     match sender {
-        Sender::Running { .. } => "running",
+        Sender::Running { .. } | Sender::Workers { .. } => "running",
         Sender::Stopped if counts.pending + counts.in_flight > 0 => "stopped",
         Sender::Stopped => "finished",
     }
@@ -44,6 +49,7 @@ pub(super) fn write_status(
     store: &AnyStore,
     as_json: bool,
     sender: Sender,
+    holders: Option<&Holders>,
 ) -> anyhow::Result<StateCounts> {
     let meta = store.campaign()?;
     let saved: Option<SavedOptions> = meta.as_ref().and_then(|m| SavedOptions::of(m).ok());
@@ -65,12 +71,12 @@ pub(super) fn write_status(
     };
     if as_json {
         let counts = &summary.counts;
-        let value = json!({
+        let mut value = json!({
             "journal": location.to_string(),
             "campaign_id": meta.as_ref().map(|m| m.campaign_id.clone()),
             "csv": meta.as_ref().map(|m| m.csv_path.clone()),
             "sender": sender_json(sender, counts),
-            "sender_pid": match sender { Sender::Running { pid } => pid, Sender::Stopped => None },
+            "sender_pid": match sender { Sender::Running { pid } => pid, _ => None },
             "total": counts.total,
             "pending": counts.pending,
             "in_flight": counts.in_flight,
@@ -84,6 +90,11 @@ pub(super) fn write_status(
             "eta": eta,
             "accounts": summary.accounts,
         });
+        if let (Some(holders), Some(object)) = (holders, value.as_object_mut())
+            && let Value::Object(leases) = leases_json(holders)
+        {
+            object.extend(leases);
+        }
         serde_json::to_writer_pretty(&mut *out, &value)?;
         writeln!(out)?;
         return Ok(summary.counts);
@@ -181,6 +192,9 @@ pub(super) fn write_status(
     writeln!(out, "{}", line(header.to_vec()))?;
     for row in &rows {
         writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    if let Some(holders) = holders {
+        write_leases(out, holders, &zone)?;
     }
     if !sender.running() && stored.in_flight > 0 {
         writeln!(

@@ -95,6 +95,11 @@ pub enum JournalError {
         state: Option<MessageState>,
     },
 
+    #[error(
+        "message {seq} was not claimed: this worker's lease on its account expired or was taken over; another worker sends it"
+    )]
+    LeaseLost { seq: u64 },
+
     #[error("an outcome for message {seq} arrived while it is {}, not in flight", state_text(*.state))]
     NotInFlight {
         seq: u64,

@@ -15,7 +15,8 @@
 //!   creation (`sqlite_create`), the send path's write transactions
 //!   (`sqlite_write`), manual edits between runs (`sqlite_edits`), the
 //!   queries that load the work (`sqlite_read`) and those behind `status`
-//!   and `report` (`sqlite_report`), and stops (`sqlite_stops`).
+//!   and `report` (`sqlite_report`), stops (`sqlite_stops`), and one read
+//!   that leaves no file beside the journal (`sqlite_peek`).
 //! - [`pg`]: [`PgStore`], campaigns in PostgreSQL (any number per
 //!   database, by name) behind the same trait: the URL and its redacted
 //!   form ([`pg_url`]), one connection on a thread of its own (`pg_conn`),
@@ -23,7 +24,9 @@
 //!   `pg_edits`, `pg_read`, `pg_stops` mirroring the SQLite files, and the
 //!   trait impl (`pg_store`); a lost connection ridden out on the send
 //!   path ([`pg_reconnect`]) with each commit settled by its marker
-//!   (`pg_commits`).
+//!   (`pg_commits`); [`pg_preflight`]: what a database holds,
+//!   read without migrating (`send --dry-run`); [`pg_holders`]: which
+//!   worker holds each account's lease, and the live workers (`status`).
 //! - [`any`]: [`AnyStore`], either store for the commands, and
 //!   [`StopStore`], stops for either; `state::location` opens them.
 //! - [`stops`]: stopping a person: [`StopRequest`], [`StopTarget`] and how
@@ -65,11 +68,17 @@ pub mod model;
 pub mod pg;
 mod pg_batch;
 mod pg_calls;
+mod pg_claim;
 mod pg_commits;
 mod pg_conn;
+pub mod pg_control;
 mod pg_edits;
+pub mod pg_holders;
+pub mod pg_lease;
+pub mod pg_preflight;
 mod pg_read;
 pub mod pg_reconnect;
+mod pg_rounds;
 pub mod pg_schema;
 mod pg_stops;
 mod pg_store;
@@ -85,6 +94,7 @@ pub mod sqlite;
 mod sqlite_connection;
 mod sqlite_create;
 mod sqlite_edits;
+mod sqlite_peek;
 mod sqlite_read;
 mod sqlite_report;
 mod sqlite_stops;

@@ -30,6 +30,7 @@ use crate::journal::error::JournalError;
 use crate::journal::pg_calls::WriterLock;
 use crate::journal::pg_commits as commits;
 use crate::journal::pg_conn::PgConn;
+use crate::journal::pg_lease::LeaseCheck;
 use crate::journal::pg_reconnect::GiveUp;
 use crate::journal::pg_url::DbUrl;
 use crate::journal::report::StepCounts;
@@ -37,7 +38,7 @@ use crate::journal::stops::{StopReport, StopRequest, StopTarget};
 use crate::journal::{pg_read as read, pg_schema as schema, pg_stops};
 
 /// The first key of the advisory locks outreach takes ("outr").
-pub(super) const LOCK_CLASS: i32 = 0x6F75_7472;
+pub(crate) const LOCK_CLASS: i32 = 0x6F75_7472;
 
 /// One campaign in a PostgreSQL database.
 #[derive(Debug)]
@@ -56,6 +57,9 @@ pub struct PgStore {
     pub(super) batches: i64,
     /// Ends the wait for an unreachable database (Ctrl-C).
     pub(super) give_up: GiveUp,
+    /// A worker's store: claims need the account's lease, and no
+    /// campaign-wide writer lock is taken (see `pg_lease`).
+    pub(super) lease: Option<Arc<LeaseCheck>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +74,7 @@ pub(super) enum Mode {
 pub(crate) struct Ctx {
     pub(crate) campaign: i64,
     pub(crate) location: Arc<str>,
+    pub(crate) lease: Option<Arc<LeaseCheck>>,
 }
 
 impl Ctx {
@@ -110,6 +115,28 @@ impl PgStore {
         store.lock()?;
         store.campaign = Some(store.require()?);
         Ok(store)
+    }
+
+    /// Opens the campaign `name` for a worker, which shares it with other
+    /// workers: no writer lock; each claim needs its account's lease in
+    /// `lease`, and the caller makes what a dead holder left in flight
+    /// uncertain account by account as it takes leases over
+    /// (`pg_lease::acquire`), never the whole campaign's.
+    pub fn open_for_worker(
+        url: &DbUrl,
+        name: &str,
+        lease: Arc<LeaseCheck>,
+    ) -> Result<PgStore, JournalError> {
+        let mut store = PgStore::connect(url, name, Mode::Writable)?;
+        store.migrate()?;
+        store.campaign = Some(store.require()?);
+        store.lease = Some(lease);
+        Ok(store)
+    }
+
+    /// The campaign's row id (after `create_campaign`, or when opened).
+    pub fn campaign_id(&self) -> Option<i64> {
+        self.campaign
     }
 
     /// Opens the campaign `name` for reading only (`status`, `report`),
@@ -177,6 +204,24 @@ impl PgStore {
         })
     }
 
+    /// How many workers hold a live lease on an account of the campaign.
+    pub fn workers_holding(&self) -> Result<u32, JournalError> {
+        self.read(|session, ctx| {
+            session
+                .client
+                .query_one(
+                    &format!(
+                        "SELECT count(DISTINCT lease_holder) FROM accounts
+                         WHERE campaign = $1 AND lease_until_ns > {}",
+                        crate::journal::pg_lease::DB_NOW_NS
+                    ),
+                    &[&ctx.campaign],
+                )
+                .map(|row| u32::try_from(row.get::<_, i64>(0)).unwrap_or(u32::MAX))
+                .map_err(ctx.pg("counting the workers"))
+        })
+    }
+
     /// The campaign's name in its database.
     pub fn name(&self) -> &str {
         &self.name
@@ -201,6 +246,26 @@ impl PgStore {
         let request = request.clone();
         self.conn
             .run(move |session| pg_stops::record_stop(session, &ctx, &request))
+    }
+
+    /// Makes every account of the campaign due and wakes idle workers
+    /// (`send --detach`).
+    pub fn wake_workers(&self) -> Result<(), JournalError> {
+        let ctx = self.ctx()?;
+        self.conn.run(move |session| {
+            crate::journal::pg_lease::make_due(&mut session.client, &ctx.location, ctx.campaign)
+        })
+    }
+
+    /// The messages of `account` in any of `states`, by seq: what a
+    /// worker that leased the account sends.
+    pub fn account_messages(
+        &self,
+        account: &str,
+        states: &[crate::journal::MessageState],
+    ) -> Result<Vec<crate::journal::StoredMessage>, JournalError> {
+        let (account, states) = (account.to_string(), states.to_vec());
+        self.read(move |session, ctx| read::account_messages(session, ctx, &account, &states))
     }
 
     /// Every stop recorded, oldest first: `(target, reason, source)`.
@@ -230,6 +295,7 @@ impl PgStore {
             holder: commits::new_holder(),
             batches: 0,
             give_up: GiveUp::default(),
+            lease: None,
         })
     }
 
@@ -328,6 +394,7 @@ impl PgStore {
             Some(campaign) => Ok(Ctx {
                 campaign,
                 location: self.location.clone(),
+                lease: self.lease.clone(),
             }),
             None => Err(JournalError::NoCampaign {
                 path: self.location.to_string().into(),

@@ -4,35 +4,17 @@
 //! update, not per message. Each keeps the one-by-one rules exactly: the
 //! same refusals in the same order, the same first error.
 
+use std::collections::HashMap;
+
 use postgres::Transaction;
 
 use crate::journal::error::JournalError;
 use crate::journal::model::{MessageState, Outcome};
 use crate::journal::pg::Ctx;
+use crate::journal::pg_claim::lease_allows;
 use crate::journal::pg_write::{parse_state, seq_param, state_of};
 use crate::journal::sqlite::to_ns;
 use crate::journal::store::{JournalUpdate, Refusal};
-
-/// Whether two updates may share one statement: claims with claims, sends
-/// with sends.
-pub(crate) fn same_kind(a: &JournalUpdate, b: &JournalUpdate) -> bool {
-    matches!(
-        (a, b),
-        (
-            JournalUpdate::InFlight { .. },
-            JournalUpdate::InFlight { .. }
-        ) | (
-            JournalUpdate::Outcome {
-                outcome: Outcome::Sent { .. },
-                ..
-            },
-            JournalUpdate::Outcome {
-                outcome: Outcome::Sent { .. },
-                ..
-            },
-        )
-    )
-}
 
 /// Claims a run of messages (no stops recorded) in two statements: lock
 /// them all, then move the pending ones. The rest are refused, in the
@@ -42,6 +24,7 @@ pub(crate) fn claim_all(
     tx: &mut Transaction<'_>,
     ctx: &Ctx,
     claims: &[JournalUpdate],
+    leases: Option<&HashMap<String, bool>>,
 ) -> Result<Vec<Refusal>, JournalError> {
     let mut seqs = Vec::with_capacity(claims.len());
     let mut ats = Vec::with_capacity(claims.len());
@@ -53,20 +36,29 @@ pub(crate) fn claim_all(
     }
     let rows = tx
         .query(
-            "SELECT seq, state FROM messages WHERE campaign = $1 AND seq = ANY($2)
+            "SELECT seq, state, account FROM messages WHERE campaign = $1 AND seq = ANY($2)
              ORDER BY seq FOR UPDATE",
             &[&ctx.campaign, &seqs],
         )
         .map_err(ctx.pg("claiming messages"))?;
-    let mut states: std::collections::HashMap<i64, MessageState> = rows
+    let mut states: HashMap<i64, MessageState> = rows
         .iter()
         .map(|row| (row.get::<_, i64>(0), parse_state(row.get(1))))
+        .collect();
+    let accounts: HashMap<i64, &str> = rows
+        .iter()
+        .map(|row| (row.get::<_, i64>(0), row.get::<_, &str>(2)))
         .collect();
     let mut refusals = Vec::new();
     let mut claim_seqs = Vec::new();
     let mut claim_ats = Vec::new();
     for (&seq, &at) in seqs.iter().zip(&ats) {
         match states.get(&seq).copied() {
+            Some(MessageState::Pending)
+                if !lease_allows(leases, accounts.get(&seq).copied().unwrap_or_default()) =>
+            {
+                refusals.push(Refusal::lease_lost(seq as u64));
+            }
             Some(MessageState::Pending) => {
                 states.insert(seq, MessageState::InFlight);
                 claim_seqs.push(seq);
@@ -123,7 +115,8 @@ pub(crate) fn sent_all(
         .iter()
         .map(|row| row.get(0))
         .collect();
-    if updated.len() == seqs.len() {
+    // A worker that lost a lease leaves the new holder's states alone.
+    if updated.len() == seqs.len() || ctx.lease.is_some() {
         return Ok(());
     }
     // Some were not in flight, or one was sent twice: the first of them, in

@@ -2,8 +2,8 @@
 //! sending store repeats after a lost connection; writes between runs,
 //! tried once (an edit may not be idempotent); and the send path's batches,
 //! recorded exactly once through lost connections (`pg_commits`). The
-//! campaign's writer lock lives here too, since a new connection must take
-//! it again.
+//! campaign's writer lock lives here too, since a new connection of a
+//! `send` or `resume` must take it again (a worker's store holds none).
 
 use std::sync::Arc;
 
@@ -25,10 +25,10 @@ impl PgStore {
             return self.read_once(f);
         }
         let ctx = self.ctx()?;
-        let (lock, give_up) = (self.writer_lock(), self.give_up.clone());
+        let (lock, give_up) = (self.lock_to_restore(), self.give_up.clone());
         self.conn.run(move |session| {
-            let restore = |session: &mut Session| lock.take(session);
-            let how = reconnect_with(&give_up, &lock.location, &restore);
+            let restore = |session: &mut Session| lock.restore(session);
+            let how = reconnect_with(&give_up, &ctx.location, &restore);
             retrying(session, &how, |session| f(session, &ctx))
         })
     }
@@ -69,12 +69,29 @@ impl PgStore {
             holder: self.holder.clone(),
             batch: self.batches,
         };
-        let (lock, give_up) = (self.writer_lock(), self.give_up.clone());
+        let (lock, give_up) = (self.lock_to_restore(), self.give_up.clone());
         self.conn.run(move |session| {
-            let restore = |session: &mut Session| lock.take(session);
-            let how = reconnect_with(&give_up, &lock.location, &restore);
+            let restore = |session: &mut Session| lock.restore(session);
+            let how = reconnect_with(&give_up, &ctx.location, &restore);
             commits::record_exactly_once(session, &ctx, &batch, &marker, &how)
         })
+    }
+}
+
+impl PgStore {
+    /// The writer lock a new connection must take again: the one a `send`
+    /// or `resume` took. A worker's store takes none (each claim checks its
+    /// account's lease instead).
+    fn lock_to_restore(&self) -> LockToRestore {
+        LockToRestore(self.lease.is_none().then(|| self.writer_lock()))
+    }
+}
+
+struct LockToRestore(Option<WriterLock>);
+
+impl LockToRestore {
+    fn restore(&self, session: &mut Session) -> Result<(), JournalError> {
+        self.0.as_ref().map_or(Ok(()), |lock| lock.take(session))
     }
 }
 

@@ -184,6 +184,14 @@ impl PgConn {
         }
     }
 
+    /// Runs `job` on the connection's thread without waiting for it (a
+    /// listener's loop); later calls wait until it returns.
+    pub(crate) fn spawn(&self, job: impl FnOnce(&mut Session) + Send + 'static) {
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send(Box::new(job));
+        }
+    }
+
     /// Runs `job` with the client on the connection's thread and returns
     /// its result. A panic in `job` is passed on to the caller.
     pub(crate) fn run<R: Send + 'static>(

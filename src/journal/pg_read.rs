@@ -119,6 +119,27 @@ pub fn messages_in_state(
     Ok(rows.iter().map(stored_message).collect())
 }
 
+/// A worker's share: the messages of one account in any of `states`.
+pub fn account_messages(
+    session: &mut Session,
+    ctx: &Ctx,
+    account: &str,
+    states: &[MessageState],
+) -> Result<Vec<StoredMessage>, JournalError> {
+    let names: Vec<&str> = states.iter().map(|&state| state_name(state)).collect();
+    let rows = session
+        .client
+        .query(
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE campaign = $1 AND state = ANY($2) AND account = $3 ORDER BY seq"
+            ),
+            &[&ctx.campaign, &names, &account],
+        )
+        .map_err(ctx.pg("reading an account's messages"))?;
+    Ok(rows.iter().map(stored_message).collect())
+}
+
 pub fn row_digest_page(
     session: &mut Session,
     ctx: &Ctx,

@@ -13,16 +13,14 @@ use postgres::Transaction;
 use postgres::types::ToSql;
 
 use crate::journal::error::JournalError;
-use crate::journal::model::{AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome};
+use crate::journal::model::{CampaignMeta, MessageState, NewMessage, Outcome};
 use crate::journal::pg::Ctx;
-use crate::journal::pg_batch::{claim_all, same_kind, sent_all};
+use crate::journal::pg_claim::claimable;
 use crate::journal::pg_commits::{Marker, RecordError};
 use crate::journal::pg_conn::Session;
-use crate::journal::pg_edits::skip_one;
-use crate::journal::pg_stops::stop_reason;
-use crate::journal::sqlite::{opt_to_ns, to_ns};
+use crate::journal::pg_rounds::{Checks, apply};
+use crate::journal::sqlite::to_ns;
 use crate::journal::sqlite_write::INTERRUPTED_REASON;
-use crate::journal::stops::skip_reason;
 use crate::journal::store::{JournalUpdate, Refusal};
 
 /// Messages per INSERT when storing a plan: one statement of arrays
@@ -90,6 +88,7 @@ pub fn create_campaign(
     let ctx = Ctx {
         campaign: id,
         location: location.into(),
+        lease: None,
     };
     insert_messages(&mut tx, &ctx, messages)?;
     tx.commit().map_err(pg("committing the campaign"))?;
@@ -204,18 +203,18 @@ pub fn recover_in_flight(session: &mut Session, ctx: &Ctx) -> Result<u64, Journa
 }
 
 /// The statements of the send path, prepared once per connection.
-struct SendPath {
-    lock_message: postgres::Statement,
-    any_stops: postgres::Statement,
-    claim: postgres::Statement,
-    insert_attempt: postgres::Statement,
-    count_attempt: postgres::Statement,
-    account_stats: postgres::Statement,
-    sent: postgres::Statement,
-    failed: postgres::Statement,
-    back_to_pending: postgres::Statement,
-    uncertain: postgres::Statement,
-    outcome_error: postgres::Statement,
+pub(crate) struct SendPath {
+    pub(crate) lock_message: postgres::Statement,
+    pub(crate) any_stops: postgres::Statement,
+    pub(crate) claim: postgres::Statement,
+    pub(crate) insert_attempts: postgres::Statement,
+    pub(crate) count_attempts: postgres::Statement,
+    pub(crate) account_stats: postgres::Statement,
+    pub(crate) sent: postgres::Statement,
+    pub(crate) failed: postgres::Statement,
+    pub(crate) back_to_pending: postgres::Statement,
+    pub(crate) uncertain: postgres::Statement,
+    pub(crate) outcome_error: postgres::Statement,
 }
 
 const LOCK_MESSAGE: &str =
@@ -223,16 +222,21 @@ const LOCK_MESSAGE: &str =
 const ANY_STOPS: &str = "SELECT EXISTS (SELECT 1 FROM stops WHERE campaign = $1)";
 const CLAIM: &str = "UPDATE messages SET state = 'in_flight', last_attempt_at_ns = $3
      WHERE campaign = $1 AND seq = $2 AND state = 'pending'";
-const INSERT_ATTEMPT: &str = "INSERT INTO attempts
+// In array order, so each message's attempts keep theirs (`id`).
+const INSERT_ATTEMPTS: &str = "INSERT INTO attempts
          (campaign, seq, at_ns, status, rl_limit, rl_remaining, rl_reset_at_ns, error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-const COUNT_ATTEMPT: &str = "UPDATE messages SET
-         attempts = attempts + $3,
-         last_status = COALESCE($4, last_status),
-         last_attempt_at_ns = CASE WHEN $3 = 1
-             THEN GREATEST(COALESCE(last_attempt_at_ns, $5), $5) ELSE last_attempt_at_ns END
-     WHERE campaign = $1 AND seq = $2
-     RETURNING account";
+     SELECT $1, u.* FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::bigint[],
+         $6::bigint[], $7::bigint[], $8::text[])
+         AS u(seq, at_ns, status, rl_limit, rl_remaining, rl_reset_at_ns, error)";
+// Distinct messages only (one round of `pg_rounds`). A 429 is not counted.
+const COUNT_ATTEMPTS: &str = "UPDATE messages m SET
+         attempts = m.attempts + u.counted,
+         last_status = COALESCE(u.status, m.last_status),
+         last_attempt_at_ns = CASE WHEN u.counted = 1
+             THEN GREATEST(COALESCE(m.last_attempt_at_ns, u.at), u.at) ELSE m.last_attempt_at_ns END
+     FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::int[]) AS u(seq, at, counted, status)
+     WHERE m.campaign = $1 AND m.seq = u.seq
+     RETURNING m.seq, m.account";
 // Latest recorded wins, as in SQLite's `account_stats`.
 const ACCOUNT_STATS: &str = "INSERT INTO accounts AS a
          (campaign, account, throttled, rl_limit, rl_remaining, rl_reset_at_ns, rl_at_ns, last_error)
@@ -264,8 +268,8 @@ impl SendPath {
             lock_message: session.statement(LOCK_MESSAGE)?,
             any_stops: session.statement(ANY_STOPS)?,
             claim: session.statement(CLAIM)?,
-            insert_attempt: session.statement(INSERT_ATTEMPT)?,
-            count_attempt: session.statement(COUNT_ATTEMPT)?,
+            insert_attempts: session.statement(INSERT_ATTEMPTS)?,
+            count_attempts: session.statement(COUNT_ATTEMPTS)?,
             account_stats: session.statement(ACCOUNT_STATS)?,
             sent: session.statement(SENT)?,
             failed: session.statement(FAILED)?,
@@ -298,48 +302,14 @@ pub(crate) fn record(
         .query_one(&statements.any_stops, &[&ctx.campaign])
         .map_err(ctx.pg("reading the stops"))?
         .get(0);
-    let mut refusals = Vec::new();
-    let mut rest = batch;
-    while let Some(first) = rest.first() {
-        // Runs of claims, and of sends, go in one statement each: the
-        // writer commits many claims at once, and a round trip per message
-        // would cap it at the network's pace.
-        let run = 1 + rest[1..]
-            .iter()
-            .take_while(|update| same_kind(first, update))
-            .count();
-        let (now, later) = rest.split_at(run);
-        rest = later;
-        match first {
-            JournalUpdate::InFlight { .. } if !any_stops && run > 1 => {
-                refusals.extend(claim_all(&mut tx, ctx, now)?);
-            }
-            JournalUpdate::Outcome {
-                outcome: Outcome::Sent { .. },
-                ..
-            } if run > 1 => sent_all(&mut tx, ctx, now)?,
-            _ => {
-                for update in now {
-                    match update {
-                        JournalUpdate::InFlight { seq, at } => {
-                            let at = to_ns(*at)?;
-                            if let Some(refusal) =
-                                claim(&mut tx, ctx, &statements, any_stops, *seq, at)?
-                            {
-                                refusals.push(refusal);
-                            }
-                        }
-                        JournalUpdate::Attempt(attempt) => {
-                            record_attempt(&mut tx, ctx, &statements, attempt)?
-                        }
-                        JournalUpdate::Outcome { seq, outcome } => {
-                            record_outcome(&mut tx, ctx, &statements, *seq, outcome)?
-                        }
-                    }
-                }
-            }
-        }
-    }
+    // A worker's claims need their account's lease (see `pg_lease`).
+    let leases = match &ctx.lease {
+        Some(check) => Some(claimable(&mut tx, ctx, check, batch)?),
+        None => None,
+    };
+    let leases = leases.as_ref();
+    let checks = Checks { any_stops, leases };
+    let refusals = apply(&mut tx, ctx, &statements, &checks, batch)?;
     marker.insert(&mut tx, &mark, ctx)?;
     match tx.commit() {
         Ok(()) => Ok(refusals),
@@ -363,102 +333,7 @@ pub(crate) fn state_of(
     .map_err(ctx.pg("reading a message's state"))
 }
 
-fn claim(
-    tx: &mut Transaction<'_>,
-    ctx: &Ctx,
-    statements: &SendPath,
-    any_stops: bool,
-    seq: u64,
-    at_ns: i64,
-) -> Result<Option<Refusal>, JournalError> {
-    let row = tx
-        .query_opt(&statements.lock_message, &[&ctx.campaign, &seq_param(seq)])
-        .map_err(ctx.pg("claiming a message"))?;
-    let Some(row) = row else {
-        return Ok(Some(Refusal { seq, state: None }));
-    };
-    let state = parse_state(row.get(0));
-    if state != MessageState::Pending {
-        return Ok(Some(Refusal {
-            seq,
-            state: Some(state),
-        }));
-    }
-    let recipient: String = row.get(1);
-    // As in SQLite: a stopped recipient's message that is pending again is
-    // skipped now instead of sent.
-    if any_stops && let Some(reason) = stop_reason(tx, ctx, &recipient)? {
-        skip_one(tx, ctx, seq, Some(&skip_reason(&reason)))?;
-        return Ok(Some(Refusal {
-            seq,
-            state: Some(MessageState::Skipped),
-        }));
-    }
-    tx.execute(&statements.claim, &[&ctx.campaign, &seq_param(seq), &at_ns])
-        .map_err(ctx.pg("claiming a message"))?;
-    Ok(None)
-}
-
-fn record_attempt(
-    tx: &mut Transaction<'_>,
-    ctx: &Ctx,
-    statements: &SendPath,
-    attempt: &AttemptRecord,
-) -> Result<(), JournalError> {
-    let seq = seq_param(attempt.seq);
-    let at_ns = to_ns(attempt.at)?;
-    let snapshot = attempt.rate_limit.filter(|snapshot| !snapshot.is_empty());
-    let limit = snapshot.and_then(|s| s.limit).map(i64::from);
-    let remaining = snapshot.and_then(|s| s.remaining).map(i64::from);
-    let reset_ns = opt_to_ns(snapshot.and_then(|s| s.reset_at))?;
-    let status = attempt.status.map(i32::from);
-    // A 429 proves the server did not take the message: not an attempt.
-    let throttled = i32::from(attempt.status == Some(429));
-    let counted = tx
-        .query_opt(
-            &statements.count_attempt,
-            &[&ctx.campaign, &seq, &(1 - throttled), &status, &at_ns],
-        )
-        .map_err(ctx.pg("recording an attempt"))?;
-    let Some(counted) = counted else {
-        return Err(JournalError::UnknownSeq { seq: attempt.seq });
-    };
-    let account: String = counted.get(0);
-    tx.execute(
-        &statements.insert_attempt,
-        &[
-            &ctx.campaign,
-            &seq,
-            &at_ns,
-            &status,
-            &limit,
-            &remaining,
-            &reset_ns,
-            &attempt.error,
-        ],
-    )
-    .map_err(ctx.pg("recording an attempt"))?;
-    if throttled == 0 && snapshot.is_none() && attempt.error.is_none() {
-        return Ok(());
-    }
-    tx.execute(
-        &statements.account_stats,
-        &[
-            &ctx.campaign,
-            &account,
-            &i64::from(throttled),
-            &limit,
-            &remaining,
-            &reset_ns,
-            &snapshot.map(|_| at_ns),
-            &attempt.error,
-        ],
-    )
-    .map_err(ctx.pg("recording an attempt"))?;
-    Ok(())
-}
-
-fn record_outcome(
+pub(crate) fn record_outcome(
     tx: &mut Transaction<'_>,
     ctx: &Ctx,
     statements: &SendPath,
@@ -483,7 +358,13 @@ fn record_outcome(
     }
     .map_err(ctx.pg("recording an outcome"))?;
     if changed == 0 {
-        return Err(match state_of(tx, ctx, seq)? {
+        let state = state_of(tx, ctx, seq)?;
+        // A worker that lost an account's lease finds its messages made
+        // uncertain by the new holder: that stays (it may have arrived).
+        if ctx.lease.is_some() && state.is_some() {
+            return Ok(());
+        }
+        return Err(match state {
             None => JournalError::UnknownSeq { seq },
             state => JournalError::NotInFlight { seq, state },
         });

@@ -39,20 +39,34 @@ pub enum JournalUpdate {
     Outcome { seq: u64, outcome: Outcome },
 }
 
-/// A claim that was not granted because the message was not pending. The rest
-/// of its batch still applies.
+/// A claim that was not granted because the message was not pending, or,
+/// for a worker sharing a campaign, because the account's lease is no
+/// longer its own. The rest of its batch still applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
     pub seq: u64,
-    /// The message's state, or `None` if no message has that `seq`.
+    /// The message's state, or `None` if no message has that `seq`. A
+    /// pending message is refused only when its account's lease was lost.
     pub state: Option<MessageState>,
 }
 
 impl Refusal {
+    /// The message is pending, but its account's lease is another
+    /// worker's now (or expired).
+    pub fn lease_lost(seq: u64) -> Refusal {
+        Refusal {
+            seq,
+            state: Some(MessageState::Pending),
+        }
+    }
+
     pub fn into_error(self) -> JournalError {
-        JournalError::NotClaimable {
-            seq: self.seq,
-            state: self.state,
+        match self.state {
+            Some(MessageState::Pending) => JournalError::LeaseLost { seq: self.seq },
+            state => JournalError::NotClaimable {
+                seq: self.seq,
+                state,
+            },
         }
     }
 }

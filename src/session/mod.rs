@@ -7,13 +7,13 @@
 //! a summary, closing the journal last. The next channel, step type or store
 //! enters here (docs/design.md, "Where to add").
 
-mod connect;
+pub(crate) mod connect;
 mod preview;
 mod reconcile;
-mod resume;
+pub(crate) mod resume;
 mod run;
 mod send;
-mod signals;
+pub(crate) mod signals;
 pub mod work;
 
 pub use connect::{DEFAULT_ENDPOINT, SANDBOX_ENDPOINT, Target, choose_endpoint, connect};

@@ -54,7 +54,7 @@ pub fn resume(
     // back to pending: their earlier requests still count against the window.
     let accounts = overrides.accounts(&saved.accounts);
     let windows = overrides.windows_or(&saved.windows);
-    let history = rate_history(&store, &accounts)?;
+    let history = rate_history(&store, &accounts, Utc::now())?;
 
     if overrides.retry_failed {
         let moved = store.set_state_where(MessageState::Failed, MessageState::Pending)?;
@@ -70,7 +70,7 @@ pub fn resume(
     let previous_steps = previous_steps_of(&store, &pending)?;
     let domain_cap = saved
         .per_domain_daily_cap
-        .map(|cap| domain_cap_after(&store, cap, saved.zone()))
+        .map(|cap| domain_cap_after(&store, cap, saved.zone(), Utc::now()))
         .transpose()?;
     if pending.is_empty() {
         let counts = store.summary()?.counts;
@@ -180,8 +180,11 @@ fn saved_options(
 
 /// Each account's recent sends: enough for its rolling window and for
 /// today's daily cap, which never needs more than the cap.
-fn rate_history(store: &AnyStore, accounts: &[Account]) -> anyhow::Result<History> {
-    let now = Utc::now();
+pub(crate) fn rate_history(
+    store: &dyn CampaignStore,
+    accounts: &[Account],
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<History> {
     let mut history = History::new();
     for account in accounts {
         let lookback = TimeDelta::from_std(account.rate.period)
@@ -225,8 +228,8 @@ fn campaign_exit_code(run_code: i32, state: &Location) -> i32 {
 
 /// What became of the previous steps that pending follow-ups wait for,
 /// when those steps are not pending themselves.
-fn previous_steps_of(
-    store: &AnyStore,
+pub(crate) fn previous_steps_of(
+    store: &dyn CampaignStore,
     pending: &[crate::journal::StoredMessage],
 ) -> anyhow::Result<super::work::PreviousSteps> {
     let pending_seqs: std::collections::HashSet<u64> =
@@ -246,12 +249,13 @@ fn previous_steps_of(
 /// `per_domain_daily_cap` with the messages that may have reached their
 /// server in the last two days counted (older ones cannot share a day with
 /// anything still to send).
-fn domain_cap_after(
-    store: &AnyStore,
+pub(crate) fn domain_cap_after(
+    store: &dyn CampaignStore,
     cap: u32,
     zone: chrono_tz::Tz,
+    now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<crate::plan::domain_cap::DomainCap> {
-    let since = Utc::now() - TimeDelta::days(2);
+    let since = now - TimeDelta::days(2);
     let past = store.messages_in_state(&[MessageState::Sent, MessageState::Uncertain])?;
     let recent = past.iter().filter_map(|stored| {
         let at = stored.sent_at.or(stored.last_attempt_at)?;

@@ -18,11 +18,9 @@ use crate::journal::{CampaignStore, JournalHandle, JournalLock};
 use crate::options::{CampaignFlags, DeliveryOptions};
 use crate::plan::Slot;
 use crate::send::executor::{CLAIM_LEAD, ExecSettings};
-use crate::state::changes::match_campaign;
 use crate::state::location::{self, Location};
-use crate::state::paths::{archive_path, explain_open_error};
-use crate::state::saved::SavedOptions;
-use crate::state::start;
+use crate::state::paths::archive_path;
+use crate::state::{preflight, start};
 
 /// A planned campaign and how to send it.
 pub struct NewRun<'a> {
@@ -34,6 +32,8 @@ pub struct NewRun<'a> {
     pub state: &'a Location,
     /// `--restart`: begin again although `state` holds a campaign.
     pub restart: bool,
+    /// `--detach`: record the campaign for workers and return.
+    pub detach: bool,
     pub delivery: &'a DeliveryOptions,
 }
 
@@ -45,8 +45,15 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
         flags,
         state,
         restart,
+        detach,
         delivery,
     } = run;
+    if detach && state.file().is_some() {
+        bail!(
+            "--detach leaves the campaign to `outreach worker`s, which share campaigns through PostgreSQL: \
+             pass --state postgres://USER@HOST/DB (or set OUTREACH_DATABASE_URL)"
+        );
+    }
     let (backoff, timeout) = delivery
         .retry
         .over_config(&campaign.spec.config.config.retry);
@@ -66,6 +73,9 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
         if let Some(code) = existing_campaign(state, restart, campaign)? {
             return Ok(code);
         }
+    }
+    if detach {
+        return detached(campaign, slots, flags, state, endpoint, (&backoff, timeout));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -126,6 +136,54 @@ pub fn send(run: NewRun<'_>) -> anyhow::Result<i32> {
     })
 }
 
+/// `send --detach`: the campaign goes into the database, due now, and the
+/// workers are woken; nothing is sent from here.
+fn detached(
+    campaign: &Campaign,
+    slots: &[Slot],
+    flags: &CampaignFlags,
+    state: &Location,
+    endpoint: Option<String>,
+    (backoff, timeout): (&crate::throttle::BackoffPolicy, std::time::Duration),
+) -> anyhow::Result<i32> {
+    let new = start::new_campaign(
+        campaign,
+        slots,
+        flags,
+        backoff,
+        timeout,
+        endpoint,
+        chrono::Utc::now(),
+    )?;
+    let mut store = location::create_store(state)?;
+    store.create_campaign(&new.meta, &new.messages)?;
+    if let crate::journal::AnyStore::Postgres(store) = &store {
+        store.wake_workers()?;
+    }
+    say!(
+        "{} message(s) recorded in {state}; nothing was sent from here. \
+         `outreach worker` sends them (start one or more: outreach worker {}); \
+         follow with `outreach status {} --watch`.",
+        new.messages.len(),
+        worker_flags(state),
+        state.flags()
+    );
+    Ok(exit_codes::SUCCESS)
+}
+
+/// The `--state` a worker needs for `state` (none when the URL came from
+/// the environment).
+fn worker_flags(state: &Location) -> String {
+    match state {
+        Location::Postgres {
+            url,
+            from_env: false,
+            ..
+        } => format!("--state {url}"),
+        _ => String::new(),
+    }
+}
+
 /// `send` on a CSV whose campaign exists: never send anyone again by accident,
 /// and never take another campaign's journal for this one's.
 /// Returns `Some(exit code)` when `send` must stop here.
@@ -134,16 +192,12 @@ fn existing_campaign(
     restart: bool,
     campaign: &Campaign,
 ) -> anyhow::Result<Option<i32>> {
-    let state = &location.as_path();
     match location {
         // A campaign being sent right now: say so, whatever else is true.
         Location::File(path) => drop(JournalLock::acquire(path)?),
         Location::Postgres { url, campaign, .. } => {
             if restart {
-                bail!(
-                    "--restart: {location} exists; in a database a campaign is started again under \
-                     a new name: pass --campaign NEW_NAME (the old campaign stays as it is)"
-                );
+                bail!("{}", preflight::restart_in_database(location));
             }
             let store = location::open_read_only(location)?;
             if location::sender(location, &store).running() {
@@ -160,47 +214,12 @@ fn existing_campaign(
         return Ok(None);
     }
     let store = location::open_read_only(location)?;
-    let Some(meta) = store.campaign()? else {
-        return Err(explain_open_error(
-            crate::journal::JournalError::NoCampaign {
-                path: state.to_path_buf(),
-            },
-            state,
-        ));
-    };
-    let saved_config = SavedOptions::of(&meta)
-        .ok()
-        .and_then(|saved| saved.flags.config);
-    let config = campaign.spec.config.path.as_deref().map(start::absolute);
-    match_campaign(
-        state,
-        &meta.inputs,
-        saved_config.as_deref(),
-        &start::input_digests(campaign),
-        config.as_deref(),
-    )?;
-    let counts = store.summary()?.counts;
-    let resume = format!("outreach resume {}", location.flags());
-    if counts.is_settled() {
-        say!(
-            "This campaign is already complete ({} sent, {} failed, {} skipped, journal {}); nothing was sent again.\n\
-             To send to the same recipients again on purpose, use `outreach send --restart` (the old journal is kept).",
-            counts.sent,
-            counts.failed,
-            counts.skipped,
-            state.display()
-        );
+    let existing = preflight::existing(location, &store, campaign)?;
+    if existing.is_complete() {
+        say!("{}", existing.complete_text());
         return Ok(Some(exit_codes::SUCCESS));
     }
-    bail!(
-        "this CSV's campaign is already under way ({} sent, {} pending, {} uncertain, {} failed; journal {}); \
-         nothing was sent. Continue it with `{resume}`, or begin a new campaign on purpose with --restart",
-        counts.sent,
-        counts.pending + counts.in_flight,
-        counts.uncertain,
-        counts.failed,
-        state.display()
-    )
+    bail!("{}", existing.under_way_text())
 }
 
 /// `--restart`: the journal and its SQLite side files get a dated name.

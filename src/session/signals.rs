@@ -7,8 +7,17 @@ use crate::journal::JournalHandle;
 use crate::send::executor::StopHandle;
 
 /// Watch for signals until the process ends; `stop` and `journal` are told
-/// on the first.
+/// on the first (a journal waiting for its unreachable database stops
+/// waiting).
 pub fn watch_signals(stop: StopHandle, journal: JournalHandle) {
+    on_signals(move || {
+        stop.stop();
+        journal.give_up_waiting();
+    });
+}
+
+/// Watch for signals until the process ends; `stop` is called on the first.
+pub fn on_signals(stop: impl Fn() + Send + 'static) {
     tokio::spawn(async move {
         let mut presses = 0;
         loop {
@@ -16,8 +25,7 @@ pub fn watch_signals(stop: StopHandle, journal: JournalHandle) {
             presses += 1;
             if presses == 1 {
                 // Stop first: the line below may go nowhere (stderr closed).
-                stop.stop();
-                journal.give_up_waiting();
+                stop();
                 say!(
                     "\nstopping: no new sends; waiting for requests in flight (press Ctrl-C again to quit at once)"
                 );

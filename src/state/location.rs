@@ -107,6 +107,24 @@ fn database(state: Option<&Path>) -> anyhow::Result<Option<(DbUrl, bool)>> {
     }
 }
 
+/// `worker`: the database it works on; workers need PostgreSQL.
+pub fn database_for_worker(state: Option<&Path>) -> anyhow::Result<DbUrl> {
+    match database(state)? {
+        Some((url, _)) => Ok(url),
+        None => match state {
+            Some(path) => bail!(
+                "--state {}: `outreach worker` works on campaigns in PostgreSQL (postgres://USER@HOST/DB); \
+                 an SQLite journal is sent by `outreach resume`",
+                path.display()
+            ),
+            None => bail!(
+                "`outreach worker` needs a PostgreSQL database: pass --state postgres://USER@HOST/DB \
+                 or set {DATABASE_URL_VAR}"
+            ),
+        },
+    }
+}
+
 fn refuse_campaign_for_file(campaign: Option<&str>) -> anyhow::Result<()> {
     if let Some(name) = campaign {
         bail!(
@@ -198,9 +216,11 @@ fn only_campaign(url: &DbUrl) -> anyhow::Result<String> {
 pub fn exists(location: &Location) -> anyhow::Result<bool> {
     match location {
         Location::File(path) => Ok(path.exists()),
-        Location::Postgres { url, campaign, .. } => Ok(PgStore::campaigns(url)?
-            .iter()
-            .any(|listing| &listing.name == campaign)),
+        // Probed, not listed: a database of an older schema is upgraded by
+        // `send`, not refused as `status` refuses to list it.
+        Location::Postgres { url, campaign, .. } => {
+            Ok(crate::journal::pg_preflight::probe(url, campaign)?.campaign_exists)
+        }
     }
 }
 
@@ -255,7 +275,10 @@ pub fn sender(location: &Location, store: &AnyStore) -> crate::state::standing::
         (Location::File(path), _) => Sender::of(path),
         (_, AnyStore::Postgres(store)) => match store.sender_running() {
             Ok(true) => Sender::Running { pid: None },
-            _ => Sender::Stopped,
+            _ => match store.workers_holding() {
+                Ok(count) if count > 0 => Sender::Workers { count },
+                _ => Sender::Stopped,
+            },
         },
         (_, AnyStore::Sqlite(_)) => Sender::Stopped,
     }

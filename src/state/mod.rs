@@ -9,10 +9,13 @@
 //! - [`start`]: a planned campaign -> journal rows (messages, keys, digests).
 //! - [`standing`]: where a campaign stands for `status` (sender, counts, ETA).
 //! - [`changes`]: what changed in the CSV and templates since the start.
+//! - [`preflight`]: what `send` would do with its journal, found without
+//!   writing (`send --dry-run`), and the refusals' wording `send` shares.
 
 pub mod changes;
 pub mod location;
 pub mod paths;
+pub mod preflight;
 pub mod saved;
 pub mod standing;
 pub mod start;

@@ -15,7 +15,13 @@ use crate::state::saved::SavedOptions;
 /// says: a message left `in_flight` by an interruption may have arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sender {
-    Running { pid: Option<u32> },
+    Running {
+        pid: Option<u32>,
+    },
+    /// `outreach worker`s hold leases on the campaign's accounts.
+    Workers {
+        count: u32,
+    },
     Stopped,
 }
 
@@ -28,7 +34,7 @@ impl Sender {
     }
 
     pub fn running(self) -> bool {
-        matches!(self, Sender::Running { .. })
+        matches!(self, Sender::Running { .. } | Sender::Workers { .. })
     }
 }
 
