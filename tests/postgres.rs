@@ -4,7 +4,8 @@
 //! json and the HTML page),
 //! `stop`, and `resume` after kill -9; the URL's password never printed;
 //! TLS modes; a database that is unreachable, newer than the binary, or a
-//! campaign another process is sending.
+//! campaign another process is sending; the database lost mid-campaign
+//! (`postgres/outage.rs`, through a TCP proxy that cuts connections).
 //!
 //! Each test works in a PostgreSQL schema of its own on the server named by
 //! `OUTREACH_TEST_DATABASE_URL` (tests/common/postgres.rs); without it the
@@ -13,6 +14,8 @@
 mod common;
 #[path = "postgres/html.rs"]
 mod html;
+#[path = "postgres/outage.rs"]
+mod outage;
 
 use std::time::Duration;
 

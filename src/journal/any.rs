@@ -163,4 +163,7 @@ impl CampaignStore for AnyStore {
     fn attempts(&self, seq: u64) -> Result<Vec<AttemptRecord>, JournalError> {
         each!(self, store => store.attempts(seq))
     }
+    fn give_up_handle(&self) -> Option<crate::journal::GiveUp> {
+        each!(self, store => store.give_up_handle())
+    }
 }

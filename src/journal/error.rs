@@ -200,6 +200,27 @@ pub enum JournalError {
     )]
     CampaignBusy { url: String, name: String },
 
+    /// Ctrl-C while the database was unreachable: what was not written
+    /// yet never will be by this run.
+    #[error(
+        "gave up reconnecting to the database at {host} after {:.1} s (interrupted); \
+         updates not written yet are lost to the journal: their messages stay in flight \
+         there, and `outreach resume` counts them as uncertain",
+        .waited.as_secs_f64()
+    )]
+    GaveUpReconnecting {
+        host: String,
+        waited: std::time::Duration,
+        #[source]
+        source: Box<JournalError>,
+    },
+
+    #[error(
+        "campaign store {location}: the server process (pid {pid}) of the lost connection \
+         did not end; end it (`SELECT pg_terminate_backend({pid})`) and run `outreach resume`"
+    )]
+    BackendLingers { location: String, pid: i32 },
+
     #[error("campaign store {location}: {action} failed")]
     Postgres {
         location: String,
@@ -250,6 +271,16 @@ fn lost_text(lost: u64) -> String {
 }
 
 impl JournalError {
+    /// The [`JournalError::GaveUpReconnecting`] this is, or that a writer
+    /// failed of: the run was interrupted during an outage, not broken.
+    pub fn gave_up_reconnecting(&self) -> Option<&JournalError> {
+        match self {
+            JournalError::GaveUpReconnecting { .. } => Some(self),
+            JournalError::WriterFailed(cause) => cause.gave_up_reconnecting(),
+            _ => None,
+        }
+    }
+
     /// Wraps an error from a caller's callback.
     pub fn sink(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> JournalError {
         JournalError::Sink(error.into())

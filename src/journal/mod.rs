@@ -22,7 +22,9 @@
 //!   form ([`pg_url`]), one connection on a thread of its own (`pg_conn`),
 //!   embedded migrations ([`pg_schema`]), `pg_write` (with `pg_batch`),
 //!   `pg_edits`, `pg_read`, `pg_stops` mirroring the SQLite files, and the
-//!   trait impl (`pg_store`); [`pg_preflight`]: what a database holds,
+//!   trait impl (`pg_store`); a lost connection ridden out on the send
+//!   path ([`pg_reconnect`]) with each commit settled by its marker
+//!   (`pg_commits`); [`pg_preflight`]: what a database holds,
 //!   read without migrating (`send --dry-run`); [`pg_holders`]: which
 //!   worker holds each account's lease, and the live workers (`status`).
 //! - [`any`]: [`AnyStore`], either store for the commands, and
@@ -65,7 +67,9 @@ pub mod lock;
 pub mod model;
 pub mod pg;
 mod pg_batch;
+mod pg_calls;
 mod pg_claim;
+mod pg_commits;
 mod pg_conn;
 pub mod pg_control;
 mod pg_edits;
@@ -73,6 +77,7 @@ pub mod pg_holders;
 pub mod pg_lease;
 pub mod pg_preflight;
 mod pg_read;
+pub mod pg_reconnect;
 mod pg_rounds;
 pub mod pg_schema;
 mod pg_stops;
@@ -108,6 +113,7 @@ pub use model::{
     RateLimitSnapshot, Rerender, SequencePlace, StoredMessage, UnknownState,
 };
 pub use pg::{CampaignListing, PgStore};
+pub use pg_reconnect::GiveUp;
 pub use pg_url::DbUrl;
 pub use problems::{ProblemMessage, ReasonCount, Reasons};
 pub use report::{AccountSummary, ReportRow, RowDigest, StateCounts, StatusSummary, StepCounts};

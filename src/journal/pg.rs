@@ -8,6 +8,11 @@
 //! transactions in `pg_write`, the edits between runs in `pg_edits`, the
 //! reads in `pg_read` and stops in `pg_stops`.
 //!
+//! A lost connection is ridden out on the send path and by the reads of a
+//! sending store (`pg_reconnect`, `pg_commits`): the store connects again,
+//! takes its writer lock again, and settles or replays the batch it was
+//! writing.
+//!
 //! One writer per campaign, as with SQLite's lock file: a writable store
 //! holds a session-level advisory lock on its campaign's name for as long as
 //! its connection lives, so a process that dies (kill -9 included) lets go
@@ -22,8 +27,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::journal::error::JournalError;
-use crate::journal::pg_conn::{PgConn, Session};
+use crate::journal::pg_calls::WriterLock;
+use crate::journal::pg_commits as commits;
+use crate::journal::pg_conn::PgConn;
 use crate::journal::pg_lease::LeaseCheck;
+use crate::journal::pg_reconnect::GiveUp;
 use crate::journal::pg_url::DbUrl;
 use crate::journal::report::StepCounts;
 use crate::journal::stops::{StopReport, StopRequest, StopTarget};
@@ -43,6 +51,12 @@ pub struct PgStore {
     /// The campaign's row id; `None` until `create_campaign` commits.
     pub(super) campaign: Option<i64>,
     pub(super) mode: Mode,
+    /// This store's session in `commits` (see `pg_commits`).
+    pub(super) holder: Arc<str>,
+    /// The last send-path batch's number.
+    pub(super) batches: i64,
+    /// Ends the wait for an unreachable database (Ctrl-C).
+    pub(super) give_up: GiveUp,
     /// A worker's store: claims need the account's lease, and no
     /// campaign-wide writer lock is taken (see `pg_lease`).
     pub(super) lease: Option<Arc<LeaseCheck>>,
@@ -278,6 +292,9 @@ impl PgStore {
             location: format!("campaign `{name}` in {url}").into(),
             campaign: None,
             mode,
+            holder: commits::new_holder(),
+            batches: 0,
+            give_up: GiveUp::default(),
             lease: None,
         })
     }
@@ -314,28 +331,15 @@ impl PgStore {
 
     /// Takes the campaign's writer lock (see the module docs).
     fn lock(&mut self) -> Result<(), JournalError> {
-        let name = self.name.clone();
-        let location = self.location.clone();
-        let taken = self.conn.run(move |session| {
-            session
-                .client
-                .query_one(
-                    "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || '/' || $2))",
-                    &[&LOCK_CLASS, &name],
-                )
-                .map(|row| row.get::<_, bool>(0))
-                .map_err(JournalError::pg(
-                    &location,
-                    "taking the campaign's writer lock",
-                ))
-        })?;
-        if taken {
-            Ok(())
-        } else {
-            Err(JournalError::CampaignBusy {
-                url: self.url.redacted(),
-                name: self.name.clone(),
-            })
+        let lock = self.writer_lock();
+        self.conn.run(move |session| lock.take(session))
+    }
+
+    pub(super) fn writer_lock(&self) -> WriterLock {
+        WriterLock {
+            name: self.name.clone(),
+            url: self.url.redacted(),
+            location: self.location.clone(),
         }
     }
 
@@ -385,7 +389,7 @@ impl PgStore {
         }
     }
 
-    fn ctx(&self) -> Result<Ctx, JournalError> {
+    pub(super) fn ctx(&self) -> Result<Ctx, JournalError> {
         match self.campaign {
             Some(campaign) => Ok(Ctx {
                 campaign,
@@ -397,27 +401,6 @@ impl PgStore {
             }),
         }
     }
-
-    /// Runs a read of the campaign on the connection's thread.
-    pub(super) fn read<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Session, &Ctx) -> Result<R, JournalError> + Send + 'static,
-    ) -> Result<R, JournalError> {
-        let ctx = self.ctx()?;
-        self.conn.run(move |session| f(session, &ctx))
-    }
-
-    /// Runs a write of the campaign on the connection's thread; refused on
-    /// a store opened read-only or for stops.
-    pub(super) fn write<R: Send + 'static>(
-        &mut self,
-        f: impl FnOnce(&mut Session, &Ctx) -> Result<R, JournalError> + Send + 'static,
-    ) -> Result<R, JournalError> {
-        if self.mode != Mode::Writable {
-            return Err(self.read_only());
-        }
-        self.read(f)
-    }
 }
 
 impl Drop for PgStore {
@@ -426,7 +409,9 @@ impl Drop for PgStore {
     /// server would release it too, a moment after the connection closes).
     fn drop(&mut self) {
         if self.mode == Mode::Writable {
-            self.conn.run(|session| {
+            let holder = self.holder.clone();
+            self.conn.run(move |session| {
+                commits::forget(session, &holder);
                 let _ = session
                     .client
                     .execute("SELECT pg_advisory_unlock_all()", &[]);

@@ -11,7 +11,9 @@
 //!
 //! Connecting happens on that thread too, and an unreachable server is
 //! reported with its host and port and what to check, never with the
-//! password (see [`DbUrl`]).
+//! password (see [`DbUrl`]). The session keeps what it needs to connect
+//! again ([`Session::reopen`]): a sending run rides out a lost connection
+//! (`pg_reconnect`) on this same thread.
 
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
@@ -35,9 +37,79 @@ type Job = Box<dyn FnOnce(&mut Session) + Send>;
 pub(crate) struct Session {
     pub(crate) client: Client,
     statements: HashMap<&'static str, Statement>,
+    /// How to connect again.
+    config: postgres::Config,
+    check: CertCheck,
+    /// `HOST:PORT`, for what is said about the connection.
+    endpoint: String,
+    /// The server process behind `client`, when it could be asked.
+    backend: Option<Backend>,
 }
 
+/// One server process (backend), told apart from a later one that reuses
+/// its pid by when it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Backend {
+    pub(crate) pid: i32,
+    pub(crate) started_us: i64,
+}
+
+/// This session's server process.
+const WHO_AM_I: &str = "SELECT pid, (extract(epoch FROM backend_start) * 1000000)::bigint
+     FROM pg_stat_activity WHERE pid = pg_backend_pid()";
+
 impl Session {
+    fn open(config: postgres::Config, check: CertCheck) -> Result<Session, postgres::Error> {
+        let client = config.connect(tls_connector(check))?;
+        let endpoint = endpoint(&config);
+        let mut session = Session {
+            client,
+            statements: HashMap::new(),
+            config,
+            check,
+            endpoint,
+            backend: None,
+        };
+        session.backend = session.who_am_i();
+        Ok(session)
+    }
+
+    fn who_am_i(&mut self) -> Option<Backend> {
+        let row = self.client.query_opt(WHO_AM_I, &[]).ok()??;
+        Some(Backend {
+            pid: row.get(0),
+            started_us: row.get(1),
+        })
+    }
+
+    /// The server process behind the connection, when it could be asked.
+    #[cfg(test)]
+    pub(crate) fn backend(&self) -> Option<Backend> {
+        self.backend
+    }
+
+    /// `HOST:PORT` of the server (several, comma-separated, when the URL
+    /// names several).
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Opens a new connection in place of the current one (which is lost),
+    /// forgetting the prepared statements, which lived on the server.
+    /// Returns the server process of the connection replaced, if known.
+    pub(crate) fn reopen(&mut self) -> Result<Option<Backend>, postgres::Error> {
+        let client = self.config.connect(tls_connector(self.check))?;
+        let old = std::mem::replace(&mut self.client, client);
+        // Closing says goodbye to a server that may never answer: not here.
+        let _ = std::thread::Builder::new()
+            .name("outreach-postgres-close".into())
+            .spawn(move || drop(old));
+        self.statements.clear();
+        let previous = self.backend.take();
+        self.backend = self.who_am_i();
+        Ok(previous)
+    }
+
     /// `sql` prepared once per session: the send path runs the same few
     /// statements for every message, and preparing costs a round trip.
     pub(crate) fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
@@ -77,13 +149,10 @@ impl PgConn {
         let thread = std::thread::Builder::new()
             .name("outreach-postgres".into())
             .spawn(move || {
-                let mut session = match config.connect(tls_connector(check)) {
-                    Ok(client) => {
+                let mut session = match Session::open(config, check) {
+                    Ok(session) => {
                         let _ = ready.send(Ok(()));
-                        Session {
-                            client,
-                            statements: HashMap::new(),
-                        }
+                        session
                     }
                     Err(error) => {
                         let _ = ready.send(Err(error));
@@ -236,30 +305,31 @@ impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
     }
 }
 
+/// `HOST:PORT` of each server `config` names.
+fn endpoint(config: &postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            Host::Tcp(name) => format!("{name}:{port}"),
+            #[cfg(unix)]
+            Host::Unix(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
+        })
+        .collect();
+    if hosts.is_empty() {
+        "localhost:5432".to_string()
+    } else {
+        hosts.join(", ")
+    }
+}
+
 /// The error for a session that could not be opened, naming where and what
 /// to check.
 fn unreachable(url: &DbUrl, source: postgres::Error) -> JournalError {
-    let config = url.config().ok();
-    let host = config
-        .as_ref()
-        .map(|config| {
-            let hosts: Vec<String> = config
-                .get_hosts()
-                .iter()
-                .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
-                .map(|(host, port)| match host {
-                    Host::Tcp(name) => format!("{name}:{port}"),
-                    #[cfg(unix)]
-                    Host::Unix(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
-                })
-                .collect();
-            if hosts.is_empty() {
-                "localhost:5432".to_string()
-            } else {
-                hosts.join(", ")
-            }
-        })
-        .unwrap_or_else(|| "?".into());
+    let host = url
+        .config()
+        .map_or_else(|_| "?".to_string(), |config| endpoint(&config));
     JournalError::Unreachable {
         url: url.redacted(),
         host,

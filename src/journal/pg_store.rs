@@ -9,6 +9,7 @@ use crate::journal::model::{
     AttemptRecord, CampaignMeta, MessageState, NewMessage, PreviousStep, Rerender, StoredMessage,
 };
 use crate::journal::pg::{Mode, PgStore};
+use crate::journal::pg_reconnect::GiveUp;
 use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
 use crate::journal::store::{CampaignStore, JournalUpdate, Refusal};
 use crate::journal::{pg_edits as edits, pg_read as read, pg_write as write};
@@ -77,8 +78,7 @@ impl CampaignStore for PgStore {
     }
 
     fn record(&mut self, batch: &[JournalUpdate]) -> Result<Vec<Refusal>, JournalError> {
-        let batch = batch.to_vec();
-        self.write(move |session, ctx| write::record(session, ctx, &batch))
+        self.record_batch(batch.to_vec())
     }
 
     fn sends_since(
@@ -157,5 +157,9 @@ impl CampaignStore for PgStore {
 
     fn attempts(&self, seq: u64) -> Result<Vec<AttemptRecord>, JournalError> {
         self.read(move |session, ctx| read::attempts(session, ctx, seq))
+    }
+
+    fn give_up_handle(&self) -> Option<GiveUp> {
+        Some(self.give_up.clone())
     }
 }

@@ -16,6 +16,7 @@ use crate::journal::error::JournalError;
 use crate::journal::model::{CampaignMeta, MessageState, NewMessage, Outcome};
 use crate::journal::pg::Ctx;
 use crate::journal::pg_claim::claimable;
+use crate::journal::pg_commits::{Marker, RecordError};
 use crate::journal::pg_conn::Session;
 use crate::journal::pg_rounds::{Checks, apply};
 use crate::journal::sqlite::to_ns;
@@ -279,13 +280,17 @@ impl SendPath {
     }
 }
 
-pub fn record(
+/// Records `batch` in one transaction marked with `marker`, so that a
+/// commit whose answer is lost can be settled (`pg_commits`).
+pub(crate) fn record(
     session: &mut Session,
     ctx: &Ctx,
     batch: &[JournalUpdate],
-) -> Result<Vec<Refusal>, JournalError> {
+    marker: &Marker,
+) -> Result<Vec<Refusal>, RecordError> {
     let statements =
         SendPath::prepare(session).map_err(ctx.pg("preparing the journal's statements"))?;
+    let mark = Marker::prepare(session).map_err(ctx.pg("preparing the journal's statements"))?;
     let mut tx = session
         .client
         .transaction()
@@ -305,8 +310,14 @@ pub fn record(
     let leases = leases.as_ref();
     let checks = Checks { any_stops, leases };
     let refusals = apply(&mut tx, ctx, &statements, &checks, batch)?;
-    tx.commit().map_err(ctx.pg("committing to the journal"))?;
-    Ok(refusals)
+    marker.insert(&mut tx, &mark, ctx)?;
+    match tx.commit() {
+        Ok(()) => Ok(refusals),
+        Err(source) => Err(RecordError::AtCommit {
+            refusals,
+            error: Box::new(ctx.pg("committing to the journal")(source)),
+        }),
+    }
 }
 
 pub(crate) fn state_of(

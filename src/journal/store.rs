@@ -21,6 +21,7 @@ use crate::journal::model::{
     AttemptRecord, CampaignMeta, MessageState, NewMessage, Outcome, PreviousStep, Rerender,
     StoredMessage,
 };
+use crate::journal::pg_reconnect::GiveUp;
 use crate::journal::report::{ReportRow, RowDigest, StatusSummary};
 
 /// One change for [`CampaignStore::record`]. A batch applies in order, in one
@@ -192,6 +193,12 @@ pub trait CampaignStore: Send {
 
     /// Every attempt recorded for one message, oldest first.
     fn attempts(&self, seq: u64) -> Result<Vec<AttemptRecord>, JournalError>;
+
+    /// The switch that ends this store's wait for an unreachable database
+    /// (Ctrl-C during an outage); `None` for a store that never waits.
+    fn give_up_handle(&self) -> Option<GiveUp> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,10 @@
 //! executor stops sending), and `flush`/`close` report it. The updates of the
 //! failed batch are then retried one by one, so one bad update does not turn
 //! every other outcome in its batch into an uncertain message.
+//!
+//! A store that rides out a lost database connection (PostgreSQL) simply
+//! takes longer to answer: the writer waits, and so does every claim, with
+//! no timeout. [`JournalHandle::give_up_waiting`] (Ctrl-C) ends such a wait.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -99,6 +103,7 @@ impl Shared {
 pub struct JournalHandle {
     requests: Sender<Request>,
     shared: Arc<Shared>,
+    give_up: Option<crate::journal::GiveUp>,
 }
 
 impl std::fmt::Debug for JournalHandle {
@@ -116,6 +121,7 @@ impl JournalHandle {
         let (requests, queue) = mpsc::channel();
         let shared = Arc::new(Shared::default());
         let thread_shared = Arc::clone(&shared);
+        let give_up = store.give_up_handle();
         let store: Box<dyn CampaignStore> = Box::new(store);
         std::thread::Builder::new()
             .name("outreach-journal".to_string())
@@ -124,7 +130,20 @@ impl JournalHandle {
                 std::path::Path::new("<journal writer>"),
                 "starting the writer thread",
             ))?;
-        Ok(JournalHandle { requests, shared })
+        Ok(JournalHandle {
+            requests,
+            shared,
+            give_up,
+        })
+    }
+
+    /// Stops waiting for an unreachable database (Ctrl-C): the store's
+    /// current and later writes fail at once with
+    /// [`JournalError::GaveUpReconnecting`] instead of waiting for it.
+    pub fn give_up_waiting(&self) {
+        if let Some(give_up) = &self.give_up {
+            give_up.give_up();
+        }
     }
 
     /// Claims message `seq` for sending at `at`. Resolves only once the

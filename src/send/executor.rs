@@ -183,7 +183,9 @@ pub async fn execute(context: Arc<RunContext>, work: Vec<AccountWork>) -> RunRep
             Err(error) => context.fail_run(format!("an account task crashed: {error}")),
         }
     }
-    if let Err(error) = context.recorder.flush().await {
+    if let Err(error) = context.recorder.flush().await
+        && !super::account::gave_up_reconnecting(&error)
+    {
         context.fail_run(format!("cannot write the journal: {error:#}"));
     }
     let fatal = context.fatal_reason();

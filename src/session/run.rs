@@ -11,6 +11,7 @@ use anyhow::Context;
 use super::connect::Target;
 use super::signals::watch_signals;
 use crate::journal::JournalHandle;
+use crate::journal::StopRequest;
 use crate::options::{DeliveryOptions, ProgressMode};
 use crate::send::account::AccountWork;
 use crate::send::clock::Clock;
@@ -53,7 +54,7 @@ pub async fn run_work(
     let events = event_sinks(delivery, clock, settings.timezone)?;
     let recorder = Arc::new(JournalRecorder::new(journal.clone()));
     let (context, stop) = RunContext::new(clock, recorder, events, settings);
-    watch_signals(stop);
+    watch_signals(stop, journal.clone());
     let watcher = watch_lists(lists, &work);
     let report = execute(context, work).await;
     if let Some(watcher) = watcher {
@@ -70,16 +71,20 @@ pub async fn run_work(
         channel.api.close().await;
     }
     target.sandboxes.shutdown().await;
-    journal
-        .close()
-        .await
-        .context("cannot finish writing the journal")?;
+    if let Err(error) = journal.close().await {
+        // Interrupted during an outage: said why, the run ends as interrupted.
+        match error.gave_up_reconnecting() {
+            Some(gave_up) => say!("{gave_up}"),
+            None => return Err(error).context("cannot finish writing the journal"),
+        }
+    }
     Ok(summary::exit_code(&report))
 }
 
 /// Re-read the lists about once a second while the run goes; the people a
 /// changed list now names are stopped through the journal, and the
-/// sender's next claim of their messages is refused.
+/// sender's next claim of their messages is refused. A stop that cannot be
+/// recorded yet (the database unreachable) is tried again each second.
 fn watch_lists(lists: ListWatch, work: &[AccountWork]) -> Option<tokio::task::JoinHandle<()>> {
     if lists.lists.is_empty() {
         return None;
@@ -91,20 +96,31 @@ fn watch_lists(lists: ListWatch, work: &[AccountWork]) -> Option<tokio::task::Jo
     let mut watch = Watch::new(lists.lists, recipients);
     let journal = lists.journal;
     Some(tokio::spawn(async move {
+        // Stops not recorded yet, each with whether that was said.
+        let mut waiting: Vec<(StopRequest, bool)> = Vec::new();
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            for request in watch.changes() {
+            waiting.extend(watch.changes().into_iter().map(|request| (request, false)));
+            let mut still = Vec::new();
+            for (request, said) in waiting.drain(..) {
                 let path = journal.clone();
                 let count = request.targets.len();
                 let reason = request.reason.clone();
+                let attempt = request.clone();
                 let recorded =
-                    tokio::task::spawn_blocking(move || stop_in_journal(&path, &request)).await;
+                    tokio::task::spawn_blocking(move || stop_in_journal(&path, &attempt)).await;
                 match recorded {
                     Ok(Ok(_)) => say!("{count} recipient(s) stopped: {reason}"),
-                    Ok(Err(error)) => say!("cannot record the stop ({reason}): {error}"),
+                    Ok(Err(error)) => {
+                        if !said {
+                            say!("cannot record the stop ({reason}) yet: {error}; trying again");
+                        }
+                        still.push((request, true));
+                    }
                     Err(_) => {}
                 }
             }
+            waiting = still;
         }
     }))
 }

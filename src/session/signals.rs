@@ -1,13 +1,19 @@
 //! Ctrl-C and SIGTERM during a run: the first stops gracefully (no new
-//! sends, requests in flight finish and are recorded), the second exits at
-//! once.
+//! sends, requests in flight finish and are recorded; a journal waiting
+//! for its unreachable database stops waiting), the second exits at once.
 
 use crate::exit_codes;
+use crate::journal::JournalHandle;
 use crate::send::executor::StopHandle;
 
-/// Watch for signals until the process ends; `stop` is told on the first.
-pub fn watch_signals(stop: StopHandle) {
-    on_signals(move || stop.stop());
+/// Watch for signals until the process ends; `stop` and `journal` are told
+/// on the first (a journal waiting for its unreachable database stops
+/// waiting).
+pub fn watch_signals(stop: StopHandle, journal: JournalHandle) {
+    on_signals(move || {
+        stop.stop();
+        journal.give_up_waiting();
+    });
 }
 
 /// Watch for signals until the process ends; `stop` is called on the first.

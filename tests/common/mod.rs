@@ -10,6 +10,7 @@
 
 mod command;
 pub mod postgres;
+pub mod tcp_proxy;
 mod workdir;
 
 #[allow(unused_imports)]

@@ -349,6 +349,8 @@ impl AccountState<'_> {
                 self.on_recipient_stopped(job, None);
                 Some(Step::Next)
             }
+            // Ctrl-C while the database was unreachable: interrupted, not failed.
+            Err(error) if gave_up_reconnecting(&error) => Some(Step::Stopped),
             Err(error) => {
                 ctx.fail_run(format!(
                     "cannot record the send in the journal: {error:#}; nothing more is sent"
@@ -357,4 +359,11 @@ impl AccountState<'_> {
             }
         }
     }
+}
+
+/// Whether a claim failed because the run gave up waiting for its database.
+pub(crate) fn gave_up_reconnecting(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<crate::journal::JournalError>()
+        .is_some_and(|error| error.gave_up_reconnecting().is_some())
 }
