@@ -204,6 +204,12 @@ impl CampaignWork {
         Ok(Some((work, settings)))
     }
 
+    /// Ctrl-C: a journal waiting for the database to come back stops
+    /// waiting.
+    pub fn give_up_waiting(&self) {
+        self.journal.give_up_waiting();
+    }
+
     /// Writes what is queued and closes the channels and the journal.
     pub async fn close(self) -> anyhow::Result<()> {
         for channel in &self.target.channels {

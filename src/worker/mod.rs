@@ -20,7 +20,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -47,7 +46,7 @@ async fn serve(settings: WorkerSettings) -> anyhow::Result<i32> {
     let control = tokio::task::block_in_place(|| PgControl::connect(&settings.url))?;
     let wake = Arc::new(Notify::new());
     let woken = wake.clone();
-    let _listener = tokio::task::block_in_place(|| {
+    let listener = tokio::task::block_in_place(|| {
         PgListener::start(&settings.url, move || woken.notify_one())
     })?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -73,6 +72,9 @@ async fn serve(settings: WorkerSettings) -> anyhow::Result<i32> {
         done: mpsc::unbounded_channel(),
         sink,
         offset: TimeDelta::zero(),
+        wake: wake.clone(),
+        listener: Some(listener),
+        trouble_since: None,
     };
     let code = worker.serve(&wake, stop_rx).await;
     worker.finish().await;
@@ -93,6 +95,10 @@ struct Worker {
     sink: Arc<WorkerSink>,
     /// The database's clock minus this machine's.
     offset: TimeDelta,
+    wake: Arc<Notify>,
+    listener: Option<PgListener>,
+    /// Since when looks at the database fail.
+    trouble_since: Option<tokio::time::Instant>,
 }
 
 impl Worker {
@@ -109,7 +115,16 @@ impl Worker {
             if *stop.borrow() {
                 return self.stop_all().await.map(|()| exit_codes::INTERRUPTED);
             }
-            let idle = tokio::task::block_in_place(|| self.look())?;
+            let idle = match tokio::task::block_in_place(|| self.look()) {
+                Ok(idle) => {
+                    self.database_back();
+                    idle
+                }
+                Err(error) => {
+                    self.database_trouble(&error);
+                    false
+                }
+            };
             if idle && self.settings.until_idle && self.held.is_empty() {
                 say!(
                     "worker {}: no campaign has a message due; exiting",
@@ -127,6 +142,41 @@ impl Worker {
                 () = tokio::time::sleep(tick(&self.settings)) => {}
                 _ = stop.changed() => {}
             }
+        }
+    }
+
+    /// A look failed: say so once, and connect again. Meanwhile the
+    /// accounts' claims wait for the database too, and a claim is refused
+    /// once its lease runs short, so nothing is sent on a lease that may
+    /// have expired.
+    fn database_trouble(&mut self, error: &anyhow::Error) {
+        if self.trouble_since.is_none() {
+            self.trouble_since = Some(tokio::time::Instant::now());
+            say!(
+                "worker {}: cannot reach the database ({}); its accounts send nothing new until it is back; reconnecting",
+                self.id.id,
+                crate::cli::describe(error)
+            );
+        }
+        let reconnected = tokio::task::block_in_place(|| {
+            let control = PgControl::connect(&self.settings.url)?;
+            let wake = self.wake.clone();
+            let listener = PgListener::start(&self.settings.url, move || wake.notify_one())?;
+            anyhow::Ok((control, listener))
+        });
+        if let Ok((control, listener)) = reconnected {
+            self.control = control;
+            self.listener = Some(listener);
+        }
+    }
+
+    fn database_back(&mut self) {
+        if let Some(since) = self.trouble_since.take() {
+            say!(
+                "worker {}: the database is back after {:.1} s",
+                self.id.id,
+                since.elapsed().as_secs_f64()
+            );
         }
     }
 
@@ -305,11 +355,18 @@ impl Worker {
             not_before.get_or_insert(now + TimeDelta::seconds(30));
         }
         let not_before_ns = not_before.and_then(|at| at.timestamp_nanos_opt());
-        tokio::task::block_in_place(|| {
+        let released = tokio::task::block_in_place(|| {
             self.control
                 .release(campaign, &account, fence, &self.id.id, not_before_ns)
-        })
-        .context("cannot give a lease back")?;
+        });
+        if let Err(error) = released {
+            // It expires by itself; another worker takes it then.
+            say!(
+                "worker {}: cannot give the lease on account `{account}` back ({error}); it expires within {}",
+                self.id.id,
+                humantime::format_duration(self.settings.lease)
+            );
+        }
         Ok(())
     }
 
@@ -322,6 +379,11 @@ impl Worker {
             self.held.len()
         );
         self.held.stop_all();
+        // Claims waiting for a database that is away end now (the
+        // messages they were for stay pending, or uncertain if in flight).
+        for work in self.campaigns.values() {
+            work.give_up_waiting();
+        }
         while !self.held.is_empty() {
             match self.done.1.recv().await {
                 Some(done) => self.finished(done)?,
