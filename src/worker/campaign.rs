@@ -185,13 +185,20 @@ impl CampaignWork {
             steps: &saved.steps,
             domain_cap: domain_cap.clone(),
         };
+        // Nothing before the campaign's start (`send --detach --start`):
+        // no message of the account was planned earlier than its first.
+        let start = pending
+            .iter()
+            .map(|stored| stored.message.planned_at)
+            .min()
+            .map_or(now, |first| first.max(now));
         let work = replan(
             pending,
             &pacing,
             &history,
             &self.target.channels,
             &previous_steps,
-            now,
+            start,
         )?;
         let settings = ExecSettings {
             windows: saved.windows.clone(),

@@ -79,3 +79,43 @@ fn a_worker_without_a_database_says_how_to_name_one() {
         .expect_stderr("works on campaigns in PostgreSQL")
         .expect_stderr("outreach resume");
 }
+
+/// A campaign recorded to start later is not sent early by a worker: the
+/// accounts go back with their first message's time as `not_before`, and
+/// `--until-idle` has nothing due.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_sends_nothing_before_the_campaigns_start() {
+    let Some(db) = TestSchema::create() else {
+        return;
+    };
+    let _gate = GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let shared = Shared::new(db, 2, 3);
+    let later = (chrono::Utc::now() + chrono::TimeDelta::hours(2))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    shared
+        .send_detached(&sandbox.url(), "10/s")
+        .opt("--start", &later)
+        .run()
+        .await
+        .expect_code(0);
+
+    let worker = shared
+        .worker("2s")
+        .flag("--until-idle")
+        .spawn()
+        .wait()
+        .await;
+    worker
+        .expect_code(0)
+        .expect_stderr("no campaign has a message due");
+    assert!(
+        sandbox.messages().is_empty(),
+        "sent before the start\n{worker}"
+    );
+    assert_eq!(shared.counts().get("pending"), Some(&6), "{worker}");
+    let not_before = shared.query("SELECT count(*) FROM accounts WHERE not_before_ns IS NOT NULL");
+    assert_eq!(not_before[0].get::<_, i64>(0), 2, "{worker}");
+    sandbox.shutdown().await;
+}
