@@ -102,7 +102,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lost_lease_holds_the_account_back_but_other_problems_do() {
+    fn a_lost_lease_does_not_hold_the_account_back_but_other_problems_do() {
         let now = DateTime::<Utc>::UNIX_EPOCH;
         let lost = crate::journal::JournalError::LeaseLost { seq: 54 };
         let reason = format!("cannot record the send in the journal: {lost}; nothing more is sent");
