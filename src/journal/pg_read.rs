@@ -229,7 +229,7 @@ pub fn summary(session: &mut Session, ctx: &Ctx) -> Result<StatusSummary, Journa
     let stats = client
         .query(
             "SELECT account, throttled, rl_limit, rl_remaining, rl_reset_at_ns, rl_at_ns, last_error
-             FROM accounts WHERE campaign = $1",
+             FROM account_stats WHERE campaign = $1",
             &[&ctx.campaign],
         )
         .map_err(err())?;

@@ -159,8 +159,8 @@ fn claims(
 }
 
 /// Counts and stores attempts of distinct messages in two statements, then
-/// each account's latest word from its server (latest in the batch's order
-/// wins, as one by one).
+/// each account's latest word from its server in a third (latest in the
+/// batch's order wins, as one by one).
 fn attempts_all(
     tx: &mut Transaction<'_>,
     ctx: &Ctx,
@@ -205,22 +205,30 @@ fn attempts_all(
         ],
     )
     .map_err(ctx.pg("recording attempts"))?;
-    for (account, stats) in rows.stats(&accounts) {
-        tx.execute(
-            &statements.account_stats,
-            &[
-                &ctx.campaign,
-                &account,
-                &stats.throttled,
-                &stats.limit,
-                &stats.remaining,
-                &stats.reset_ns,
-                &stats.at_ns,
-                &stats.error,
-            ],
-        )
-        .map_err(ctx.pg("recording attempts"))?;
+    let words = rows.stats(&accounts);
+    if words.is_empty() {
+        return Ok(());
     }
+    let mut names = Vec::with_capacity(words.len());
+    let mut columns = AccountColumns::default();
+    for (account, word) in words {
+        names.push(account);
+        columns.push(word);
+    }
+    tx.execute(
+        &statements.account_stats,
+        &[
+            &ctx.campaign,
+            &names,
+            &columns.throttled,
+            &columns.limit,
+            &columns.remaining,
+            &columns.reset_ns,
+            &columns.at_ns,
+            &columns.error,
+        ],
+    )
+    .map_err(ctx.pg("recording attempts"))?;
     Ok(())
 }
 
@@ -249,6 +257,28 @@ struct AccountWord {
     error: Option<String>,
 }
 
+/// Accounts' words as columns, for `unnest`.
+#[derive(Default)]
+struct AccountColumns {
+    throttled: Vec<i64>,
+    limit: Vec<Option<i64>>,
+    remaining: Vec<Option<i64>>,
+    reset_ns: Vec<Option<i64>>,
+    at_ns: Vec<Option<i64>>,
+    error: Vec<Option<String>>,
+}
+
+impl AccountColumns {
+    fn push(&mut self, word: AccountWord) {
+        self.throttled.push(word.throttled);
+        self.limit.push(word.limit);
+        self.remaining.push(word.remaining);
+        self.reset_ns.push(word.reset_ns);
+        self.at_ns.push(word.at_ns);
+        self.error.push(word.error);
+    }
+}
+
 impl AttemptRows {
     fn push(&mut self, attempt: &AttemptRecord) -> Result<(), JournalError> {
         let snapshot = attempt.rate_limit.filter(|snapshot| !snapshot.is_empty());
@@ -270,6 +300,7 @@ impl AttemptRows {
     /// for the accounts whose attempts said anything.
     fn stats(&self, accounts: &HashMap<i64, String>) -> Vec<(String, AccountWord)> {
         let mut words: Vec<(String, AccountWord)> = Vec::new();
+        let mut index_of: HashMap<&str, usize> = HashMap::new();
         for (i, seq) in self.seqs.iter().enumerate() {
             let throttled = self.counted[i] == 0;
             let has_snapshot = self.limits[i].is_some()
@@ -279,13 +310,10 @@ impl AttemptRows {
                 continue;
             }
             let account = &accounts[seq];
-            let index = match words.iter().position(|(name, _)| name == account) {
-                Some(index) => index,
-                None => {
-                    words.push((account.clone(), AccountWord::default()));
-                    words.len() - 1
-                }
-            };
+            let index = *index_of.entry(account.as_str()).or_insert_with(|| {
+                words.push((account.clone(), AccountWord::default()));
+                words.len() - 1
+            });
             let word = &mut words[index].1;
             word.throttled += i64::from(throttled);
             if has_snapshot {

@@ -32,7 +32,7 @@ pub const MARKER: &str = "outreach-campaigns";
 const MIGRATION_LOCK: i64 = 0x6F75_7472_6D69_6720;
 
 /// Every schema version, oldest first. Append only.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -175,6 +175,31 @@ DROP INDEX messages_sent_by_account;
 CREATE INDEX messages_by_account ON messages (campaign, account, seq);
 ALTER TABLE messages SET (fillfactor = 75);
 ALTER TABLE accounts SET (fillfactor = 75);
+";
+
+/// An account's row is its lease: workers renew it every few seconds. The
+/// send path's statistics (429s, the latest rate-limit headers, the last
+/// error) were on the same row, so a long group commit held the lease's row
+/// and renewals waited for it until leases of live workers ran short. They
+/// get a table of their own.
+const V4: &str = "
+CREATE TABLE account_stats (
+    campaign       BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    account        TEXT NOT NULL,
+    throttled      BIGINT NOT NULL DEFAULT 0,
+    rl_limit       BIGINT,
+    rl_remaining   BIGINT,
+    rl_reset_at_ns BIGINT,
+    rl_at_ns       BIGINT,
+    last_error     TEXT,
+    PRIMARY KEY (campaign, account)
+) WITH (fillfactor = 75);
+INSERT INTO account_stats
+    (campaign, account, throttled, rl_limit, rl_remaining, rl_reset_at_ns, rl_at_ns, last_error)
+SELECT campaign, account, throttled, rl_limit, rl_remaining, rl_reset_at_ns, rl_at_ns, last_error
+FROM accounts;
+ALTER TABLE accounts DROP COLUMN throttled, DROP COLUMN rl_limit, DROP COLUMN rl_remaining,
+    DROP COLUMN rl_reset_at_ns, DROP COLUMN rl_at_ns, DROP COLUMN last_error;
 ";
 
 /// The schema version found in the database: 0 when it has no

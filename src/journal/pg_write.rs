@@ -237,10 +237,13 @@ const COUNT_ATTEMPTS: &str = "UPDATE messages m SET
      FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::int[]) AS u(seq, at, counted, status)
      WHERE m.campaign = $1 AND m.seq = ANY($2) AND m.seq = u.seq
      RETURNING m.seq, m.account";
-// Latest recorded wins, as in SQLite's `account_stats`.
-const ACCOUNT_STATS: &str = "INSERT INTO accounts AS a
+// Latest recorded wins, as in SQLite's `account_stats`; one row per
+// account (`pg_rounds` folds a round's attempts per account first).
+const ACCOUNT_STATS: &str = "INSERT INTO account_stats AS a
          (campaign, account, throttled, rl_limit, rl_remaining, rl_reset_at_ns, rl_at_ns, last_error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     SELECT $1, u.* FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[],
+         $6::bigint[], $7::bigint[], $8::text[])
+         AS u(account, throttled, rl_limit, rl_remaining, rl_reset_at_ns, rl_at_ns, last_error)
      ON CONFLICT (campaign, account) DO UPDATE SET
          throttled = a.throttled + excluded.throttled,
          rl_limit = CASE WHEN excluded.rl_at_ns IS NULL THEN a.rl_limit ELSE excluded.rl_limit END,
@@ -258,7 +261,7 @@ const BACK_TO_PENDING: &str = "UPDATE messages SET state = 'pending'
      WHERE campaign = $1 AND seq = $2 AND state = 'in_flight'";
 const UNCERTAIN: &str = "UPDATE messages SET state = 'uncertain', failure_reason = $3
      WHERE campaign = $1 AND seq = $2 AND state = 'in_flight'";
-const OUTCOME_ERROR: &str = "INSERT INTO accounts AS a (campaign, account, last_error)
+const OUTCOME_ERROR: &str = "INSERT INTO account_stats AS a (campaign, account, last_error)
      SELECT campaign, account, $3 FROM messages WHERE campaign = $1 AND seq = $2
      ON CONFLICT (campaign, account) DO UPDATE SET last_error = excluded.last_error";
 

@@ -1,6 +1,7 @@
 //! The accounts a worker holds, each with the switch that stops its run.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
 
 use tokio::sync::watch;
 
@@ -19,6 +20,8 @@ pub struct RunDone {
 struct Holding {
     fence: i64,
     stop: watch::Sender<bool>,
+    /// When it was leased: a renewal that started earlier says nothing of it.
+    since: Instant,
 }
 
 /// Leases held, by (campaign, account).
@@ -34,6 +37,7 @@ impl Held {
             Holding {
                 fence: lease.fence,
                 stop,
+                since: Instant::now(),
             },
         );
     }
@@ -77,16 +81,18 @@ impl Held {
             .collect()
     }
 
-    /// After a renewal that kept `renewed` (campaign, account, fence): the
-    /// held leases not among them are lost; their runs are told to stop.
-    pub fn lost(&mut self, renewed: &[(i64, String, i64)]) -> Vec<(i64, String)> {
+    /// After a renewal that started at `started` and kept `renewed`
+    /// (campaign, account, fence): the leases held since before it and not
+    /// among them are lost; their runs are told to stop.
+    pub fn lost(&mut self, started: Instant, renewed: &[(i64, String, i64)]) -> Vec<(i64, String)> {
         let kept: HashSet<(i64, &str, i64)> = renewed
             .iter()
             .map(|(campaign, account, fence)| (*campaign, account.as_str(), *fence))
             .collect();
         let mut lost = Vec::new();
         for ((campaign, account), holding) in &self.runs {
-            if !kept.contains(&(*campaign, account.as_str(), holding.fence))
+            if holding.since < started
+                && !kept.contains(&(*campaign, account.as_str(), holding.fence))
                 && !*holding.stop.borrow()
             {
                 holding.stop.send_replace(true);

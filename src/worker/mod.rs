@@ -2,8 +2,9 @@
 //! database, sharing them with any number of other workers on any number
 //! of machines.
 //!
-//! The loop, about every `tick`: renew this worker's leases (an account
-//! whose lease is gone stops at once), record a heartbeat, list the
+//! Leases are renewed by a thread of their own (`renewer`). The loop, about
+//! every `tick`: stop every account whose lease the last renewal did not
+//! keep, record a heartbeat, list the
 //! campaigns with work, lease free accounts up to a fair share (accounts
 //! with work / live workers) and start a send loop for each, and give back
 //! accounts above the share so a worker that joins gets some. Between
@@ -13,6 +14,7 @@
 
 mod campaign;
 mod leases;
+mod renewer;
 mod settings;
 mod sink;
 
@@ -55,6 +57,12 @@ async fn serve(settings: WorkerSettings) -> anyhow::Result<i32> {
         stopper.send_replace(true);
     });
     let sink = Arc::new(WorkerSink::new(settings.events.as_deref())?);
+    let renewer = renewer::Renewer::start(
+        settings.url.clone(),
+        id.id.clone(),
+        settings.lease,
+        settings.lease / 3,
+    );
     say!(
         "worker {} on {}: leases of {}, renewed every {}",
         id.id,
@@ -75,6 +83,7 @@ async fn serve(settings: WorkerSettings) -> anyhow::Result<i32> {
         wake: wake.clone(),
         listener: Some(listener),
         trouble_since: None,
+        renewer,
     };
     let code = worker.serve(&wake, stop_rx).await;
     worker.finish().await;
@@ -99,6 +108,7 @@ struct Worker {
     listener: Option<PgListener>,
     /// Since when looks at the database fail.
     trouble_since: Option<tokio::time::Instant>,
+    renewer: renewer::Renewer,
 }
 
 impl Worker {
@@ -194,13 +204,16 @@ impl Worker {
         }
     }
 
-    /// One look at the database: renew, heartbeat, lease, rebalance.
+    /// One look at the database: lost leases, heartbeat, lease, rebalance.
     /// Returns whether nothing is due anywhere.
     fn look(&mut self) -> anyhow::Result<bool> {
         let now_ns = self.control.now_ns()?;
         self.offset = crate::journal::sqlite::from_ns(now_ns) - Utc::now();
-        let renewed = self.control.renew(&self.id.id, self.settings.lease)?;
-        for (campaign, account) in self.held.lost(&renewed) {
+        let renewed = self.renewer.take();
+        let lost = renewed
+            .map(|(started, renewed)| self.held.lost(started, &renewed))
+            .unwrap_or_default();
+        for (campaign, account) in lost {
             say!(
                 "worker {}: lost the lease on account `{account}` of campaign {campaign}; it stops at once",
                 self.id.id

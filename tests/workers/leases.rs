@@ -33,22 +33,25 @@ async fn a_renewal_waits_for_a_claims_share_lock_instead_of_deadlocking() {
     ));
     let url = shared.db.url_text.clone();
 
-    // A journal transaction as the writer makes one: the claim's share lock
-    // on the later account's row, then (a send's rate-limit figures) an
-    // update of the earlier one.
+    // A journal transaction as the writer makes one: the claim's key-share
+    // lock on the later account's row, then (a send's rate-limit figures) an
+    // update of the earlier account's statistics (their own table since
+    // schema 4, so a renewal never waits for them).
     let (locked_tx, locked) = mpsc::channel();
     let journal_url = url.clone();
     let journal = std::thread::spawn(move || -> Result<(), postgres::Error> {
         let mut client = postgres::Client::connect(&journal_url, postgres::NoTls)?;
         let mut tx = client.transaction()?;
         tx.query(
-            "SELECT 1 FROM accounts WHERE account = 'acct01' FOR SHARE",
+            "SELECT 1 FROM accounts WHERE account = 'acct01' FOR KEY SHARE",
             &[],
         )?;
         locked_tx.send(()).expect("signal");
         std::thread::sleep(Duration::from_millis(300));
         tx.execute(
-            "UPDATE accounts SET throttled = throttled + 1 WHERE account = 'acct00'",
+            "INSERT INTO account_stats (campaign, account, throttled)
+             SELECT campaign, account, 1 FROM accounts WHERE account = 'acct00'
+             ON CONFLICT (campaign, account) DO UPDATE SET throttled = account_stats.throttled + 1",
             &[],
         )?;
         tx.commit()
