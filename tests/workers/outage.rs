@@ -158,7 +158,12 @@ impl CutRun {
             "arrived twice: {duplicates:?}\n{}",
             self.context()
         );
-        assert_eq!(self.sandbox.stats().replayed, 0, "a request was repeated");
+        assert_eq!(
+            self.sandbox.stats().replayed,
+            0,
+            "a request was repeated\n{}",
+            self.context()
+        );
         let keys: BTreeMap<&str, &str> = messages
             .iter()
             .map(|m| (m.recipient.as_str(), m.key.as_str()))
