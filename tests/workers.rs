@@ -11,6 +11,8 @@
 //! - `exclusion`: a `send` of its own keeps workers off its campaign until
 //!   it dies;
 //! - `interrupt`: Ctrl-C gives the leases back;
+//! - `outage`: every connection to the database cut for a while (a TCP
+//!   proxy): the workers pause, keep running and finish, losing nothing;
 //! - `leases`: the lease statements under concurrent journal transactions.
 //!
 //! Each test works in a PostgreSQL schema of its own on the server named by
@@ -32,5 +34,7 @@ mod interrupt;
 mod kill;
 #[path = "workers/leases.rs"]
 mod leases;
+#[path = "workers/outage.rs"]
+mod outage;
 #[path = "workers/takeover.rs"]
 mod takeover;

@@ -10,6 +10,17 @@ use std::sync::Arc;
 
 use crate::journal::model::MessageState;
 
+/// Why a worker's claim was refused: its lease is no longer its own. A run
+/// that stops with this is no fault of the account's (the worker does not
+/// hold it back; see `worker::finished`).
+pub const LEASE_LOST: &str =
+    "this worker's lease on its account expired or was taken over; another worker sends it";
+
+/// Whether a run's fatal reason is a lost lease ([`LEASE_LOST`]).
+pub fn is_lease_lost(reason: &str) -> bool {
+    reason.contains(LEASE_LOST)
+}
+
 /// A journal operation failed. Messages are complete sentences meant for the
 /// user; the underlying cause, if any, is available through `source()`.
 #[derive(Debug, thiserror::Error)]
@@ -95,9 +106,7 @@ pub enum JournalError {
         state: Option<MessageState>,
     },
 
-    #[error(
-        "message {seq} was not claimed: this worker's lease on its account expired or was taken over; another worker sends it"
-    )]
+    #[error("message {seq} was not claimed: {LEASE_LOST}")]
     LeaseLost { seq: u64 },
 
     #[error("an outcome for message {seq} arrived while it is {}, not in flight", state_text(*.state))]

@@ -31,7 +31,7 @@ use crate::journal::pg_lease::{LeaseCheck, OpenCampaign, WorkerId};
 use campaign::{CampaignWork, RunEnd};
 use leases::{Held, RunDone};
 pub use settings::WorkerSettings;
-use settings::{ACCOUNT_STOP_PAUSE, fair_share, margin, tick, worker_id};
+use settings::{ACCOUNT_STOP_PAUSE, fair_share, margin, problem_pause, tick, worker_id};
 pub use sink::WorkerSink;
 
 /// Runs a worker until Ctrl-C (or, with `until_idle`, until nothing is
@@ -125,16 +125,7 @@ impl Worker {
             if *stop.borrow() {
                 return self.stop_all().await.map(|()| exit_codes::INTERRUPTED);
             }
-            let idle = match tokio::task::block_in_place(|| self.look()) {
-                Ok(idle) => {
-                    self.database_back();
-                    idle
-                }
-                Err(error) => {
-                    self.database_trouble(&error);
-                    false
-                }
-            };
+            let idle = self.look_or_reconnect();
             if idle && self.settings.until_idle && self.held.is_empty() {
                 say!(
                     "worker {}: no campaign has a message due; exiting",
@@ -155,11 +146,32 @@ impl Worker {
         }
     }
 
-    /// A look failed: say so once, and connect again. Meanwhile the
+    /// A look at the database (see [`Worker::look`]); when it fails,
+    /// reconnect and, if that works, look again at once: the leases are
+    /// renewed as soon as the database is back, not a tick later, when
+    /// they may have run too short for claims.
+    fn look_or_reconnect(&mut self) -> bool {
+        for _ in 0..2 {
+            match tokio::task::block_in_place(|| self.look()) {
+                Ok(idle) => {
+                    self.database_back();
+                    return idle;
+                }
+                Err(error) => {
+                    if !self.database_trouble(&error) {
+                        return false;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// A look failed: say so once, and connect again; true if connected. Meanwhile the
     /// accounts' claims wait for the database too, and a claim is refused
     /// once its lease runs short, so nothing is sent on a lease that may
     /// have expired.
-    fn database_trouble(&mut self, error: &anyhow::Error) {
+    fn database_trouble(&mut self, error: &anyhow::Error) -> bool {
         if self.trouble_since.is_none() {
             self.trouble_since = Some(tokio::time::Instant::now());
             say!(
@@ -174,10 +186,12 @@ impl Worker {
             let listener = PgListener::start(&self.settings.url, move || wake.notify_one())?;
             anyhow::Ok((control, listener))
         });
-        if let Ok((control, listener)) = reconnected {
-            self.control = control;
-            self.listener = Some(listener);
-        }
+        let Ok((control, listener)) = reconnected else {
+            return false;
+        };
+        self.control = control;
+        self.listener = Some(listener);
+        true
     }
 
     fn database_back(&mut self) {
@@ -364,8 +378,9 @@ impl Worker {
         }
         if let Some(problem) = problem {
             say!("worker {}: account `{account}`: {problem}", self.id.id);
-            // Not straight back into the same failure.
-            not_before.get_or_insert(now + TimeDelta::seconds(30));
+            if let Some(pause) = problem_pause(&problem, now) {
+                not_before.get_or_insert(pause);
+            }
         }
         let not_before_ns = not_before.and_then(|at| at.timestamp_nanos_opt());
         let released = tokio::task::block_in_place(|| {

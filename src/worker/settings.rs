@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::journal::DbUrl;
 use crate::journal::pg_lease::WorkerId;
@@ -12,6 +12,22 @@ use crate::journal::pg_lease::WorkerId;
 /// How long an account the server stopped (a refused token, say) waits
 /// before a worker tries it again.
 pub const ACCOUNT_STOP_PAUSE: TimeDelta = TimeDelta::minutes(10);
+
+/// How long an account whose run stopped on a problem waits before a
+/// worker tries it again: not straight back into the same failure.
+pub const PROBLEM_PAUSE: TimeDelta = TimeDelta::seconds(30);
+
+/// Until when an account whose run stopped on `problem` at `now` is held
+/// back. A lost lease (a claim refused because the lease expired or ran
+/// short, during a database outage say) is no fault of the account's: it
+/// is free for any worker at once, or `--until-idle` workers would exit
+/// with its messages still pending.
+pub fn problem_pause(problem: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if crate::journal::error::is_lease_lost(problem) {
+        return None;
+    }
+    Some(now + PROBLEM_PAUSE)
+}
 
 /// How a worker runs (`outreach worker` flags).
 #[derive(Debug, Clone)]
@@ -83,5 +99,17 @@ mod tests {
         assert_eq!(fair_share(2, 3, None), 1);
         assert_eq!(fair_share(0, 3, None), 0);
         assert_eq!(fair_share(50, 3, Some(5)), 5);
+    }
+
+    #[test]
+    fn a_lost_lease_does_not_hold_the_account_back_but_other_problems_do() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let lost = crate::journal::JournalError::LeaseLost { seq: 54 };
+        let reason = format!("cannot record the send in the journal: {lost}; nothing more is sent");
+        assert_eq!(problem_pause(&reason, now), None);
+        assert_eq!(
+            problem_pause("the endpoint refused the token", now),
+            Some(now + PROBLEM_PAUSE)
+        );
     }
 }

@@ -163,6 +163,11 @@ impl Running {
         true
     }
 
+    /// Whether the process is still running (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
     /// Poll every `step` until `ready()`; false if the process exits (or
     /// the deadline passes) first.
     pub fn wait_until(&mut self, step: Duration, ready: impl Fn(&Running) -> bool) -> bool {

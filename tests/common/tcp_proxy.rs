@@ -54,6 +54,16 @@ impl TcpProxy {
         self.port
     }
 
+    /// `url` (the test server at 127.0.0.1:5432) through this proxy instead.
+    pub fn url_for(&self, url: &str) -> String {
+        let direct = "@127.0.0.1:5432/";
+        assert!(
+            url.contains(direct),
+            "the proxy forwards to 127.0.0.1:5432; the test server is {url}"
+        );
+        url.replacen(direct, &format!("@127.0.0.1:{}/", self.port), 1)
+    }
+
     /// Closes every open connection and refuses new ones for `duration`.
     pub fn cut(&self, duration: Duration) -> Cut {
         let from = Utc::now();

@@ -16,14 +16,7 @@ use crate::common::{Cmd, Workdir, received_recipients, sorted, start};
 
 /// The test server's URL, through `proxy` instead of straight to it.
 fn through(db: &TestSchema, proxy: &TcpProxy) -> String {
-    let direct = "@127.0.0.1:5432/";
-    assert!(
-        db.url_text.contains(direct),
-        "the proxy forwards to 127.0.0.1:5432; the test server is {}",
-        db.url_text
-    );
-    db.url_text
-        .replacen(direct, &format!("@127.0.0.1:{}/", proxy.port()), 1)
+    proxy.url_for(&db.url_text)
 }
 
 fn send(work: &Workdir, state: &str, endpoint: &str) -> Cmd {

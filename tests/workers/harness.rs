@@ -112,10 +112,15 @@ impl Shared {
     /// `worker` on this schema with a lease of `lease`, its own events file
     /// and the token; add `--until-idle` and the like.
     pub fn worker(&self, lease: &str) -> Cmd {
+        self.worker_on(&self.db.url_text, lease)
+    }
+
+    /// `worker` as above, reaching the database at `state` (a proxy, say).
+    pub fn worker_on(&self, state: &str, lease: &str) -> Cmd {
         let events = format!("worker-{}.jsonl", self.work.next_run());
         self.work
             .cmd(&["worker"])
-            .opt("--state", &self.db.url_text)
+            .opt("--state", state)
             .opt("--lease", lease)
             .opt("--poll", "500ms")
             .opt("--events", &events)
