@@ -60,9 +60,8 @@ pub(crate) fn claim_all(
     let mut claim_ats = Vec::new();
     for (&seq, &at) in seqs.iter().zip(&ats) {
         match states.get(&seq).copied() {
-            Some(MessageState::Pending)
-                if !lease_allows(leases, accounts.get(&seq).copied().unwrap_or_default()) =>
-            {
+            // The lease first, whatever the state (see `pg_claim::claim`).
+            Some(_) if !lease_allows(leases, accounts.get(&seq).copied().unwrap_or_default()) => {
                 refusals.push(Refusal::lease_lost(seq as u64));
             }
             Some(MessageState::Pending) => {

@@ -71,6 +71,12 @@ pub(crate) fn claim(
     let Some(row) = row else {
         return Ok(Some(Refusal { seq, state: None }));
     };
+    // The lease first: a message in flight under another worker's lease
+    // must not read as this worker's own earlier claim (which a retry may
+    // use), or both would send it.
+    if !lease_allows(leases, row.get(2)) {
+        return Ok(Some(Refusal::lease_lost(seq)));
+    }
     let state = parse_state(row.get(0));
     if state != MessageState::Pending {
         return Ok(Some(Refusal {
@@ -79,9 +85,6 @@ pub(crate) fn claim(
         }));
     }
     let recipient: String = row.get(1);
-    if !lease_allows(leases, row.get(2)) {
-        return Ok(Some(Refusal::lease_lost(seq)));
-    }
     // As in SQLite: a stopped recipient's message that is pending again is
     // skipped now instead of sent.
     if any_stops && let Some(reason) = stop_reason(tx, ctx, &recipient)? {

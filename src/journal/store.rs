@@ -45,8 +45,10 @@ pub enum JournalUpdate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
     pub seq: u64,
-    /// The message's state, or `None` if no message has that `seq`. A
-    /// pending message is refused only when its account's lease was lost.
+    /// The message's state, or `None` if no message has that `seq`.
+    /// `Some(Pending)` means the account's lease was lost, whatever the
+    /// message's state ([`Refusal::lease_lost`]): a pending message is
+    /// refused for no other reason.
     pub state: Option<MessageState>,
 }
 
