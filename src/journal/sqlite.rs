@@ -122,6 +122,16 @@ impl SqliteStore {
         // A journal: read it through SQLite's usual locking, since a sender
         // may start while we read.
         let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        SqliteStore::reading(conn, path, version)
+    }
+
+    /// A read-only store on `conn`, whose journal has schema `version`:
+    /// an older schema is refused (reading never migrates).
+    pub(super) fn reading(
+        conn: Connection,
+        path: &Path,
+        version: i64,
+    ) -> Result<SqliteStore, JournalError> {
         if version < schema::SCHEMA_VERSION {
             return Err(JournalError::OlderSchema {
                 path: path.to_path_buf(),

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use crate::journal::error::JournalError;
 use crate::journal::schema;
-use crate::journal::sqlite::{Mode, SqliteStore};
-use crate::journal::sqlite_connection::{READ_PRAGMAS, probe_connection};
+use crate::journal::sqlite::SqliteStore;
+use crate::journal::sqlite_connection::probe_connection;
 
 impl SqliteStore {
     /// Opens an existing journal for one short read, creating no file: the
@@ -25,20 +25,6 @@ impl SqliteStore {
         schema::check_header(path)?;
         let conn = probe_connection(path)?;
         let version = schema::inspect(&conn, path)?;
-        if version < schema::SCHEMA_VERSION {
-            return Err(JournalError::OlderSchema {
-                path: path.to_path_buf(),
-                found: version,
-                supported: schema::SCHEMA_VERSION,
-            });
-        }
-        conn.execute_batch(READ_PRAGMAS)
-            .map_err(JournalError::sqlite(path, "configuring the connection"))?;
-        Ok(SqliteStore {
-            conn,
-            path: path.to_path_buf(),
-            mode: Mode::ReadOnly,
-            _lock: None,
-        })
+        SqliteStore::reading(conn, path, version)
     }
 }

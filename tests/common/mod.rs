@@ -66,6 +66,23 @@ pub fn rows(ids: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// xorshift64*: reproducible kill moments without depending on an RNG's
+/// stream staying the same across versions (the kill -9 suites).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
 /// The events of an `--events` file; none if it does not exist. A line may
 /// be half-written while the binary runs: it is skipped.
 pub fn read_events(path: &Path) -> Vec<Value> {

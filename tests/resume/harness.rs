@@ -20,7 +20,7 @@ pub const TOKEN: &str = "tok-resume-4c1d";
 /// The journal of `data.csv`, relative to the work dir.
 pub const STATE: &str = "data.outreach.db";
 
-pub use crate::common::{Cmd, Outcome, Workdir, received_recipients, rows, sorted, start};
+pub use crate::common::{Cmd, Outcome, Rng, Workdir, received_recipients, rows, sorted, start};
 
 /// The kill -9 test takes this for writing, every other test for reading:
 /// it runs alone, so the arrival times it checks measure the sender, not
@@ -28,23 +28,6 @@ pub use crate::common::{Cmd, Outcome, Workdir, received_recipients, rows, sorted
 pub static GATE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 // ---------------------------------------------------------------- random moments
-
-/// xorshift64*: reproducible kill moments without depending on an RNG's
-/// stream staying the same across versions (`kill`, `steps_kill`).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-}
 
 // ---------------------------------------------------------------- sandbox
 

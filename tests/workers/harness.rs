@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use outreach::sandbox::{AcceptedMessage, HeaderDialect, SandboxConfig, WindowKind};
 
 pub use crate::common::postgres::TestSchema;
-pub use crate::common::{Cmd, Outcome, Running, Workdir, start};
+pub use crate::common::{Cmd, Outcome, Rng, Running, Workdir, start};
 
 /// The one token every account of these campaigns sends with.
 pub const TOKEN: &str = "tok-workers-7e2a";
@@ -24,23 +24,6 @@ pub const CAMPAIGN: &str = "data";
 /// it runs alone, so its arrival times measure the workers, not the CPU
 /// its neighbours use (and the timing bounds of the others hold).
 pub static GATE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
-/// xorshift64*: reproducible kill moments without depending on an RNG's
-/// stream staying the same across versions (as in `tests/resume`).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-}
 
 /// One sandbox account for all the campaign's accounts, with a limit far
 /// above any test's rate: it never throttles, so every pacing seen is the
