@@ -19,6 +19,12 @@ use super::recorder::{Outcome, Recorder};
 /// The most messages claimed in one commit.
 pub const CLAIM_BATCH: usize = 32;
 
+/// How long after its slot a claimed message may still leave under its
+/// claim. Wider than a commit under load (tens of milliseconds), so a slow
+/// commit does not cost a second claim; narrow enough that a resume after a
+/// crash waits at most this much longer than it had to.
+pub const CLAIM_SLACK: TimeDelta = TimeDelta::milliseconds(500);
+
 /// Messages claimed ahead of their turn, in queue order, each with the
 /// departure time recorded for it.
 #[derive(Debug, Default)]
@@ -29,14 +35,15 @@ pub struct ClaimedAhead {
 impl ClaimedAhead {
     /// Uses the claim of `seq` if it was claimed ahead for a departure no
     /// earlier than its `slot` (the recorded time is what a resume after a
-    /// crash counts against the rate windows, so it must not be early).
-    pub fn take(&mut self, seq: u64, slot: DateTime<Utc>) -> bool {
+    /// crash counts against the rate windows, so it must not be early);
+    /// returns the time recorded.
+    pub fn take(&mut self, seq: u64, slot: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self.queue.front() {
             Some(&(claimed, at)) if claimed == seq && slot <= at => {
                 self.queue.pop_front();
-                true
+                Some(at)
             }
-            _ => false,
+            _ => None,
         }
     }
 
@@ -59,8 +66,8 @@ impl ClaimedAhead {
 
 /// What to claim with `job`, due at `slot`: it, then the messages after it
 /// (`following`, in queue order) planned less than `lead` after it, counting
-/// `job`'s lateness against its plan. `job` is recorded as leaving at `slot`;
-/// the others at `slot + lead`, the latest they may use the claim (see
+/// `job`'s lateness against its plan. Each is recorded as leaving at
+/// `slot + lead + CLAIM_SLACK`, the latest it may use the claim (see
 /// [`ClaimedAhead::take`]): should the process die, a resume counts them
 /// against the rate windows a little late, which only ever makes it wait.
 pub fn batch(
@@ -70,14 +77,15 @@ pub fn batch(
     lead: TimeDelta,
 ) -> Vec<(u64, DateTime<Utc>)> {
     let shift = (slot - job.planned_at).max(TimeDelta::zero());
-    let deadline = slot + lead;
-    let mut claims = vec![(job.seq, slot)];
+    let within = slot + lead;
+    let latest = within + CLAIM_SLACK;
+    let mut claims = vec![(job.seq, latest)];
     for &(seq, planned_at) in following.iter().take(CLAIM_BATCH - 1) {
         // Strictly within the lead: at 20/s and slower, one per commit.
-        if planned_at + shift >= deadline {
+        if planned_at + shift >= within {
             break;
         }
-        claims.push((seq, deadline));
+        claims.push((seq, latest));
     }
     claims
 }
@@ -127,10 +135,16 @@ mod tests {
         let jobs: Vec<Job> = (0..10).map(|seq| job(seq, seq as i64 * 10)).collect();
         // The head is 3 ms late: the others are expected 3 ms late too.
         let claims = batch(&jobs[0], &rest(&jobs), at(3), TimeDelta::milliseconds(50));
-        let ahead = at(53);
+        let latest = at(53) + CLAIM_SLACK;
         assert_eq!(
             claims,
-            vec![(0, at(3)), (1, ahead), (2, ahead), (3, ahead), (4, ahead)]
+            vec![
+                (0, latest),
+                (1, latest),
+                (2, latest),
+                (3, latest),
+                (4, latest)
+            ]
         );
     }
 
@@ -138,14 +152,14 @@ mod tests {
     fn one_interval_of_exactly_the_lead_claims_one_message_at_a_time() {
         let jobs: Vec<Job> = (0..3).map(|seq| job(seq, seq as i64 * 50)).collect();
         let claims = batch(&jobs[0], &rest(&jobs), at(0), TimeDelta::milliseconds(50));
-        assert_eq!(claims, vec![(0, at(0))]);
+        assert_eq!(claims, vec![(0, at(50) + CLAIM_SLACK)]);
     }
 
     #[test]
     fn slow_rates_claim_one_message_at_a_time() {
         let jobs: Vec<Job> = (0..3).map(|seq| job(seq, seq as i64 * 180_000)).collect();
         let claims = batch(&jobs[0], &rest(&jobs), at(0), TimeDelta::milliseconds(50));
-        assert_eq!(claims, vec![(0, at(0))]);
+        assert_eq!(claims, vec![(0, at(50) + CLAIM_SLACK)]);
     }
 
     #[test]
@@ -177,9 +191,9 @@ mod tests {
         let mut claimed = ClaimedAhead::default();
         claimed.push(1, at(50));
         claimed.push(2, at(50));
-        assert!(!claimed.take(2, at(20)), "not the next one");
-        assert!(claimed.take(1, at(50)), "in time");
-        assert!(!claimed.take(2, at(51)), "a pause moved it");
+        assert_eq!(claimed.take(2, at(20)), None, "not the next one");
+        assert_eq!(claimed.take(1, at(50)), Some(at(50)), "in time");
+        assert_eq!(claimed.take(2, at(51)), None, "a pause moved it");
         let recorder = Released::default();
         claimed.release(&recorder);
         assert_eq!(*recorder.0.lock().unwrap(), vec![2]);

@@ -253,12 +253,16 @@ impl AccountState<'_> {
             account: self.name.clone(),
             at: slot,
         });
-        if !self.claimed.take(job.seq, slot) {
-            self.claimed.release(ctx.recorder.as_ref());
-            if let Some(step) = self.claim(job, following, slot).await {
-                return step;
+        let recorded = match self.claimed.take(job.seq, slot) {
+            Some(recorded) => recorded,
+            None => {
+                self.claimed.release(ctx.recorder.as_ref());
+                match self.claim(job, following, slot).await {
+                    Ok(recorded) => recorded,
+                    Err(step) => return step,
+                }
             }
-        }
+        };
         if !ctx.sleep_until(slot).await {
             // Claimed but never sent.
             if self.retrying_in_flight {
@@ -277,6 +281,12 @@ impl AccountState<'_> {
             return Step::Stopped;
         }
         let now = ctx.clock.now();
+        if now > recorded && !self.retrying_in_flight {
+            // The claim's commit came back after the time it recorded: a
+            // crash now would count this send too early. Claimed again.
+            ctx.recorder.outcome(job.seq, Outcome::BackToPending);
+            return Step::Again;
+        }
         if self.pause_until.take().is_some_and(|until| until <= now)
             && std::mem::take(&mut self.pause_announced)
         {
@@ -317,16 +327,17 @@ impl AccountState<'_> {
 
     /// Claims `job` (durably in flight) a moment before its slot, so the
     /// commit's latency does not delay the request, together with the
-    /// messages due right after it (see [`super::claims`]). None when claimed.
+    /// messages due right after it (see [`super::claims`]). Returns the
+    /// time recorded for `job`: its request must not leave later.
     async fn claim(
         &mut self,
         job: &Job,
         following: &[(u64, DateTime<Utc>)],
         slot: DateTime<Utc>,
-    ) -> Option<Step> {
+    ) -> Result<DateTime<Utc>, Step> {
         let ctx = self.ctx;
         if !ctx.sleep_until(slot - self.claim_lead).await {
-            return Some(Step::Stopped);
+            return Err(Step::Stopped);
         }
         // Recorded at the slot, when the request will leave: a resume after a
         // crash counts this possible send against the rate from that moment.
@@ -344,18 +355,18 @@ impl AccountState<'_> {
             }
         }
         match head {
-            Ok(()) => None,
+            Ok(()) => Ok(claims[0].1),
             Err(error) if error.downcast_ref::<ClaimSkipped>().is_some() => {
                 self.on_recipient_stopped(job, None);
-                Some(Step::Next)
+                Err(Step::Next)
             }
             // Ctrl-C while the database was unreachable: interrupted, not failed.
-            Err(error) if gave_up_reconnecting(&error) => Some(Step::Stopped),
+            Err(error) if gave_up_reconnecting(&error) => Err(Step::Stopped),
             Err(error) => {
                 ctx.fail_run(format!(
                     "cannot record the send in the journal: {error:#}; nothing more is sent"
                 ));
-                Some(Step::Stopped)
+                Err(Step::Stopped)
             }
         }
     }
