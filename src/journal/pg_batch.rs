@@ -8,7 +8,10 @@
 //! planner would otherwise walk `messages_by_state`, whose entries for a
 //! busy campaign are mostly dead (every state change adds one), instead of
 //! looking each message up by its key, and a commit would cost time in
-//! proportion to the campaign's size.
+//! proportion to the campaign's size. `m.seq = ANY($2)` bounds the scan
+//! by the keys asked for even when the planner's statistics are stale (a
+//! campaign stored a moment ago): at worst one pass over the campaign's
+//! messages, never one per claim.
 
 use std::collections::HashMap;
 
@@ -78,7 +81,8 @@ pub(crate) fn claim_all(
     tx.execute(
         "UPDATE messages m SET state = 'in_flight', last_attempt_at_ns = u.at
          FROM unnest($2::bigint[], $3::bigint[]) AS u(seq, at)
-         WHERE m.campaign = $1 AND m.seq = u.seq AND m.state || '' = 'pending'",
+         WHERE m.campaign = $1 AND m.seq = ANY($2) AND m.seq = u.seq
+             AND m.state || '' = 'pending'",
         &[&ctx.campaign, &claim_seqs, &claim_ats],
     )
     .map_err(ctx.pg("claiming messages"))?;
@@ -112,7 +116,8 @@ pub(crate) fn sent_all(
             "UPDATE messages m SET state = 'sent', sent_at_ns = u.at, api_message_id = u.id,
                  failure_reason = NULL
              FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS u(seq, at, id)
-             WHERE m.campaign = $1 AND m.seq = u.seq AND m.state || '' = 'in_flight'
+             WHERE m.campaign = $1 AND m.seq = ANY($2) AND m.seq = u.seq
+                 AND m.state || '' = 'in_flight'
              RETURNING m.seq",
             &[&ctx.campaign, &seqs, &ats, &ids],
         )
@@ -135,7 +140,8 @@ pub(crate) fn back_to_pending_all(
         .query(
             "UPDATE messages m SET state = 'pending'
              FROM unnest($2::bigint[]) AS u(seq)
-             WHERE m.campaign = $1 AND m.seq = u.seq AND m.state || '' = 'in_flight'
+             WHERE m.campaign = $1 AND m.seq = ANY($2) AND m.seq = u.seq
+                 AND m.state || '' = 'in_flight'
              RETURNING m.seq",
             &[&ctx.campaign, &seqs],
         )

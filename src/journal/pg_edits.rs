@@ -8,7 +8,9 @@ use crate::journal::error::JournalError;
 use crate::journal::model::{MessageState, NewMessage, Rerender};
 use crate::journal::pg::Ctx;
 use crate::journal::pg_conn::Session;
-use crate::journal::pg_write::{insert_messages, seq_param, state_name, state_of};
+use crate::journal::pg_write::{
+    insert_messages, refresh_statistics, seq_param, state_name, state_of,
+};
 use crate::journal::store::manual_transition_allowed;
 
 pub fn add_messages(
@@ -21,7 +23,9 @@ pub fn add_messages(
         .transaction()
         .map_err(ctx.pg("starting a transaction"))?;
     insert_messages(&mut tx, ctx, messages)?;
-    tx.commit().map_err(ctx.pg("storing messages"))
+    tx.commit().map_err(ctx.pg("storing messages"))?;
+    refresh_statistics(session);
+    Ok(())
 }
 
 pub fn set_state_where(

@@ -92,7 +92,20 @@ pub fn create_campaign(
     };
     insert_messages(&mut tx, &ctx, messages)?;
     tx.commit().map_err(pg("committing the campaign"))?;
+    refresh_statistics(session);
     Ok(id)
+}
+
+/// Tells the planner how many messages the tables now hold. Without it a
+/// campaign stored moments ago looks like a few hundred rows until
+/// autovacuum comes by (a minute or more), and a batched update over a
+/// group commit's claims is planned as a nested loop over every message of
+/// the campaign: 200 ms instead of 2 ms for 340 claims in a 40,000-message
+/// campaign. Best effort: a role that may not analyze the tables gets a
+/// notice from the server, and any failure costs speed, never correctness,
+/// so it is not reported.
+pub(crate) fn refresh_statistics(session: &mut Session) {
+    let _ = session.client.batch_execute("ANALYZE messages, accounts");
 }
 
 /// Stores `messages` and an `accounts` row for each new account. A `seq`
