@@ -106,7 +106,8 @@ impl PgControl {
     }
 
     /// See [`lease::acquire`]; `resend` names the accounts whose in-flight
-    /// messages go back to pending rather than uncertain.
+    /// messages go back to pending rather than uncertain, `running` those
+    /// not to take (this worker still runs them).
     pub fn acquire(
         &self,
         campaign: i64,
@@ -114,6 +115,7 @@ impl PgControl {
         want: i64,
         ttl: Duration,
         resend: Vec<String>,
+        running: Vec<String>,
     ) -> Result<Vec<Lease>, JournalError> {
         let (url, holder) = (self.url.clone(), holder.to_string());
         let ttl_ns = nanos(ttl);
@@ -127,6 +129,7 @@ impl PgControl {
                 want,
                 ttl_ns,
                 &resend,
+                &running,
             )
         })
     }

@@ -188,7 +188,10 @@ pub fn open_campaigns(
 /// Leases up to `want` free accounts of `campaign` for `ttl_ns`, in one
 /// transaction that also makes what their previous holders left in flight
 /// uncertain (or pending again, for the accounts in `resend`: their
-/// channel drops repeats and the user asked for it).
+/// channel drops repeats and the user asked for it). Never the accounts in
+/// `running`: the holder still has a run of each (one whose lease expired
+/// while the database was away, say), and a second run of the same account
+/// in the same process would pass the first one's lease checks.
 pub fn acquire(
     client: &mut postgres::Client,
     url: &str,
@@ -197,6 +200,7 @@ pub fn acquire(
     want: i64,
     ttl_ns: i64,
     resend: &dyn Fn(&str) -> bool,
+    running: &[String],
 ) -> Result<Vec<Lease>, JournalError> {
     let err = |action| pg(url, action);
     let mut tx = client.transaction().map_err(err("leasing accounts"))?;
@@ -208,6 +212,7 @@ pub fn acquire(
                      WHERE a.campaign = $1
                          AND (a.lease_holder IS NULL OR a.lease_until_ns < {DB_NOW_NS})
                          AND (a.not_before_ns IS NULL OR a.not_before_ns <= {DB_NOW_NS})
+                         AND NOT (a.account = ANY($5))
                          AND EXISTS (SELECT 1 FROM messages m WHERE m.campaign = a.campaign
                              AND m.account = a.account AND m.state IN ('pending', 'in_flight'))
                      ORDER BY a.account LIMIT $3
@@ -217,7 +222,7 @@ pub fn acquire(
                  FROM picked WHERE a.campaign = $1 AND a.account = picked.account
                  RETURNING a.account, a.fence"
             ),
-            &[&campaign, &holder, &want, &ttl_ns],
+            &[&campaign, &holder, &want, &ttl_ns, &running],
         )
         .map_err(err("leasing accounts"))?;
     let mut leases: Vec<Lease> = rows

@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::recorder::{AttemptInfo, ClaimSkipped, ClaimsFuture, Outcome, RecordFuture, Recorder};
+use super::recorder::{
+    AttemptInfo, ClaimInFlight, ClaimSkipped, ClaimsFuture, Outcome, RecordFuture, Recorder,
+};
 use crate::journal::{
     AttemptRecord, JournalError, JournalHandle, JournalUpdate, MessageState, RateLimitSnapshot,
 };
@@ -30,17 +32,18 @@ fn clamp(value: Option<u64>) -> Option<u32> {
     value.map(|v| u32::try_from(v).unwrap_or(u32::MAX))
 }
 
-/// A retry of a message whose first request may have arrived finds it still
-/// in flight, durably, from its first claim: that is a successful claim. A
-/// skipped message was stopped (`outreach stop`, a do-not-contact list)
-/// since the run loaded it: [`ClaimSkipped`], which the account passes over.
+/// A message found in flight is [`ClaimInFlight`]: the account's own claim
+/// when it retries a request that may have arrived, anyone else's
+/// otherwise. A skipped message was stopped (`outreach stop`, a
+/// do-not-contact list) since the run loaded it: [`ClaimSkipped`], which
+/// the account passes over.
 fn claimed(result: Result<(), JournalError>) -> anyhow::Result<()> {
     match result {
-        Ok(())
-        | Err(JournalError::NotClaimable {
+        Ok(()) => Ok(()),
+        Err(JournalError::NotClaimable {
+            seq,
             state: Some(MessageState::InFlight),
-            ..
-        }) => Ok(()),
+        }) => Err(ClaimInFlight { seq }.into()),
         Err(JournalError::NotClaimable {
             seq,
             state: Some(MessageState::Skipped),

@@ -35,6 +35,16 @@ pub struct ClaimSkipped {
     pub seq: u64,
 }
 
+/// A claim found its message already in flight. For a retry of a request
+/// that may have arrived, that is the run's own earlier claim, still held;
+/// for a first claim it is someone else's, and the message must not be
+/// sent (the account decides which, it knows whether it is retrying).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("message {seq} is already in flight under another claim, so it was not claimed again")]
+pub struct ClaimInFlight {
+    pub seq: u64,
+}
+
 pub type RecordFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
 /// One result per claim, in order.

@@ -32,6 +32,12 @@ pub struct Held {
 
 impl Held {
     pub fn insert(&mut self, lease: &Lease, stop: watch::Sender<bool>) {
+        debug_assert!(
+            !self
+                .runs
+                .contains_key(&(lease.campaign, lease.account.clone())),
+            "a second run of one account"
+        );
         self.runs.insert(
             (lease.campaign, lease.account.clone()),
             Holding {
@@ -42,8 +48,26 @@ impl Held {
         );
     }
 
-    pub fn remove(&mut self, campaign: i64, account: &str) {
-        self.runs.remove(&(campaign, account.to_string()));
+    /// Forgets the run of `account` leased with `fence`; false if the
+    /// account is held with another fence (or not at all).
+    pub fn remove(&mut self, campaign: i64, account: &str, fence: i64) -> bool {
+        let key = (campaign, account.to_string());
+        match self.runs.get(&key) {
+            Some(holding) if holding.fence == fence => {
+                self.runs.remove(&key);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The accounts of `campaign` with a run in this worker, stopping or not.
+    pub fn accounts(&self, campaign: i64) -> Vec<String> {
+        self.runs
+            .keys()
+            .filter(|(c, _)| *c == campaign)
+            .map(|(_, account)| account.clone())
+            .collect()
     }
 
     pub fn len(&self) -> usize {

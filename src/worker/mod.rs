@@ -268,6 +268,7 @@ impl Worker {
             share - held,
             self.settings.lease,
             resend,
+            self.held.accounts(campaign.id),
         )?;
         let now = Utc::now() + self.offset;
         for lease in leases {
@@ -359,7 +360,11 @@ impl Worker {
             fence,
             end,
         } = done;
-        self.held.remove(campaign, &account);
+        if !self.held.remove(campaign, &account, fence) {
+            // Not the run this worker holds the account with (cannot
+            // happen: `acquire` skips accounts still running here).
+            return Ok(());
+        }
         self.check.drop_lease(campaign, &account);
         let RunEnd {
             not_before,

@@ -133,3 +133,69 @@ async fn only_a_running_lease_pauses_the_account_it_gives_back() {
     );
     sandbox.shutdown().await;
 }
+
+/// Seen in the outage test: a worker's leases ran out while the database
+/// was away, and when it came back the worker leased the same accounts
+/// again and started a second run of each beside the first, which was
+/// still waiting for its claim. The second run's new fence let the first
+/// one's claims through, and both sent the same message. `acquire` now
+/// skips the accounts its caller still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_does_not_lease_again_an_account_it_still_runs() {
+    let Some(db) = TestSchema::create() else {
+        return;
+    };
+    let _gate = crate::harness::GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let shared = Shared::new(db, 3, 1);
+    shared
+        .send_detached(&sandbox.url(), "10/s")
+        .run()
+        .await
+        .expect_code(0);
+    // Every lease of this holder ran out a second ago.
+    shared.db.execute(&format!(
+        "UPDATE accounts SET lease_holder = '{HOLDER}', fence = 1,
+             lease_until_ns = (extract(epoch FROM clock_timestamp()) * 1e9)::bigint - 1000000000"
+    ));
+    let campaign: i64 = shared.query("SELECT id FROM campaigns")[0].get(0);
+    let url = shared.db.url_text.clone();
+    let leased = std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let running = vec!["acct00".to_string(), "acct02".to_string()];
+        pg_lease::acquire(
+            &mut client,
+            "test",
+            campaign,
+            HOLDER,
+            10,
+            60_000_000_000,
+            &|_| false,
+            &running,
+        )
+        .expect("acquire")
+    })
+    .join()
+    .expect("acquire thread");
+
+    let accounts: Vec<(&str, i64)> = leased
+        .iter()
+        .map(|lease| (lease.account.as_str(), lease.fence))
+        .collect();
+    assert_eq!(accounts, [("acct01", 2)], "only the account not running");
+    let fences: Vec<(String, i64)> = shared
+        .query("SELECT account, fence FROM accounts ORDER BY account")
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        fences,
+        [
+            ("acct00".to_string(), 1),
+            ("acct01".to_string(), 2),
+            ("acct02".to_string(), 1),
+        ],
+        "the fences of the accounts still running are untouched"
+    );
+    sandbox.shutdown().await;
+}

@@ -10,6 +10,8 @@
 //! on the next slot; exponential backoff is only for failures without a hint
 //! while the recent requests keep failing.
 
+#[cfg(test)]
+mod claim_tests;
 mod domains;
 mod outcomes;
 mod queue;
@@ -25,7 +27,7 @@ use super::budget::ErrorBudget;
 use super::claims::{self, ClaimedAhead};
 use super::events::EventKind;
 use super::executor::RunContext;
-use super::recorder::{ClaimSkipped, Outcome};
+use super::recorder::{ClaimInFlight, ClaimSkipped, Outcome};
 use crate::account::Account;
 use crate::plan::Ready;
 use crate::plan::slots::{AccountSlots, SlotRules};
@@ -356,6 +358,12 @@ impl AccountState<'_> {
         }
         match head {
             Ok(()) => Ok(claims[0].1),
+            // Still in flight from this message's previous attempt.
+            Err(error)
+                if self.retrying_in_flight && error.downcast_ref::<ClaimInFlight>().is_some() =>
+            {
+                Ok(claims[0].1)
+            }
             Err(error) if error.downcast_ref::<ClaimSkipped>().is_some() => {
                 self.on_recipient_stopped(job, None);
                 Err(Step::Next)
