@@ -124,12 +124,14 @@ impl PgControl {
             lease::acquire(
                 &mut session.client,
                 &url,
-                campaign,
-                &holder,
-                want,
-                ttl_ns,
-                &resend,
-                &running,
+                lease::LeaseRequest {
+                    campaign,
+                    holder: &holder,
+                    want,
+                    ttl_ns,
+                    resend: &resend,
+                    running: &running,
+                },
             )
         })
     }

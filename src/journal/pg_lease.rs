@@ -185,23 +185,39 @@ pub fn open_campaigns(
         .collect())
 }
 
+/// What [`acquire`] asks for.
+pub struct LeaseRequest<'a> {
+    pub campaign: i64,
+    pub holder: &'a str,
+    /// The most accounts to lease.
+    pub want: i64,
+    pub ttl_ns: i64,
+    /// The accounts whose in-flight messages go back to pending rather
+    /// than uncertain: their channel drops repeats and the user asked for it.
+    pub resend: &'a dyn Fn(&str) -> bool,
+    /// Accounts not to lease: the holder still has a run of each (one whose
+    /// lease expired while the database was away, say), and a second run of
+    /// the same account in the same process would pass the first one's
+    /// lease checks.
+    pub running: &'a [String],
+}
+
 /// Leases up to `want` free accounts of `campaign` for `ttl_ns`, in one
 /// transaction that also makes what their previous holders left in flight
-/// uncertain (or pending again, for the accounts in `resend`: their
-/// channel drops repeats and the user asked for it). Never the accounts in
-/// `running`: the holder still has a run of each (one whose lease expired
-/// while the database was away, say), and a second run of the same account
-/// in the same process would pass the first one's lease checks.
+/// uncertain (or pending again, see [`LeaseRequest::resend`]).
 pub fn acquire(
     client: &mut postgres::Client,
     url: &str,
-    campaign: i64,
-    holder: &str,
-    want: i64,
-    ttl_ns: i64,
-    resend: &dyn Fn(&str) -> bool,
-    running: &[String],
+    request: LeaseRequest<'_>,
 ) -> Result<Vec<Lease>, JournalError> {
+    let LeaseRequest {
+        campaign,
+        holder,
+        want,
+        ttl_ns,
+        resend,
+        running,
+    } = request;
     let err = |action| pg(url, action);
     let mut tx = client.transaction().map_err(err("leasing accounts"))?;
     let rows = tx

@@ -166,12 +166,14 @@ async fn a_worker_does_not_lease_again_an_account_it_still_runs() {
         pg_lease::acquire(
             &mut client,
             "test",
-            campaign,
-            HOLDER,
-            10,
-            60_000_000_000,
-            &|_| false,
-            &running,
+            pg_lease::LeaseRequest {
+                campaign,
+                holder: HOLDER,
+                want: 10,
+                ttl_ns: 60_000_000_000,
+                resend: &|_| false,
+                running: &running,
+            },
         )
         .expect("acquire")
     })

@@ -143,7 +143,7 @@ async fn run(
     jobs: Vec<Job>,
 ) -> crate::send::executor::RunReport {
     let (context, _stop) = RunContext::new(
-        journal.clock.clone(),
+        journal.clock,
         journal.clone(),
         Arc::new(MemorySink::default()),
         ExecSettings {
