@@ -15,8 +15,16 @@ use crate::harness::{
 };
 
 const RATE_COUNT: usize = 5;
-/// As in `kill.rs`: a new connection's first request arrives late.
-const ARRIVAL_TOLERANCE_MS: i64 = 70;
+/// The sandbox's latency bound: each request waits a random time up to it
+/// before the sandbox stamps its arrival (slow answers, so the kill finds
+/// requests in flight).
+const LATENCY_MS: u64 = 150;
+/// Arrivals are stamped after that random latency, so two requests sent
+/// exactly on pace can arrive up to `LATENCY_MS` closer than they left; plus,
+/// as in `kill.rs`, a new connection's first request arriving late. A
+/// handover that ignored the sender's sends would still show: 6 requests
+/// within a few hundred milliseconds.
+const ARRIVAL_TOLERANCE_MS: i64 = LATENCY_MS as i64 + 70;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_leaves_a_campaign_being_sent_alone_until_the_sender_dies() {
@@ -26,7 +34,7 @@ async fn a_worker_leaves_a_campaign_being_sent_alone_until_the_sender_dies() {
     let _gate = GATE.read().await;
     // Slow answers, so the kill finds requests in flight.
     let sandbox = start(SandboxConfig {
-        latency: Some(Duration::from_millis(150)),
+        latency: Some(Duration::from_millis(LATENCY_MS)),
         ..roomy_config()
     })
     .await;
