@@ -22,6 +22,8 @@
 #[path = "workers/basics.rs"]
 mod basics;
 mod common;
+#[path = "workers/domains.rs"]
+mod domains;
 #[path = "workers/exclusion.rs"]
 mod exclusion;
 #[path = "workers/fencing.rs"]

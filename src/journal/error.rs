@@ -109,6 +109,11 @@ pub enum JournalError {
     #[error("message {seq} was not claimed: {LEASE_LOST}")]
     LeaseLost { seq: u64 },
 
+    #[error(
+        "message {seq} was not claimed: its e-mail domain has had its per_domain_daily_cap of messages today, counted across every worker; it waits for the next day"
+    )]
+    DomainFull { seq: u64 },
+
     #[error("an outcome for message {seq} arrived while it is {}, not in flight", state_text(*.state))]
     NotInFlight {
         seq: u64,

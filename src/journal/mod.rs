@@ -72,6 +72,7 @@ mod pg_claim;
 mod pg_commits;
 mod pg_conn;
 pub mod pg_control;
+pub mod pg_domains;
 mod pg_edits;
 pub mod pg_holders;
 pub mod pg_lease;

@@ -30,6 +30,7 @@ use crate::journal::error::JournalError;
 use crate::journal::pg_calls::WriterLock;
 use crate::journal::pg_commits as commits;
 use crate::journal::pg_conn::PgConn;
+use crate::journal::pg_domains::DomainRule;
 use crate::journal::pg_lease::LeaseCheck;
 use crate::journal::pg_reconnect::GiveUp;
 use crate::journal::pg_url::DbUrl;
@@ -60,6 +61,9 @@ pub struct PgStore {
     /// A worker's store: claims need the account's lease, and no
     /// campaign-wide writer lock is taken (see `pg_lease`).
     pub(super) lease: Option<Arc<LeaseCheck>>,
+    /// A worker's store: claims count the domain's day across workers
+    /// (`pg_domains`).
+    pub(super) domain_cap: Option<DomainRule>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +79,7 @@ pub(crate) struct Ctx {
     pub(crate) campaign: i64,
     pub(crate) location: Arc<str>,
     pub(crate) lease: Option<Arc<LeaseCheck>>,
+    pub(crate) domain_cap: Option<DomainRule>,
 }
 
 impl Ctx {
@@ -132,6 +137,12 @@ impl PgStore {
         store.campaign = Some(store.require()?);
         store.lease = Some(lease);
         Ok(store)
+    }
+
+    /// Makes this worker's claims hold the campaign's
+    /// `per_domain_daily_cap` across every worker (`pg_domains`).
+    pub fn share_domain_cap(&mut self, rule: DomainRule) {
+        self.domain_cap = Some(rule);
     }
 
     /// The campaign's row id (after `create_campaign`, or when opened).
@@ -296,6 +307,7 @@ impl PgStore {
             batches: 0,
             give_up: GiveUp::default(),
             lease: None,
+            domain_cap: None,
         })
     }
 
@@ -395,6 +407,7 @@ impl PgStore {
                 campaign,
                 location: self.location.clone(),
                 lease: self.lease.clone(),
+                domain_cap: self.domain_cap,
             }),
             None => Err(JournalError::NoCampaign {
                 path: self.location.to_string().into(),

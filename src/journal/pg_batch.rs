@@ -72,10 +72,7 @@ pub(crate) fn claim_all(
                 claim_seqs.push(seq);
                 claim_ats.push(at);
             }
-            state => refusals.push(Refusal {
-                seq: seq as u64,
-                state,
-            }),
+            state => refusals.push(Refusal::not_claimable(seq as u64, state)),
         }
     }
     tx.execute(

@@ -1,6 +1,7 @@
 //! Claims on the PostgreSQL send path: a message goes `pending ->
 //! in_flight` only if it is pending, its recipient is not stopped, and, in
-//! a worker's store, its account's lease is this worker's (`pg_lease`).
+//! a worker's store, its account's lease is this worker's (`pg_lease`) and
+//! its domain's day has room (`pg_domains`).
 //! A claim locks its message row (`SELECT ... FOR UPDATE`) before checking
 //! it, so a concurrent claim or stop of the same message waits for this
 //! transaction and then sees its result.
@@ -12,6 +13,7 @@ use postgres::Transaction;
 use crate::journal::error::JournalError;
 use crate::journal::model::MessageState;
 use crate::journal::pg::Ctx;
+use crate::journal::pg_domains::domain_full;
 use crate::journal::pg_edits::skip_one;
 use crate::journal::pg_lease::{LeaseCheck, claimable_accounts};
 use crate::journal::pg_stops::stop_reason;
@@ -69,7 +71,7 @@ pub(crate) fn claim(
         .query_opt(&statements.lock_message, &[&ctx.campaign, &seq_param(seq)])
         .map_err(ctx.pg("claiming a message"))?;
     let Some(row) = row else {
-        return Ok(Some(Refusal { seq, state: None }));
+        return Ok(Some(Refusal::not_claimable(seq, None)));
     };
     // The lease first: a message in flight under another worker's lease
     // must not read as this worker's own earlier claim (which a retry may
@@ -79,20 +81,22 @@ pub(crate) fn claim(
     }
     let state = parse_state(row.get(0));
     if state != MessageState::Pending {
-        return Ok(Some(Refusal {
-            seq,
-            state: Some(state),
-        }));
+        return Ok(Some(Refusal::not_claimable(seq, Some(state))));
     }
     let recipient: String = row.get(1);
     // As in SQLite: a stopped recipient's message that is pending again is
     // skipped now instead of sent.
     if any_stops && let Some(reason) = stop_reason(tx, ctx, &recipient)? {
         skip_one(tx, ctx, seq, Some(&skip_reason(&reason)))?;
-        return Ok(Some(Refusal {
+        return Ok(Some(Refusal::not_claimable(
             seq,
-            state: Some(MessageState::Skipped),
-        }));
+            Some(MessageState::Skipped),
+        )));
+    }
+    if let Some(rule) = ctx.domain_cap
+        && domain_full(tx, ctx, rule, seq_param(seq), &recipient, at_ns)?
+    {
+        return Ok(Some(Refusal::domain_full(seq)));
     }
     tx.execute(&statements.claim, &[&ctx.campaign, &seq_param(seq), &at_ns])
         .map_err(ctx.pg("claiming a message"))?;

@@ -196,10 +196,7 @@ fn a_commit_whose_marker_is_there_committed_and_keeps_its_refusals() {
     // What the caller is told is what the transaction found.
     assert_eq!(
         refusals,
-        vec![Refusal {
-            seq: 1,
-            state: Some(MessageState::InFlight)
-        }]
+        vec![Refusal::not_claimable(1, Some(MessageState::InFlight))]
     );
     assert_eq!(state(&store, 0), MessageState::InFlight);
     // The holder's older markers are gone: one row per holder at most.
@@ -254,10 +251,7 @@ fn a_batch_whose_connection_is_lost_is_written_after_reconnecting() {
     let refusals = store.record(&[claim(0), claim(1)]).unwrap();
     assert_eq!(
         refusals,
-        vec![Refusal {
-            seq: 0,
-            state: Some(MessageState::InFlight)
-        }]
+        vec![Refusal::not_claimable(0, Some(MessageState::InFlight))]
     );
     assert_eq!(state(&store, 1), MessageState::InFlight);
     assert_eq!(state(&store, 2), MessageState::Pending);

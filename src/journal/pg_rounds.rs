@@ -139,8 +139,9 @@ fn claims(
         .filter(|update| matches!(update, JournalUpdate::InFlight { .. }))
         .map(|update| (*update).clone())
         .collect();
-    // A stopped recipient's claim is skipped one by one (`pg_claim`).
-    if claims.len() > 1 && !checks.any_stops {
+    // A stopped recipient's claim is skipped one by one (`pg_claim`); so is
+    // a claim that counts its domain's day (`pg_domains`).
+    if claims.len() > 1 && !checks.any_stops && ctx.domain_cap.is_none() {
         return claim_all(tx, ctx, &claims, checks.leases);
     }
     let mut refusals = Vec::new();

@@ -89,6 +89,7 @@ pub fn create_campaign(
         campaign: id,
         location: location.into(),
         lease: None,
+        domain_cap: None,
     };
     insert_messages(&mut tx, &ctx, messages)?;
     tx.commit().map_err(pg("committing the campaign"))?;

@@ -220,13 +220,10 @@ fn claim(
         })
         .map_err(JournalError::sqlite(path, "claiming a message"))?;
     let recipient = match message {
-        None => return Ok(Some(Refusal { seq, state: None })),
+        None => return Ok(Some(Refusal::not_claimable(seq, None))),
         Some((MessageState::Pending, recipient)) => recipient,
         Some((state, _)) => {
-            return Ok(Some(Refusal {
-                seq,
-                state: Some(state),
-            }));
+            return Ok(Some(Refusal::not_claimable(seq, Some(state))));
         }
     };
     // A stopped recipient's message may be pending again after the stop
@@ -236,10 +233,10 @@ fn claim(
         && let Some(reason) = stop_reason(tx, path, &recipient)?
     {
         skip_one(tx, path, seq, Some(&skip_reason(&reason)))?;
-        return Ok(Some(Refusal {
+        return Ok(Some(Refusal::not_claimable(
             seq,
-            state: Some(MessageState::Skipped),
-        }));
+            Some(MessageState::Skipped),
+        )));
     }
     tx.prepare_cached(
         "UPDATE messages SET state = 'in_flight', last_attempt_at_ns = ?2

@@ -200,10 +200,7 @@ fn a_message_in_flight_at_the_stop_that_comes_back_is_never_claimed_again() {
     let refusals = sender.mark_in_flight(&[0, 1], t(2)).unwrap();
     assert_eq!(
         refusals,
-        [Refusal {
-            seq: 0,
-            state: Some(MessageState::Skipped)
-        }]
+        [Refusal::not_claimable(0, Some(MessageState::Skipped))]
     );
     assert_eq!(
         state_and_reason(&sender, 0),

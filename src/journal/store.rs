@@ -41,29 +41,48 @@ pub enum JournalUpdate {
 
 /// A claim that was not granted because the message was not pending, or,
 /// for a worker sharing a campaign, because the account's lease is no
-/// longer its own. The rest of its batch still applies.
+/// longer its own or the recipient's domain is full for the day. The rest
+/// of its batch still applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
     pub seq: u64,
     /// The message's state, or `None` if no message has that `seq`.
     /// `Some(Pending)` means the account's lease was lost, whatever the
-    /// message's state ([`Refusal::lease_lost`]): a pending message is
-    /// refused for no other reason.
+    /// message's state ([`Refusal::lease_lost`]), or, with `domain_full`,
+    /// that the recipient's domain had its day's cap.
     pub state: Option<MessageState>,
+    /// `per_domain_daily_cap`, counted in the database across workers, is
+    /// reached for the recipient's domain on the claim's day.
+    pub domain_full: bool,
 }
 
 impl Refusal {
+    /// Not claimable in its state (`None`: no such message).
+    pub fn not_claimable(seq: u64, state: Option<MessageState>) -> Refusal {
+        Refusal {
+            seq,
+            state,
+            domain_full: false,
+        }
+    }
+
     /// The message is pending, but its account's lease is another
     /// worker's now (or expired).
     pub fn lease_lost(seq: u64) -> Refusal {
+        Refusal::not_claimable(seq, Some(MessageState::Pending))
+    }
+
+    /// The message is pending, but its domain's day is full.
+    pub fn domain_full(seq: u64) -> Refusal {
         Refusal {
-            seq,
-            state: Some(MessageState::Pending),
+            domain_full: true,
+            ..Refusal::lease_lost(seq)
         }
     }
 
     pub fn into_error(self) -> JournalError {
         match self.state {
+            _ if self.domain_full => JournalError::DomainFull { seq: self.seq },
             Some(MessageState::Pending) => JournalError::LeaseLost { seq: self.seq },
             state => JournalError::NotClaimable {
                 seq: self.seq,

@@ -83,6 +83,16 @@ impl DomainCap {
         }
     }
 
+    /// The day of `at` is full for `recipient`'s domain: the database,
+    /// counting every worker's messages, said so.
+    pub fn fill(&mut self, recipient: &str, at: DateTime<Utc>) {
+        if let Some(domain) = domain_of(recipient) {
+            let day = self.day(at);
+            let count = self.counts.entry((domain, day)).or_default();
+            *count = (*count).max(self.cap);
+        }
+    }
+
     /// The start of the day after the day of `at`: when a message the cap
     /// held back may try again.
     pub fn next_day(&self, at: DateTime<Utc>) -> DateTime<Utc> {
@@ -124,5 +134,8 @@ mod tests {
         assert!(caps.has_room("c@acme.io", next));
         caps.release("b@acme.io", morning);
         assert!(caps.has_room("c@acme.io", morning));
+        caps.fill("d@acme.io", morning);
+        assert!(!caps.has_room("c@acme.io", morning));
+        assert!(caps.has_room("c@acme.io", next));
     }
 }

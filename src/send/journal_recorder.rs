@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use super::recorder::{
-    AttemptInfo, ClaimInFlight, ClaimSkipped, ClaimsFuture, Outcome, RecordFuture, Recorder,
+    AttemptInfo, ClaimDomainFull, ClaimInFlight, ClaimSkipped, ClaimsFuture, Outcome, RecordFuture,
+    Recorder,
 };
 use crate::journal::{
     AttemptRecord, JournalError, JournalHandle, JournalUpdate, MessageState, RateLimitSnapshot,
@@ -44,6 +45,7 @@ fn claimed(result: Result<(), JournalError>) -> anyhow::Result<()> {
             seq,
             state: Some(MessageState::InFlight),
         }) => Err(ClaimInFlight { seq }.into()),
+        Err(JournalError::DomainFull { seq }) => Err(ClaimDomainFull { seq }.into()),
         Err(JournalError::NotClaimable {
             seq,
             state: Some(MessageState::Skipped),

@@ -45,6 +45,15 @@ pub struct ClaimInFlight {
     pub seq: u64,
 }
 
+/// A claim refused because its recipient's domain had its
+/// `per_domain_daily_cap` today, counted in the database across workers.
+/// The message waits for the next day.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("message {seq} waits: its domain had its per_domain_daily_cap today")]
+pub struct ClaimDomainFull {
+    pub seq: u64,
+}
+
 pub type RecordFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
 /// One result per claim, in order.

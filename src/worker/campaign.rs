@@ -16,6 +16,7 @@ use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
 
+use crate::journal::pg_domains::DomainRule;
 use crate::journal::pg_lease::{Lease, LeaseCheck};
 use crate::journal::{DbUrl, JournalHandle, MessageState, PgStore};
 use crate::send::clock::Clock;
@@ -76,6 +77,15 @@ impl CampaignWork {
         let target = connect(&saved.accounts, &endpoint, timeout)
             .await
             .with_context(|| format!("campaign `{name}`"))?;
+        let mut writer = writer;
+        if let Some(cap) = saved.per_domain_daily_cap {
+            // Accounts run apart (here and in other workers): the database
+            // counts each domain's day for every claim.
+            writer.share_domain_cap(DomainRule {
+                cap,
+                zone: saved.zone(),
+            });
+        }
         let journal = tokio::task::block_in_place(|| JournalHandle::spawn(writer))?;
         Ok(CampaignWork {
             name: name.to_string(),

@@ -174,14 +174,8 @@ pub mod transitions {
         assert_eq!(
             refusals,
             vec![
-                Refusal {
-                    seq: 1,
-                    state: Some(MessageState::InFlight)
-                },
-                Refusal {
-                    seq: 99,
-                    state: None
-                },
+                Refusal::not_claimable(1, Some(MessageState::InFlight)),
+                Refusal::not_claimable(99, None),
             ]
         );
         let in_flight = store.messages_in_state(&[MessageState::InFlight]).unwrap();

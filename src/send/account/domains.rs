@@ -1,6 +1,8 @@
 //! `per_domain_daily_cap` in the send loop: a message is counted against its
 //! domain's day before it is claimed; when the day is full it waits for the
-//! next day and the account's slot goes to the next message.
+//! next day and the account's slot goes to the next message. In a worker the
+//! claim also counts the day in the database, across workers
+//! (`journal::pg_domains`), and a refusal fills the day here too.
 
 use chrono::{DateTime, Utc};
 
@@ -28,6 +30,23 @@ impl AccountState<'_> {
         } else {
             Some(Step::Defer(caps.next_day(at)))
         }
+    }
+
+    /// The database refused `job`'s claim at `at`: its domain's day is full
+    /// with every worker's messages counted. The day is full here too, so
+    /// the domain's other messages wait without asking, and `job` waits for
+    /// the next day.
+    pub(super) fn domain_full(&mut self, job: &Job, at: DateTime<Utc>) -> Step {
+        self.release_domain(job);
+        let Some(domains) = self.ctx.domains.as_ref() else {
+            // A store counts domains only for a campaign with the cap.
+            return Step::StopAccount(
+                "the journal counted a per_domain_daily_cap this run does not have".into(),
+            );
+        };
+        let mut caps = domains.lock().unwrap_or_else(|e| e.into_inner());
+        caps.fill(&job.recipient, at);
+        Step::Defer(caps.next_day(at))
     }
 
     /// The current message did not go: its count goes back to its day.

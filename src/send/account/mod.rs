@@ -27,7 +27,7 @@ use super::budget::ErrorBudget;
 use super::claims::{self, ClaimedAhead};
 use super::events::EventKind;
 use super::executor::RunContext;
-use super::recorder::{ClaimInFlight, ClaimSkipped, Outcome};
+use super::recorder::{ClaimDomainFull, ClaimInFlight, ClaimSkipped, Outcome};
 use crate::account::Account;
 use crate::plan::Ready;
 use crate::plan::slots::{AccountSlots, SlotRules};
@@ -363,6 +363,10 @@ impl AccountState<'_> {
                 if self.retrying_in_flight && error.downcast_ref::<ClaimInFlight>().is_some() =>
             {
                 Ok(claims[0].1)
+            }
+            // Another worker's sends filled the domain's day.
+            Err(error) if error.downcast_ref::<ClaimDomainFull>().is_some() => {
+                Err(self.domain_full(job, leaves_at))
             }
             Err(error) if error.downcast_ref::<ClaimSkipped>().is_some() => {
                 self.on_recipient_stopped(job, None);

@@ -1,0 +1,63 @@
+//! `per_domain_daily_cap` holds across workers: every recipient of the
+//! campaign is at one domain, four accounts send to it from two workers, and
+//! no more than the cap arrives that day. Each account's run counted only
+//! its own sends before the claim counted the day in the database: four
+//! accounts could send four times the cap.
+
+use std::collections::BTreeMap;
+
+use crate::harness::{GATE, Shared, TestSchema, arrivals, roomy_config, start};
+
+const CAP: usize = 6;
+const ACCOUNTS: usize = 4;
+const EACH: usize = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_send_a_domain_no_more_than_its_daily_cap() {
+    let Some(db) = TestSchema::create() else {
+        return;
+    };
+    let _gate = GATE.read().await;
+    let sandbox = start(roomy_config()).await;
+    let shared = Shared::new(db, ACCOUNTS, EACH);
+    shared
+        .work
+        .write("outreach.toml", format!("per_domain_daily_cap = {CAP}\n"));
+    shared
+        .send_detached(&sandbox.url(), "20/s")
+        .opt("--timezone", "UTC")
+        .run()
+        .await
+        .expect_code(0);
+    let workers: Vec<_> = (0..2)
+        .map(|_| shared.worker("2s").flag("--until-idle").spawn())
+        .collect();
+    let mut finished = Vec::new();
+    for worker in workers {
+        finished.push(worker.wait().await);
+    }
+    for outcome in &finished {
+        outcome.expect_code(0);
+    }
+
+    let arrived = arrivals(&sandbox.messages());
+    assert!(arrived.values().all(|n| *n == 1), "{arrived:?}");
+    let context = finished
+        .iter()
+        .map(|outcome| outcome.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        arrived.len(),
+        CAP,
+        "the cap is {CAP} a day for example.test: {arrived:?}\n{context}"
+    );
+    let counts: BTreeMap<String, usize> = shared.counts();
+    assert_eq!(counts.get("sent"), Some(&CAP), "{counts:?}");
+    assert_eq!(
+        counts.get("pending"),
+        Some(&(ACCOUNTS * EACH - CAP)),
+        "the rest waits for the next day: {counts:?}"
+    );
+    sandbox.shutdown().await;
+}
