@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Workers sharing one campaign in PostgreSQL (issue 14): aggregate durable
-# sends per second with 1, 2 and 3 `outreach worker`s, and a worker's idle
-# CPU with 10,000 accounts. Results and method: docs/performance.md,
+# sends per second with 1, 2 and 3 `outreach worker`s (A: the database and
+# the CPU as the limit; B: each worker limited to a third of the accounts,
+# so the workers are the limit), and a worker's idle CPU with 10,000
+# accounts (C). Results and method: docs/performance.md,
 # section "Workers".
 #
 # usage: benches/workers.sh [MESSAGES] [ACCOUNTS] [WORKER_COUNTS] [IDLE_ACCOUNTS]
@@ -51,20 +53,23 @@ fresh_schema() {
 python3 "$gen" 1 "$BENCH_DIR/t.csv" --template "$BENCH_DIR/t.txt" >/dev/null
 python3 "$gen" "$messages" "$BENCH_DIR/w.csv" --accounts "$accounts"
 
-echo
-echo "== A. $messages messages over $accounts accounts, workers: $worker_counts"
-for workers in $worker_counts; do
-    schema=bench_workers_$workers
+# run_workers N RATE SCHEMA [WORKER FLAGS...]: records the campaign at RATE
+# per account, runs N workers to the end, prints the rate from the database.
+run_workers() {
+    local workers=$1 rate=$2 schema=$3
+    shift 3
+    local url
     url=$(fresh_schema "$schema")
-    "$OUTREACH_BIN" send "$BENCH_DIR/w.csv" -t "$BENCH_DIR/t.txt" --rate 100/s --timezone UTC \
+    "$OUTREACH_BIN" send "$BENCH_DIR/w.csv" -t "$BENCH_DIR/t.txt" --rate "$rate" --timezone UTC \
         --endpoint "$SANDBOX_URL/v2/messages" --state "$url" --campaign bench --detach \
         2>"$BENCH_DIR/detach.log"
+    local started ended
     started=$(date +%s.%N)
-    pids=()
+    local pids=()
     for i in $(seq "$workers"); do
         /usr/bin/time -f "worker $i: user %U s, sys %S s, peak RSS %M KB" \
-            "$OUTREACH_BIN" worker --state "$url" --until-idle --lease 5s \
-            2>"$BENCH_DIR/worker-$workers-$i.log" &
+            "$OUTREACH_BIN" worker --state "$url" --until-idle --lease 5s "$@" \
+            2>"$BENCH_DIR/worker-$schema-$i.log" &
         pids+=($!)
     done
     for pid in "${pids[@]}"; do
@@ -87,12 +92,28 @@ print(f"-- {workers} worker(s): {sent} sent ({other} not), "
       f"{sent / wall:,.0f}/s over the workers' whole run ({wall:.2f} s, start-up included)")
 PY
     }
-    tail -q -n 1 "$BENCH_DIR"/worker-"$workers"-*.log
+    tail -q -n 1 "$BENCH_DIR"/worker-"$schema"-*.log
     echo "   load: $(uptime)"
+}
+
+echo
+echo "== A. $messages messages over $accounts accounts at 100/s each, workers: $worker_counts"
+for workers in $worker_counts; do
+    run_workers "$workers" 100/s "bench_workers_$workers"
+done
+
+# Workers as the limit: each may hold at most a third of the accounts
+# (--max-accounts), each account sends 10/s, so one worker can reach a
+# third of the campaign's pace and the accounts' pace is the ceiling.
+third=$(( (accounts + 2) / 3 ))
+echo
+echo "== B. the same, accounts at 10/s, each worker holding at most $third accounts, workers: $worker_counts"
+for workers in $worker_counts; do
+    run_workers "$workers" 10/s "bench_workers_limited_$workers" --max-accounts "$third"
 done
 
 echo
-echo "== B. one worker holding $idle_accounts accounts, each with its next message an hour away"
+echo "== C. one worker holding $idle_accounts accounts, each with its next message an hour away"
 python3 "$gen" "$idle_accounts" "$BENCH_DIR/idle.csv" --accounts "$idle_accounts"
 url=$(fresh_schema bench_workers_idle)
 # One message each, 2 sent per account per day: the first is due at once,
