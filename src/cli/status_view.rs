@@ -26,10 +26,23 @@ fn sender_text(sender: Sender, counts: &StateCounts, location: &Location) -> Str
         Sender::Running { pid: Some(pid) } => format!("running (pid {pid})"),
         Sender::Running { pid: None } => "running".to_string(),
         Sender::Workers { count } => format!("running on {count} worker(s)"),
-        Sender::Stopped if counts.pending + counts.in_flight > 0 => format!(
-            "stopped (no sender running); continue with `outreach resume {}`",
-            location.flags()
-        ),
+        Sender::Stopped if counts.pending + counts.in_flight > 0 => match location {
+            // Recorded with `send --detach`, or a `send` that stopped: either
+            // way workers can take it, or one process can.
+            Location::Postgres { url, from_env, .. } => format!(
+                "waiting (no sender or worker running); start `outreach worker{}` on any machine, or continue here with `outreach resume {}`",
+                if *from_env {
+                    String::new()
+                } else {
+                    format!(" --state {url}")
+                },
+                location.flags()
+            ),
+            Location::File(_) => format!(
+                "stopped (no sender running); continue with `outreach resume {}`",
+                location.flags()
+            ),
+        },
         Sender::Stopped => "finished (nothing left to send)".to_string(),
     }
 }
@@ -325,6 +338,16 @@ mod tests {
             "stopped (no sender running); continue with `outreach resume --state c.outreach.db`"
         );
         assert_eq!(sender_json(Sender::Stopped, &stored), "stopped");
+        // A campaign in PostgreSQL may be waiting for workers (`send --detach`).
+        let shared = Location::Postgres {
+            url: crate::journal::pg_url::DbUrl::parse("postgres://db.example/outreach").unwrap(),
+            campaign: "q4".into(),
+            from_env: true,
+        };
+        assert_eq!(
+            sender_text(Sender::Stopped, &stored, &shared),
+            "waiting (no sender or worker running); start `outreach worker` on any machine, or continue here with `outreach resume --campaign q4`"
+        );
     }
 
     #[test]
