@@ -29,13 +29,9 @@ fn sender_text(sender: Sender, counts: &StateCounts, location: &Location) -> Str
         Sender::Stopped if counts.pending + counts.in_flight > 0 => match location {
             // Recorded with `send --detach`, or a `send` that stopped: either
             // way workers can take it, or one process can.
-            Location::Postgres { url, from_env, .. } => format!(
-                "waiting (no sender or worker running); start `outreach worker{}` on any machine, or continue here with `outreach resume {}`",
-                if *from_env {
-                    String::new()
-                } else {
-                    format!(" --state {url}")
-                },
+            Location::Postgres { .. } => format!(
+                "waiting (no sender or worker running); start `{}` on any machine, or continue here with `outreach resume {}`",
+                location.worker_command(),
                 location.flags()
             ),
             Location::File(_) => format!(

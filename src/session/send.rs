@@ -162,26 +162,13 @@ fn detached(
     }
     say!(
         "{} message(s) recorded in {state}; nothing was sent from here. \
-         `outreach worker` sends them (start one or more: outreach worker {}); \
+         `outreach worker` sends them (start one or more: {}); \
          follow with `outreach status {} --watch`.",
         new.messages.len(),
-        worker_flags(state),
+        state.worker_command(),
         state.flags()
     );
     Ok(exit_codes::SUCCESS)
-}
-
-/// The `--state` a worker needs for `state` (none when the URL came from
-/// the environment).
-fn worker_flags(state: &Location) -> String {
-    match state {
-        Location::Postgres {
-            url,
-            from_env: false,
-            ..
-        } => format!("--state {url}"),
-        _ => String::new(),
-    }
 }
 
 /// `send` on a CSV whose campaign exists: never send anyone again by accident,

@@ -49,6 +49,19 @@ impl fmt::Display for Location {
 impl Location {
     /// The flags that name this journal again, for hints such as
     /// `outreach resume --state ...`.
+    /// The `outreach worker` command for this campaign's database: the URL
+    /// only when it did not come from the environment.
+    pub fn worker_command(&self) -> String {
+        match self {
+            Location::Postgres {
+                url,
+                from_env: false,
+                ..
+            } => format!("outreach worker --state {url}"),
+            _ => "outreach worker".to_string(),
+        }
+    }
+
     pub fn flags(&self) -> String {
         match self {
             Location::File(path) => format!("--state {}", path.display()),
