@@ -36,6 +36,25 @@ pub struct ExecSettings {
     pub domain_cap: Option<DomainCap>,
 }
 
+#[cfg(test)]
+impl ExecSettings {
+    /// For tests of the executor alone: UTC, no windows, no caps, the
+    /// default claim lead, at most `max_attempts` requests a message.
+    pub(crate) fn for_tests(max_attempts: u32) -> ExecSettings {
+        ExecSettings {
+            windows: WindowSet::default(),
+            timezone: chrono_tz::UTC,
+            backoff: BackoffPolicy {
+                max_attempts,
+                ..BackoffPolicy::default()
+            },
+            claim_lead: CLAIM_LEAD,
+            idle_horizon: None,
+            domain_cap: None,
+        }
+    }
+}
+
 /// The default claim lead: well above a commit's latency on a healthy disk.
 pub const CLAIM_LEAD: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -371,17 +390,7 @@ mod tests {
                 Clock::starting_at(start),
                 Arc::new(NoRecorder),
                 Arc::new(MemorySink::default()),
-                ExecSettings {
-                    windows: WindowSet::default(),
-                    timezone: chrono_tz::UTC,
-                    backoff: BackoffPolicy {
-                        max_attempts: 3,
-                        ..BackoffPolicy::default()
-                    },
-                    claim_lead: CLAIM_LEAD,
-                    idle_horizon: None,
-                    domain_cap: None,
-                },
+                ExecSettings::for_tests(3),
             );
             let work = AccountWork {
                 rules: Account::new("default", "10/s".parse().unwrap()),

@@ -16,12 +16,10 @@ use crate::send::api::{
 };
 use crate::send::clock::Clock;
 use crate::send::events::MemorySink;
-use crate::send::executor::{CLAIM_LEAD, ExecSettings, RunContext, execute};
+use crate::send::executor::{ExecSettings, RunContext, execute};
 use crate::send::recorder::{
     AttemptInfo, ClaimInFlight, ClaimsFuture, Outcome, RecordFuture, Recorder,
 };
-use crate::throttle::BackoffPolicy;
-use crate::window::WindowSet;
 
 fn start() -> DateTime<Utc> {
     "2026-01-05T09:00:00Z".parse().unwrap()
@@ -146,17 +144,7 @@ async fn run(
         journal.clock,
         journal.clone(),
         Arc::new(MemorySink::default()),
-        ExecSettings {
-            windows: WindowSet::default(),
-            timezone: chrono_tz::UTC,
-            backoff: BackoffPolicy {
-                max_attempts: 3,
-                ..BackoffPolicy::default()
-            },
-            claim_lead: CLAIM_LEAD,
-            idle_horizon: None,
-            domain_cap: None,
-        },
+        ExecSettings::for_tests(3),
     );
     let work = AccountWork {
         rules: Account::new("default", "10/s".parse().unwrap()),
