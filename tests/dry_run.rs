@@ -1,4 +1,5 @@
-//! `send --dry-run`'s journal check, with the real binary: after the plan it
+//! `send --dry-run`'s journal check (and `plan --state`'s, the same), with
+//! the real binary: after the plan it
 //! says what `send` would do with the journal (create it, or refuse a
 //! campaign under way with the real refusal's words) and exits as `send`
 //! would, and it writes nothing: no file beside an SQLite journal, no
@@ -271,4 +272,52 @@ fn an_unreachable_database_names_host_and_port_never_the_password() {
         .expect_stderr("cannot connect to the PostgreSQL server at 127.0.0.1:1")
         .expect_stderr_lacks("s3cret");
     assert!(!out.stdout.contains("s3cret"), "{out}");
+}
+
+/// `plan --state` checks the journal as `send --dry-run` does: the same
+/// verdict, the same exit code, nothing written; plain `plan` reads none.
+#[test]
+fn plan_with_a_state_checks_the_journal_as_send_dry_run_does() {
+    let work = Workdir::new();
+    campaign(&work);
+    let plan = |state: Option<&str>| {
+        let cmd = work
+            .cmd(&["plan", "data.csv"])
+            .opt("--template", "message.txt")
+            .opt("--rate", "50/s")
+            .opt("--format", "csv");
+        match state {
+            Some(state) => cmd.opt("--state", state),
+            None => cmd,
+        }
+    };
+    let fresh = plan(Some(JOURNAL)).run_blocking();
+    fresh.expect_code(0).expect_stderr(&format!(
+        "journal: {JOURNAL} does not exist yet; send will create it"
+    ));
+    assert!(!work.path().join(JOURNAL).exists());
+
+    send(&work).run_blocking().expect_code(0);
+    unsend_in_file(&work, 2);
+    let under_way = snapshot(&work);
+    let checked = plan(Some(JOURNAL)).run_blocking();
+    checked.expect_code(1);
+    assert_eq!(refusal(&checked), refusal(&dry_run(&work).run_blocking()));
+    assert_eq!(snapshot(&work), under_way);
+
+    let offline = plan(None).run_blocking();
+    offline.expect_code(0);
+    assert!(!offline.stderr.contains("journal:"), "{offline}");
+
+    let Some(db) = TestSchema::create() else {
+        return;
+    };
+    let other = plan(Some(&db.url_text))
+        .opt("--campaign", "q4")
+        .run_blocking();
+    other
+        .expect_code(0)
+        .expect_stderr("journal: campaign `q4` in ")
+        .expect_stderr("the database has no outreach tables: send will create the schema (version");
+    assert_eq!(tables(&db), 0, "nothing created");
 }

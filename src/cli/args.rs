@@ -215,6 +215,21 @@ pub struct PlanArgs {
     pub campaign: CampaignArgs,
     #[command(flatten)]
     pub output: PlanOutputArgs,
+    /// Also check the journal `send` would use, as `send --dry-run` does (read only).
+    ///
+    /// After the plan, says on stderr what `send --state` would do with this journal (create
+    /// it, create or upgrade a database's schema, or refuse a campaign under way) and exits
+    /// as `send` would before sending. Without it, `plan` reads no journal.
+    ///
+    /// Example: outreach plan q4.csv --state postgres://outreach@db.example/outreach
+    #[arg(long, value_name = "PATH|URL")]
+    pub state: Option<std::path::PathBuf>,
+    /// With --state: the campaign's name in a PostgreSQL database [default: the CSV's file
+    /// stem].
+    ///
+    /// Example: --campaign q4
+    #[arg(long = "campaign", value_name = "NAME", requires = "state")]
+    pub campaign_name: Option<String>,
 }
 
 #[cfg(test)]

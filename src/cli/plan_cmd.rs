@@ -1,4 +1,5 @@
-//! `outreach plan`: load, validate, schedule, print. Nothing is sent.
+//! `outreach plan`: load, validate, schedule, print; with `--state`, also
+//! what `send` would do with that journal. Nothing is sent or written.
 
 use std::io::{self, BufWriter, Write};
 
@@ -69,5 +70,29 @@ pub fn run(args: PlanArgs) -> anyhow::Result<i32> {
     let campaign = load_campaign(&args.campaign)?;
     let slots = campaign.plan();
     print_plan(&campaign, &slots, &args.output)?;
-    Ok(exit_codes::SUCCESS)
+    match &args.state {
+        // The journal `send --state` would use, checked as `send --dry-run` does.
+        Some(state) => check_journal(
+            &crate::state::location::for_send(
+                Some(state),
+                args.campaign_name.as_deref(),
+                &args.campaign.csv,
+            )?,
+            false,
+            &campaign,
+        ),
+        None => Ok(exit_codes::SUCCESS),
+    }
+}
+
+/// What `send` would do with the journal at `state` (read only), said on
+/// stderr; returns the code `send` would exit with before sending.
+pub fn check_journal(
+    state: &crate::state::location::Location,
+    restart: bool,
+    campaign: &Campaign,
+) -> anyhow::Result<i32> {
+    let verdict = crate::state::preflight::check(state, restart, campaign, chrono::Utc::now())?;
+    say!("{}", verdict.text());
+    Ok(verdict.exit_code())
 }

@@ -12,7 +12,6 @@ use crate::campaign::Campaign;
 use crate::options::{DeliveryFlags, DeliveryOptions, OptionsError};
 use crate::session::{self, NewRun};
 use crate::state::location::{self, Location};
-use crate::state::preflight;
 
 /// Flags of `send` and `resume` that shape how messages go out.
 #[derive(Debug, Clone, Args)]
@@ -201,8 +200,5 @@ fn journal_location(args: &SendArgs) -> anyhow::Result<Location> {
 /// `--dry-run`, after the plan: what `send` would do with its journal
 /// (read only), and the code `send` would exit with before sending.
 fn check_journal(args: &SendArgs, campaign: &Campaign) -> anyhow::Result<i32> {
-    let state = journal_location(args)?;
-    let verdict = preflight::check(&state, args.restart, campaign, chrono::Utc::now())?;
-    say!("{}", verdict.text());
-    Ok(verdict.exit_code())
+    super::plan_cmd::check_journal(&journal_location(args)?, args.restart, campaign)
 }
