@@ -19,12 +19,13 @@ use tokio::sync::watch;
 use crate::journal::pg_domains::DomainRule;
 use crate::journal::pg_lease::{Lease, LeaseCheck};
 use crate::journal::{DbUrl, JournalHandle, MessageState, PgStore};
+use crate::plan::domain_cap::DomainCap;
 use crate::send::clock::Clock;
 use crate::send::events::EventSink;
 use crate::send::executor::{CLAIM_LEAD, ExecSettings, RunContext, RunReport, execute};
 use crate::send::journal_recorder::JournalRecorder;
 use crate::session::connect::{Target, choose_endpoint, connect};
-use crate::session::resume::{domain_cap_after, previous_steps_of, rate_history};
+use crate::session::resume::{previous_steps_of, rate_history};
 use crate::session::work::{Pacing, replan};
 use crate::state::saved::SavedOptions;
 
@@ -181,10 +182,13 @@ impl CampaignWork {
         }
         let history = rate_history(&*reader, &rules, now)?;
         let previous_steps = previous_steps_of(&*reader, &pending)?;
+        // Starts empty: every claim counts its domain's day in the database
+        // (`journal::pg_domains`, set up in `open`), and a refusal fills the
+        // day here. Reading the campaign's past sends instead would load
+        // every sent message, bodies included, each time an account starts.
         let domain_cap = saved
             .per_domain_daily_cap
-            .map(|cap| domain_cap_after(&*reader, cap, saved.zone(), now))
-            .transpose()?;
+            .map(|cap| DomainCap::new(cap, saved.zone(), std::iter::empty()));
         drop(reader);
         let pacing = Pacing {
             accounts: &rules,

@@ -52,6 +52,19 @@ async fn two_workers_send_a_domain_no_more_than_its_daily_cap() {
         CAP,
         "the cap is {CAP} a day for example.test: {arrived:?}\n{context}"
     );
+    // A worker that starts afresh on the same day (the accounts' waits
+    // cleared, as if a worker had given them back early) knows nothing of
+    // the day in memory: the database still holds it to the cap.
+    shared
+        .db
+        .execute("UPDATE accounts SET not_before_ns = NULL");
+    let again = shared.worker("2s").flag("--until-idle").run().await;
+    again.expect_code(0);
+    assert_eq!(
+        arrivals(&sandbox.messages()).len(),
+        CAP,
+        "a new run sent past the cap\n{again}"
+    );
     let counts: BTreeMap<String, usize> = shared.counts();
     assert_eq!(counts.get("sent"), Some(&CAP), "{counts:?}");
     assert_eq!(
