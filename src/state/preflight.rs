@@ -41,6 +41,9 @@ pub struct Existing {
     pub journal: PathBuf,
     /// `outreach resume --state ...`: how to continue it.
     pub resume: String,
+    /// For a campaign in a database, the `outreach worker` command that
+    /// would send it too (and `--restart` does not apply there).
+    pub worker: Option<Box<str>>,
 }
 
 impl Existing {
@@ -67,13 +70,22 @@ impl Existing {
         let c = &self.counts;
         format!(
             "this CSV's campaign is already under way ({} sent, {} pending, {} uncertain, {} failed; journal {}); \
-             nothing was sent. Continue it with `{}`, or begin a new campaign on purpose with --restart",
+             nothing was sent. Continue it with {}",
             c.sent,
             c.pending + c.in_flight,
             c.uncertain,
             c.failed,
             self.journal.display(),
-            self.resume
+            match &self.worker {
+                Some(worker) => format!(
+                    "`{}` or `{worker}` on any machine, or begin a new campaign on purpose under another name (--campaign NEW_NAME)",
+                    self.resume
+                ),
+                None => format!(
+                    "`{}`, or begin a new campaign on purpose with --restart",
+                    self.resume
+                ),
+            }
         )
     }
 }
@@ -117,6 +129,8 @@ pub fn existing(
         counts: store.summary()?.counts,
         journal: state,
         resume: format!("outreach resume {}", location.flags()),
+        worker: matches!(location, Location::Postgres { .. })
+            .then(|| location.worker_command().into()),
     })
 }
 
@@ -293,7 +307,26 @@ mod tests {
             },
             journal: "q4.outreach.db".into(),
             resume: "outreach resume --state q4.outreach.db".into(),
+            worker: None,
         }
+    }
+
+    #[test]
+    fn a_campaign_under_way_in_a_database_names_resume_workers_and_a_new_name() {
+        let in_database = Existing {
+            journal: "campaign `q4` in postgres://db.example/outreach".into(),
+            resume: "outreach resume --campaign q4".into(),
+            worker: Some("outreach worker".into()),
+            ..existing(2)
+        };
+        assert!(
+            in_database.under_way_text().ends_with(
+                "Continue it with `outreach resume --campaign q4` or `outreach worker` on any machine, \
+                 or begin a new campaign on purpose under another name (--campaign NEW_NAME)"
+            ),
+            "{}",
+            in_database.under_way_text()
+        );
     }
 
     #[test]
