@@ -1,6 +1,7 @@
 //! `per_domain_daily_cap` holds across workers: every recipient of the
 //! campaign is at one domain, four accounts send to it from two workers, and
-//! no more than the cap arrives that day. Each account's run counted only
+//! no more than the cap arrives that day; a fresh worker then fills the day
+//! to exactly the cap. Each account's run counted only
 //! its own sends before the claim counted the day in the database: four
 //! accounts could send four times the cap.
 
@@ -47,23 +48,28 @@ async fn two_workers_send_a_domain_no_more_than_its_daily_cap() {
         .map(|outcome| outcome.to_string())
         .collect::<Vec<_>>()
         .join("\n");
-    assert_eq!(
-        arrived.len(),
-        CAP,
+    // Never over the cap. Possibly under it: a claim counted while in
+    // flight and then given back (a worker handing accounts to the one that
+    // joined) made other accounts' claims wait for the next day.
+    assert!(
+        (1..=CAP).contains(&arrived.len()),
         "the cap is {CAP} a day for example.test: {arrived:?}\n{context}"
     );
     // A worker that starts afresh on the same day (the accounts' waits
-    // cleared, as if a worker had given them back early) knows nothing of
-    // the day in memory: the database still holds it to the cap.
+    // cleared, as if given back early) knows nothing of the day in memory:
+    // the database's count alone holds it, and with nothing given back it
+    // fills the day exactly.
     shared
         .db
         .execute("UPDATE accounts SET not_before_ns = NULL");
     let again = shared.worker("2s").flag("--until-idle").run().await;
     again.expect_code(0);
+    let arrived = arrivals(&sandbox.messages());
+    assert!(arrived.values().all(|n| *n == 1), "{arrived:?}");
     assert_eq!(
-        arrivals(&sandbox.messages()).len(),
+        arrived.len(),
         CAP,
-        "a new run sent past the cap\n{again}"
+        "the day is not filled to its cap, or sent past it\n{again}"
     );
     let counts: BTreeMap<String, usize> = shared.counts();
     assert_eq!(counts.get("sent"), Some(&CAP), "{counts:?}");

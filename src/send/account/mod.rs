@@ -283,9 +283,11 @@ impl AccountState<'_> {
             return Step::Stopped;
         }
         let now = ctx.clock.now();
-        if now > recorded && !self.retrying_in_flight {
-            // The claim's commit came back after the time it recorded: a
-            // crash now would count this send too early. Claimed again.
+        if now + self.claim_lead > recorded && !self.retrying_in_flight {
+            // The claim's commit came back too close to (or after) the time
+            // it recorded, leaving the request no margin to reach the wire
+            // before it: a crash would count this send too early. Claimed
+            // again.
             ctx.recorder.outcome(job.seq, Outcome::BackToPending);
             return Step::Again;
         }
