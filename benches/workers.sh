@@ -39,9 +39,10 @@ _drop_schemas() {
 }
 trap _drop_schemas EXIT
 
-# fresh_schema NAME: prints the URL of a new, empty schema NAME.
+# fresh_schema NAME: prints the URL of a new, empty schema NAME. It runs in
+# a command substitution, so the caller records NAME in `schemas` (for the
+# exit trap) itself.
 fresh_schema() {
-    schemas+=("$1")
     psql "$db" -qXc "DROP SCHEMA IF EXISTS $1 CASCADE; CREATE SCHEMA $1" >/dev/null
     local sep='?'
     [[ $db == *\?* ]] && sep='&'
@@ -59,6 +60,7 @@ run_workers() {
     local workers=$1 rate=$2 schema=$3
     shift 3
     local url
+    schemas+=("$schema")
     url=$(fresh_schema "$schema")
     "$OUTREACH_BIN" send "$BENCH_DIR/w.csv" -t "$BENCH_DIR/t.txt" --rate "$rate" --timezone UTC \
         --endpoint "$SANDBOX_URL/v2/messages" --state "$url" --campaign bench --detach \
@@ -115,6 +117,7 @@ done
 echo
 echo "== C. one worker holding $idle_accounts accounts, each with its next message an hour away"
 python3 "$gen" "$idle_accounts" "$BENCH_DIR/idle.csv" --accounts "$idle_accounts"
+schemas+=(bench_workers_idle)
 url=$(fresh_schema bench_workers_idle)
 # One message each, 2 sent per account per day: the first is due at once,
 # so every account is leased; then each waits (here: all first messages are
