@@ -16,11 +16,6 @@ use crate::journal::model::MessageState;
 pub const LEASE_LOST: &str =
     "this worker's lease on its account expired or was taken over; another worker sends it";
 
-/// Whether a run's fatal reason is a lost lease ([`LEASE_LOST`]).
-pub fn is_lease_lost(reason: &str) -> bool {
-    reason.contains(LEASE_LOST)
-}
-
 /// A journal operation failed. Messages are complete sentences meant for the
 /// user; the underlying cause, if any, is available through `source()`.
 #[derive(Debug, thiserror::Error)]

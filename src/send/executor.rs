@@ -68,6 +68,9 @@ pub struct RunContext {
     pub domains: Option<Mutex<DomainCap>>,
     stop: watch::Sender<bool>,
     fatal: Mutex<Option<String>>,
+    /// A claim was refused because a worker's lease on the account was
+    /// lost: no fault of the account's (see `worker::settings`).
+    lease_lost: std::sync::atomic::AtomicBool,
 }
 
 /// Asks a running campaign to stop (Ctrl-C).
@@ -99,6 +102,7 @@ impl RunContext {
             settings,
             stop,
             fatal: Mutex::new(None),
+            lease_lost: std::sync::atomic::AtomicBool::new(false),
         };
         (Arc::new(context), handle)
     }
@@ -135,6 +139,14 @@ impl RunContext {
         self.stop.send_replace(true);
     }
 
+    /// [`fail_run`](Self::fail_run) for a claim refused because the
+    /// worker's lease on the account was lost.
+    pub fn fail_run_lease_lost(&self, reason: String) {
+        self.lease_lost
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.fail_run(reason);
+    }
+
     pub fn fatal_reason(&self) -> Option<String> {
         self.fatal.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -151,6 +163,8 @@ pub struct RunReport {
     pub interrupted: bool,
     /// Stopped by an error (API down, journal failing).
     pub fatal: Option<String>,
+    /// Stopped because a worker's lease on the account was lost.
+    pub lease_lost: bool,
 }
 
 impl RunReport {
@@ -211,6 +225,7 @@ pub async fn execute(context: Arc<RunContext>, work: Vec<AccountWork>) -> RunRep
     let report = RunReport {
         interrupted: context.is_stopping() && fatal.is_none(),
         fatal,
+        lease_lost: context.lease_lost.load(std::sync::atomic::Ordering::SeqCst),
         accounts,
         started,
         finished: context.clock.now(),

@@ -51,6 +51,8 @@ pub struct RunEnd {
     pub not_before: Option<DateTime<Utc>>,
     /// Why the run could not start or stopped early.
     pub problem: Option<String>,
+    /// It stopped because the lease was lost: no fault of the account's.
+    pub lease_lost: bool,
 }
 
 impl CampaignWork {
@@ -127,6 +129,7 @@ impl CampaignWork {
                     report: None,
                     not_before: None,
                     problem: Some(format!("{error:#}")),
+                    lease_lost: false,
                 };
             }
         };
@@ -135,6 +138,7 @@ impl CampaignWork {
                 report: None,
                 not_before: None,
                 problem: None,
+                lease_lost: false,
             };
         };
         let settings = ExecSettings {
@@ -157,6 +161,7 @@ impl CampaignWork {
         RunEnd {
             not_before: report.next_due(),
             problem: report.fatal.clone(),
+            lease_lost: report.lease_lost,
             report: Some(report),
         }
     }

@@ -312,6 +312,7 @@ impl Worker {
         let RunEnd {
             not_before,
             problem,
+            lease_lost,
             report,
         } = end;
         let mut not_before = not_before;
@@ -326,7 +327,7 @@ impl Worker {
         }
         if let Some(problem) = problem {
             say!("worker {}: account `{account}`: {problem}", self.id.id);
-            if let Some(pause) = problem_pause(&problem, now) {
+            if let Some(pause) = problem_pause(lease_lost, now) {
                 not_before.get_or_insert(pause);
             }
         }

@@ -86,6 +86,8 @@ impl MessageApi for Server {
 /// first claim's commit takes `commit`.
 struct ScriptedJournal {
     granted: usize,
+    /// Refusals say the lease was lost, not that the message is in flight.
+    lease_lost: bool,
     commit: TimeDelta,
     clock: Clock,
     claims: Mutex<Vec<(u64, DateTime<Utc>)>>,
@@ -108,6 +110,8 @@ impl Recorder for ScriptedJournal {
             }
             if earlier < self.granted {
                 Ok(())
+            } else if self.lease_lost {
+                Err(crate::journal::JournalError::LeaseLost { seq }.into())
             } else {
                 Err(ClaimInFlight { seq }.into())
             }
@@ -160,6 +164,7 @@ async fn run(
 fn journal(granted: usize, commit_ms: i64) -> Arc<ScriptedJournal> {
     Arc::new(ScriptedJournal {
         granted,
+        lease_lost: false,
         commit: TimeDelta::milliseconds(commit_ms),
         clock: Clock::starting_at(start()),
         claims: Mutex::new(Vec::new()),
@@ -216,4 +221,25 @@ async fn a_claim_that_commits_too_late_is_made_again_before_the_request() {
         matches!(outcomes.first(), Some((0, Outcome::BackToPending))),
         "the late claim is given back first: {outcomes:?}"
     );
+}
+
+/// A claim refused because the worker's lease was lost stops the run with
+/// that said in its report, so the worker does not hold the account back.
+#[tokio::test(start_paused = true)]
+async fn a_lost_lease_is_reported_as_such() {
+    let server = Arc::new(Server {
+        requests: AtomicUsize::new(0),
+        lose_answers: false,
+    });
+    let journal = Arc::new(ScriptedJournal {
+        lease_lost: true,
+        ..Arc::into_inner(journal(0, 1)).unwrap()
+    });
+    let report = run(server.clone(), journal, vec![job(0, start())]).await;
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+    assert!(report.lease_lost);
+    assert!(report.fatal.is_some());
+
+    let other = run(server.clone(), self::journal(0, 1), vec![job(0, start())]).await;
+    assert!(!other.lease_lost, "a refusal for another reason");
 }

@@ -377,13 +377,27 @@ impl AccountState<'_> {
             // Ctrl-C while the database was unreachable: interrupted, not failed.
             Err(error) if gave_up_reconnecting(&error) => Err(Step::Stopped),
             Err(error) => {
-                ctx.fail_run(format!(
+                let reason = format!(
                     "cannot record the send in the journal: {error:#}; nothing more is sent"
-                ));
+                );
+                if lease_was_lost(&error) {
+                    ctx.fail_run_lease_lost(reason);
+                } else {
+                    ctx.fail_run(reason);
+                }
                 Err(Step::Stopped)
             }
         }
     }
+}
+
+/// Whether a claim was refused because the worker's lease on the account
+/// was lost.
+fn lease_was_lost(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<crate::journal::JournalError>(),
+        Some(crate::journal::JournalError::LeaseLost { .. })
+    )
 }
 
 /// Whether a claim failed because the run gave up waiting for its database.
