@@ -247,9 +247,7 @@ mod tests {
     use super::*;
     use crate::account::Account;
     use crate::send::account::{Job, PLANNED_AHEAD};
-    use crate::send::api::{
-        ApiFuture, ApiResponse, MessageApi, MessagePayload, OutgoingMessage, Token,
-    };
+    use crate::send::api::{ApiFuture, ApiResponse, MessageApi, OutgoingMessage, Token};
     use crate::send::events::MemorySink;
     use crate::send::recorder::NoRecorder;
     use chrono::TimeDelta;
@@ -277,26 +275,7 @@ mod tests {
     }
 
     fn job(seq: u64, at: DateTime<Utc>) -> Job {
-        let recipient = format!("urn:li:person:{seq}");
-        Job {
-            seq,
-            recipient: recipient.clone(),
-            message: OutgoingMessage {
-                payload: MessagePayload {
-                    recipients: vec![recipient],
-                    subject: None,
-                    body: "hello".into(),
-                },
-                idempotency_key: format!("key-{seq}"),
-                html: None,
-                fields: Default::default(),
-            },
-            planned_at: at,
-            timezone: None,
-            step: 1,
-            priority: 0,
-            ready: crate::plan::Ready::First,
-        }
+        Job::for_tests(seq, format!("urn:li:person:{seq}"), at)
     }
 
     #[tokio::test(start_paused = true)]

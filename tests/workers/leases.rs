@@ -9,10 +9,24 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use outreach::journal::pg_lease;
+use outreach::sandbox::Sandbox;
 
 use crate::harness::{Shared, TestSchema, roomy_config, start};
 
 const HOLDER: &str = "test-worker";
+
+/// A campaign of `accounts` accounts, one message each, recorded for
+/// workers (`send --detach`) against a sandbox of its own.
+async fn recorded(db: TestSchema, accounts: usize) -> (Shared, Sandbox) {
+    let sandbox = start(roomy_config()).await;
+    let shared = Shared::new(db, accounts, 1);
+    shared
+        .send_detached(&sandbox.url(), "10/s")
+        .run()
+        .await
+        .expect_code(0);
+    (shared, sandbox)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewal_waits_for_a_claims_share_lock_instead_of_deadlocking() {
@@ -20,13 +34,7 @@ async fn a_renewal_waits_for_a_claims_share_lock_instead_of_deadlocking() {
         return;
     };
     let _gate = crate::harness::GATE.read().await;
-    let sandbox = start(roomy_config()).await;
-    let shared = Shared::new(db, 2, 1);
-    shared
-        .send_detached(&sandbox.url(), "10/s")
-        .run()
-        .await
-        .expect_code(0);
+    let (shared, sandbox) = recorded(db, 2).await;
     shared.db.execute(&format!(
         "UPDATE accounts SET lease_holder = '{HOLDER}', fence = 1,
              lease_until_ns = (extract(epoch FROM clock_timestamp()) * 1e9)::bigint + 60000000000"
@@ -86,13 +94,7 @@ async fn only_a_running_lease_pauses_the_account_it_gives_back() {
         return;
     };
     let _gate = crate::harness::GATE.read().await;
-    let sandbox = start(roomy_config()).await;
-    let shared = Shared::new(db, 2, 1);
-    shared
-        .send_detached(&sandbox.url(), "10/s")
-        .run()
-        .await
-        .expect_code(0);
+    let (shared, sandbox) = recorded(db, 2).await;
     // acct00's lease runs for a minute more; acct01's ran out a second ago.
     shared.db.execute(&format!(
         "UPDATE accounts SET lease_holder = '{HOLDER}', fence = 1,
@@ -146,13 +148,7 @@ async fn a_worker_does_not_lease_again_an_account_it_still_runs() {
         return;
     };
     let _gate = crate::harness::GATE.read().await;
-    let sandbox = start(roomy_config()).await;
-    let shared = Shared::new(db, 3, 1);
-    shared
-        .send_detached(&sandbox.url(), "10/s")
-        .run()
-        .await
-        .expect_code(0);
+    let (shared, sandbox) = recorded(db, 3).await;
     // Every lease of this holder ran out a second ago.
     shared.db.execute(&format!(
         "UPDATE accounts SET lease_holder = '{HOLDER}', fence = 1,

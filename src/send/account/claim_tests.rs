@@ -11,8 +11,7 @@ use crate::account::Account;
 use crate::send::account::AccountWork;
 use crate::send::account::Job;
 use crate::send::api::{
-    ApiFuture, ApiResponse, MessageApi, MessagePayload, OutgoingMessage, ResponseClass, Token,
-    TransportError,
+    ApiFuture, ApiResponse, MessageApi, OutgoingMessage, ResponseClass, Token, TransportError,
 };
 use crate::send::clock::Clock;
 use crate::send::events::MemorySink;
@@ -26,25 +25,7 @@ fn start() -> DateTime<Utc> {
 }
 
 fn job(seq: u64, at: DateTime<Utc>) -> Job {
-    Job {
-        seq,
-        recipient: format!("r{seq}@example.test"),
-        message: OutgoingMessage {
-            payload: MessagePayload {
-                recipients: vec![format!("r{seq}@example.test")],
-                subject: None,
-                body: "hello".into(),
-            },
-            idempotency_key: format!("key-{seq}"),
-            html: None,
-            fields: Default::default(),
-        },
-        planned_at: at,
-        timezone: None,
-        step: 1,
-        priority: 0,
-        ready: crate::plan::Ready::First,
-    }
+    Job::for_tests(seq, format!("r{seq}@example.test"), at)
 }
 
 /// Counts requests; answers each as `lose` says.

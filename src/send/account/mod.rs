@@ -54,6 +54,33 @@ pub struct Job {
     pub ready: Ready,
 }
 
+#[cfg(test)]
+impl Job {
+    /// A first-step message to `recipient` planned at `at`, body "hello",
+    /// key `key-SEQ`: for tests of the send loop alone.
+    pub(crate) fn for_tests(seq: u64, recipient: String, at: DateTime<Utc>) -> Job {
+        Job {
+            seq,
+            recipient: recipient.clone(),
+            message: OutgoingMessage {
+                payload: super::api::MessagePayload {
+                    recipients: vec![recipient],
+                    subject: None,
+                    body: "hello".into(),
+                },
+                idempotency_key: format!("key-{seq}"),
+                html: None,
+                fields: Default::default(),
+            },
+            planned_at: at,
+            timezone: None,
+            step: 1,
+            priority: 0,
+            ready: Ready::First,
+        }
+    }
+}
+
 /// One account's work.
 #[derive(Clone)]
 pub struct AccountWork {
