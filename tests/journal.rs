@@ -297,6 +297,8 @@ macro_rules! whole_suite {
                     claims_queued_together_are_durable_together_and_a_given_back_claim_can_be_retaken,
                     a_write_error_stops_sending_but_keeps_good_outcomes,
                     close_releases_the_lock_and_later_calls_fail,
+                    outcomes_wait_for_company_but_never_hold_up_a_claim,
+                    an_outcome_alone_commits_when_the_wait_is_over,
                 }
             }
             multi_thread {

@@ -15,7 +15,10 @@
 //! Every caller of [`JournalHandle::begin_send`] waiting at the same time
 //! shares one commit, and [`JournalHandle::record`] updates ride along in it,
 //! in the order they were queued. A claim is acknowledged only after the
-//! commit containing it returned, i.e. is on disk.
+//! commit containing it returned, i.e. is on disk. While the writer is busy,
+//! updates that nobody waits on are gathered for up to [`OUTCOME_LINGER`]
+//! before they commit on their own, so a fast sender's outcomes share
+//! commits too.
 //!
 //! Failures are never swallowed: when a commit fails, every claim in it and
 //! every later claim fails with [`JournalError::WriterFailed`] (so the
@@ -28,8 +31,9 @@
 //! no timeout. [`JournalHandle::give_up_waiting`] (Ctrl-C) ends such a wait.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
@@ -39,6 +43,22 @@ use crate::journal::store::{CampaignStore, JournalUpdate};
 
 /// The most requests one transaction takes, to bound a claim's latency.
 const MAX_BATCH: usize = 4096;
+
+/// How long a batch of attempts and outcomes alone waits for more before it
+/// commits, while the writer is busy ([`BUSY_AT`]). Nobody waits on those (a
+/// claim, a flush or a close ends the wait at once), so gathering them costs
+/// no request any time, while committing them as they came made a fast
+/// sender pay a commit (an fsync) for every two or three messages. A writer
+/// that is not busy (a campaign at any real rate) commits an outcome at
+/// once, as before. The price, only while busy: a `kill -9` can lose up to
+/// this long's outcomes, whose messages `resume` then counts uncertain,
+/// never sends again.
+const OUTCOME_LINGER: Duration = Duration::from_millis(2);
+
+/// The writer is busy when this many requests came in while it wrote its
+/// last commit: more than one message's worth (its claim, attempt and
+/// outcome), which a sender at any campaign's rate never makes.
+const BUSY_AT: usize = 4;
 
 type Ack = oneshot::Sender<Result<(), JournalError>>;
 
@@ -118,6 +138,15 @@ impl JournalHandle {
     /// Starts the writer thread, which owns `store` until [`close`](Self::close)
     /// (or until every handle is dropped).
     pub fn spawn(store: impl CampaignStore + 'static) -> Result<JournalHandle, JournalError> {
+        Self::spawn_with_linger(store, OUTCOME_LINGER)
+    }
+
+    /// [`spawn`](Self::spawn) with attempts and outcomes gathered for up to
+    /// `linger` instead of [`OUTCOME_LINGER`] (tests, benchmarks).
+    pub fn spawn_with_linger(
+        store: impl CampaignStore + 'static,
+        linger: Duration,
+    ) -> Result<JournalHandle, JournalError> {
         let (requests, queue) = mpsc::channel();
         let shared = Arc::new(Shared::default());
         let thread_shared = Arc::clone(&shared);
@@ -125,7 +154,7 @@ impl JournalHandle {
         let store: Box<dyn CampaignStore> = Box::new(store);
         std::thread::Builder::new()
             .name("outreach-journal".to_string())
-            .spawn(move || run(store, &queue, &thread_shared))
+            .spawn(move || run(store, &queue, &thread_shared, linger))
             .map_err(JournalError::io(
                 std::path::Path::new("<journal writer>"),
                 "starting the writer thread",
@@ -191,8 +220,9 @@ impl JournalHandle {
         results
     }
 
-    /// Queues an attempt or outcome for the next commit and returns at once.
-    /// [`flush`](Self::flush) waits until it is durable. If the writer has
+    /// Queues an attempt or outcome for the next commit and returns at once;
+    /// it is durable within a commit (within [`OUTCOME_LINGER`] more while
+    /// the writer is busy, or with the next claim). [`flush`](Self::flush) waits until it is durable. If the writer has
     /// stopped, the update is counted as lost and `flush`/`close` report it.
     pub fn record(&self, update: JournalUpdate) {
         if self.requests.send(Request::Update(update)).is_err() {
@@ -249,6 +279,15 @@ struct Batch {
 }
 
 impl Batch {
+    /// Whether somebody waits on this batch's commit.
+    fn awaited(&self) -> bool {
+        !self.claims.is_empty() || !self.flushes.is_empty() || self.close.is_some()
+    }
+
+    fn full(&self) -> bool {
+        self.close.is_some() || self.requests >= MAX_BATCH
+    }
+
     fn push(&mut self, request: Request) {
         self.requests += 1;
         match request {
@@ -263,21 +302,44 @@ impl Batch {
     }
 }
 
-fn run(mut store: Box<dyn CampaignStore>, queue: &Receiver<Request>, shared: &Shared) {
+fn run(
+    mut store: Box<dyn CampaignStore>,
+    queue: &Receiver<Request>,
+    shared: &Shared,
+    linger: Duration,
+) {
     let mut close = None;
+    // Requests that came in while the last commit was written.
+    let mut came_in: Vec<Request> = Vec::new();
     while close.is_none() {
-        // Every handle dropped: commit nothing more and stop.
-        let Ok(first) = queue.recv() else { break };
+        let busy = came_in.len() >= BUSY_AT;
         let mut batch = Batch::default();
-        batch.push(first);
-        while batch.close.is_none() && batch.requests < MAX_BATCH {
+        if came_in.is_empty() {
+            // Every handle dropped: commit nothing more and stop.
+            let Ok(first) = queue.recv() else { break };
+            batch.push(first);
+        }
+        came_in.drain(..).for_each(|request| batch.push(request));
+        let linger_until = Instant::now() + if busy { linger } else { Duration::ZERO };
+        while !batch.full() {
             match queue.try_recv() {
                 Ok(request) => batch.push(request),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) if batch.awaited() => break,
+                Err(TryRecvError::Empty) => {
+                    let now = Instant::now();
+                    if now >= linger_until {
+                        break;
+                    }
+                    match queue.recv_timeout(linger_until - now) {
+                        Ok(request) => batch.push(request),
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                    }
+                }
             }
         }
         close = batch.close.take();
-        commit(&mut *store, batch, shared);
+        came_in = commit(&mut *store, batch, shared, queue);
     }
     drop(store);
     if let Some(ack) = close {
@@ -289,7 +351,16 @@ fn run(mut store: Box<dyn CampaignStore>, queue: &Receiver<Request>, shared: &Sh
     }
 }
 
-fn commit(store: &mut dyn CampaignStore, batch: Batch, shared: &Shared) {
+/// Commits `batch` and answers its claims and flushes. Returns up to
+/// [`BUSY_AT`] requests that came in while the store was writing, taken
+/// from `queue` before the answers go out (so a sender's reaction to its
+/// answer never counts).
+fn commit(
+    store: &mut dyn CampaignStore,
+    batch: Batch,
+    shared: &Shared,
+    queue: &Receiver<Request>,
+) -> Vec<Request> {
     let Batch {
         updates,
         claims,
@@ -308,10 +379,18 @@ fn commit(store: &mut dyn CampaignStore, batch: Batch, shared: &Shared) {
         for ack in flushes {
             let _ = ack.send(failed(&failure));
         }
-        return;
+        return Vec::new();
     }
+    let mut came_in = Vec::new();
     if !updates.is_empty() {
-        match store.record(&updates) {
+        let written = store.record(&updates);
+        while came_in.len() < BUSY_AT {
+            match queue.try_recv() {
+                Ok(request) => came_in.push(request),
+                Err(_) => break,
+            }
+        }
+        match written {
             Ok(refusals) => {
                 shared.commits.fetch_add(1, Ordering::Relaxed);
                 let granted = claims.len() - refusals.len();
@@ -342,6 +421,7 @@ fn commit(store: &mut dyn CampaignStore, batch: Batch, shared: &Shared) {
     for ack in flushes {
         let _ = ack.send(result());
     }
+    came_in
 }
 
 /// Writes the attempts and outcomes of `updates` one transaction each, never

@@ -773,6 +773,7 @@ pub mod writer {
     use std::pin::Pin;
     use std::sync::mpsc;
     use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
 
     use super::*;
 
@@ -783,6 +784,21 @@ pub mod writer {
         inner: S,
         entered: Option<mpsc::Sender<()>>,
         gate: Option<mpsc::Receiver<()>>,
+    }
+
+    impl<S> GatedStore<S> {
+        /// The store, the signal that its first `record` began, and the
+        /// gate that lets it go on.
+        fn new(inner: S) -> (GatedStore<S>, mpsc::Receiver<()>, mpsc::Sender<()>) {
+            let (entered_tx, entered) = mpsc::channel();
+            let (open_gate, gate) = mpsc::channel();
+            let store = GatedStore {
+                inner,
+                entered: Some(entered_tx),
+                gate: Some(gate),
+            };
+            (store, entered, open_gate)
+        }
     }
 
     impl<S: CampaignStore> CampaignStore for GatedStore<S> {
@@ -878,13 +894,7 @@ pub mod writer {
 
     pub async fn concurrent_claims_share_one_commit<F: Fixture>() {
         let fixture = F::with_plan(100, &["alice", "bob"]);
-        let (entered_tx, entered) = mpsc::channel();
-        let (open_gate, gate) = mpsc::channel();
-        let store = GatedStore {
-            inner: fixture.open(),
-            entered: Some(entered_tx),
-            gate: Some(gate),
-        };
+        let (store, entered, open_gate) = GatedStore::new(fixture.open());
         let journal = JournalHandle::spawn(store).unwrap();
         let mut first: Claim<'_> = Box::pin(journal.begin_send(0, t(1)));
         queue(&mut first);
@@ -1047,6 +1057,122 @@ pub mod writer {
             vec![(0, Sent), (1, Sent), (2, Pending), (3, Pending)],
             "the good outcomes of the failed batch were salvaged; nothing was claimed after it"
         );
+    }
+
+    /// A writer made busy: the claim of 0 is held in its commit while
+    /// three attempts and its outcome are recorded, so they are waiting
+    /// when the commit returns.
+    fn busy_writer<F: Fixture>(
+        fixture: &F,
+        linger: Duration,
+    ) -> (JournalHandle, mpsc::Sender<()>, Claim<'static>) {
+        let (store, entered, open_gate) = GatedStore::new(fixture.open());
+        let journal = JournalHandle::spawn_with_linger(store, linger).unwrap();
+        let claimer = journal.clone();
+        let mut claims: Claim<'static> = Box::pin(async move { claimer.begin_send(0, t(1)).await });
+        queue(&mut claims);
+        entered.recv().unwrap(); // the writer is inside the claims' commit
+        for status in [503, 502, 500] {
+            journal.record(JournalUpdate::Attempt(AttemptRecord {
+                seq: 0,
+                at: t(1),
+                status: Some(status),
+                rate_limit: None,
+                error: None,
+            }));
+        }
+        journal.record(sent(0, t(2)));
+        (journal, open_gate, claims)
+    }
+
+    /// While busy, attempts and outcomes wait for company (a whole minute
+    /// here), yet a claim, a flush or a close takes them along at once; an
+    /// idle writer commits an outcome at once.
+    pub async fn outcomes_wait_for_company_but_never_hold_up_a_claim<F: Fixture>() {
+        let fixture = F::with_plan(2, &["alice"]);
+        let (journal, open_gate, claim) = busy_writer(&fixture, Duration::from_secs(60));
+        let reader = fixture.reader();
+        open_gate.send(()).unwrap();
+        claim.await.unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(journal.stats().commits, 1, "the outcome waits");
+        assert_eq!(reader.summary().unwrap().counts.sent, 0);
+
+        let started = std::time::Instant::now();
+        journal.begin_send(1, t(4)).await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a claim ends the wait: {:?}",
+            started.elapsed()
+        );
+        let stats = journal.stats();
+        assert_eq!(
+            (stats.commits, stats.claims, stats.updates),
+            (2, 2, 4),
+            "the attempts and the outcome rode along with the claim's commit"
+        );
+        assert_eq!(reader.summary().unwrap().counts.sent, 1);
+
+        // Idle again (nothing came in during that commit): an outcome
+        // commits at once, the minute notwithstanding.
+        journal.record(sent(1, t(5)));
+        let started = std::time::Instant::now();
+        while reader.summary().unwrap().counts.sent < 2 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "an idle writer held the outcome back"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+
+        journal.close().await.unwrap();
+
+        // A flush, and a close, end the wait too.
+        for ending in ["flush", "close"] {
+            let fixture = F::with_plan(1, &["alice"]);
+            let (journal, open_gate, claim) = busy_writer(&fixture, Duration::from_secs(60));
+            open_gate.send(()).unwrap();
+            claim.await.unwrap();
+            let started = std::time::Instant::now();
+            if ending == "flush" {
+                journal.flush().await.unwrap();
+                assert_eq!(fixture.reader().summary().unwrap().counts.sent, 1);
+                journal.close().await.unwrap();
+            } else {
+                journal.close().await.unwrap();
+                assert_eq!(fixture.open().summary().unwrap().counts.sent, 1);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "a {ending} ends the wait"
+            );
+        }
+    }
+
+    /// With nothing else coming, a busy writer's outcome commits on its own
+    /// once the wait is over: nobody has to flush.
+    pub async fn an_outcome_alone_commits_when_the_wait_is_over<F: Fixture>() {
+        let fixture = F::with_plan(2, &["alice"]);
+        let linger = Duration::from_millis(50);
+        let (journal, open_gate, claim) = busy_writer(&fixture, linger);
+        let reader = fixture.reader();
+        let started = std::time::Instant::now();
+        open_gate.send(()).unwrap();
+        claim.await.unwrap();
+        while reader.summary().unwrap().counts.sent == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the outcome was never committed"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(
+            started.elapsed() >= linger,
+            "it waited: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(journal.stats().commits, 2);
+        journal.close().await.unwrap();
     }
 
     pub async fn close_releases_the_lock_and_later_calls_fail<F: Fixture>() {
