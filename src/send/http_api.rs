@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 
 use super::api::{
     ApiFuture, ApiResponse, MessageApi, OutgoingMessage, ResponseClass, Token, TransportError,
@@ -71,20 +71,33 @@ impl HttpApi {
         })
     }
 
-    async fn post(
+    /// The request `message` becomes: what [`MessageApi::send`] sends
+    /// (public for the channel benchmark).
+    pub fn request(
         &self,
         token: &Token,
         message: &OutgoingMessage,
-    ) -> Result<ApiResponse, TransportError> {
+    ) -> Result<reqwest::Request, TransportError> {
         let authorization = token.header().ok_or(TransportError::BadToken)?;
-        let response = self
-            .client
+        self.client
             .post(&self.endpoint)
             .header(AUTHORIZATION, authorization)
             .header(CONTENT_TYPE, "application/json")
             .header("Idempotency-Key", &message.idempotency_key)
             .json(&message.payload)
-            .send()
+            .build()
+            .map_err(|error| self.classify(error))
+    }
+
+    async fn post(
+        &self,
+        token: &Token,
+        message: &OutgoingMessage,
+    ) -> Result<ApiResponse, TransportError> {
+        let request = self.request(token, message)?;
+        let response = self
+            .client
+            .execute(request)
             .await
             .map_err(|error| self.classify(error))?;
         let status = response.status().as_u16();
@@ -93,21 +106,7 @@ impl HttpApi {
             .bytes()
             .await
             .map_err(|error| self.classify(error))?;
-        let message_id = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|json| match json.get("id")? {
-                serde_json::Value::String(id) => Some(id.clone()),
-                other => Some(other.to_string()),
-            });
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]);
-        Ok(ApiResponse {
-            status,
-            class: ResponseClass::of_http_status(status),
-            status_text: http_reason_phrase(status).to_string(),
-            headers,
-            body_excerpt: text.trim().to_string(),
-            message_id,
-        })
+        Ok(read_answer(status, headers, &bytes))
     }
 
     fn classify(&self, error: reqwest::Error) -> TransportError {
@@ -123,6 +122,25 @@ impl HttpApi {
         } else {
             TransportError::Interrupted(root_cause(&error))
         }
+    }
+}
+
+/// What the API answered (public for the channel benchmark).
+pub fn read_answer(status: u16, headers: HeaderMap, bytes: &[u8]) -> ApiResponse {
+    let message_id = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|json| match json.get("id")? {
+            serde_json::Value::String(id) => Some(id.clone()),
+            other => Some(other.to_string()),
+        });
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]);
+    ApiResponse {
+        status,
+        class: ResponseClass::of_http_status(status),
+        status_text: http_reason_phrase(status).to_string(),
+        headers,
+        body_excerpt: text.trim().to_string(),
+        message_id,
     }
 }
 

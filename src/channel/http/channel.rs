@@ -12,8 +12,8 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-use reqwest::header::{HeaderValue, RETRY_AFTER};
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
 use super::compile::ResolvedSpec;
 use super::error::ChannelError;
@@ -68,38 +68,63 @@ impl HttpChannel {
         prepare(&self.spec, message, secret)
     }
 
-    async fn post(
+    /// The request `message` becomes, ready for reqwest; `Err` holds the
+    /// answer for a message no request can be made of (public for the
+    /// channel benchmark).
+    pub fn request(
         &self,
         secret: &Token,
         message: &OutgoingMessage,
-    ) -> Result<ApiResponse, TransportError> {
+    ) -> Result<Result<reqwest::Request, ApiResponse>, TransportError> {
         let request = match prepare(&self.spec, message, secret) {
             Ok(request) => request,
             Err(ChannelError::BadSecret { .. }) => return Err(TransportError::BadToken),
             // Nothing was sent, and this message can never be: it fails on
             // its own, as a permanent refusal would.
-            Err(error) => return Ok(not_sent(error)),
+            Err(error) => return Ok(Err(not_sent(error))),
         };
-        let host = host_and_port(request.url());
         let (method, url, headers, body) = request.into_parts();
         // A `reqwest::Request` made whole: the builder's `headers()` would
         // copy the map into the request's one by one.
         let mut outgoing = reqwest::Request::new(method, url);
         *outgoing.headers_mut() = headers;
         *outgoing.body_mut() = Some(body.into());
+        Ok(Ok(outgoing))
+    }
+
+    async fn post(
+        &self,
+        secret: &Token,
+        message: &OutgoingMessage,
+    ) -> Result<ApiResponse, TransportError> {
+        let outgoing = match self.request(secret, message)? {
+            Ok(outgoing) => outgoing,
+            Err(not_sent) => return Ok(not_sent),
+        };
         let response = self
             .client
             .execute(outgoing)
             .await
-            .map_err(|error| self.transport_error(error, &host))?;
+            .map_err(|error| self.transport_error(error))?;
         let status = response.status().as_u16();
-        let mut headers = response.headers().clone();
+        let headers = response.headers().clone();
         let bytes = response
             .bytes()
             .await
-            .map_err(|error| self.transport_error(error, &host))?;
-        let now = Utc::now();
-        let classified = classify(&self.spec, status, &headers, &bytes, now);
+            .map_err(|error| self.transport_error(error))?;
+        Ok(self.read_answer(status, headers, &bytes, Utc::now()))
+    }
+
+    /// What the provider's answer means, by the spec's rules (public for
+    /// the channel benchmark).
+    pub fn read_answer(
+        &self,
+        status: u16,
+        mut headers: HeaderMap,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> ApiResponse {
+        let classified = classify(&self.spec, status, &headers, bytes, now);
         if let Some(until) = classified.wait
             && !headers.contains_key(RETRY_AFTER)
         {
@@ -109,25 +134,27 @@ impl HttpChannel {
             );
         }
         let excerpt = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]);
-        Ok(ApiResponse {
+        ApiResponse {
             status,
             class: classified.class,
             status_text: classified.detail,
             headers,
             body_excerpt: excerpt.trim().to_string(),
             message_id: classified.message_id,
-        })
+        }
     }
 
     /// A request that got no response, as `HttpApi` reads it: never with
     /// the URL (it may hold the secret), only the kind of failure.
-    fn transport_error(&self, error: reqwest::Error, host: &str) -> TransportError {
+    fn transport_error(&self, error: reqwest::Error) -> TransportError {
+        // The host is read before the URL (it may hold the secret) goes.
+        let host = error.url().map(host_and_port).unwrap_or_default();
         let error = error.without_url();
         if error.is_timeout() {
             TransportError::Timeout(self.timeout)
         } else if error.is_connect() {
             TransportError::Unreachable {
-                host: host.to_string(),
+                host,
                 cause: root_cause(&error),
             }
         } else {

@@ -1,7 +1,8 @@
 //! The parts of a request that are the same for every message of an
 //! account, rendered once when the spec is resolved instead of once per
 //! request: a URL, header or `auth.user` template that uses nothing but
-//! `settings` (LinkedIn's URL and `LinkedIn-Version`, any constant header).
+//! `settings` (LinkedIn's URL and `LinkedIn-Version`, any constant header),
+//! and a JSON body compiled to be written without minijinja (`plain.rs`).
 //! Issue 12 asks presets to cost nothing measurable over today's fixed
 //! payload; rendering and re-parsing the same URL for every message was
 //! most of the difference (docs/performance.md, section 5).
@@ -22,9 +23,10 @@ use std::sync::Arc;
 use reqwest::Url;
 use reqwest::header::HeaderValue;
 
-use super::compile::{AUTH_USER, Auth, ResolvedSpec, URL};
+use super::compile::{AUTH_USER, Auth, Body, ResolvedSpec, URL};
+use super::plain::PlainJson;
 use super::request::{MARKER, add_query_secret, render_url, shown_url};
-use super::templates::MESSAGE_VARIABLES;
+use super::templates::{JSON_BODY, MESSAGE_VARIABLES, message_context};
 
 /// What [`ResolvedSpec`] renders once; see the module docs.
 #[derive(Debug)]
@@ -38,6 +40,8 @@ pub(crate) struct Fixed {
     /// Whether any template may read `row` (if not, the row is not copied
     /// into each request's variables).
     pub uses_row: bool,
+    /// The JSON body, when it can be written without minijinja (`plain.rs`).
+    pub json_body: Option<PlainJson>,
 }
 
 /// How a header's value is made for each request.
@@ -74,6 +78,7 @@ impl Fixed {
             headers: Vec::new(),
             auth_user: None,
             uses_row: true,
+            json_body: None,
         }
     }
 
@@ -119,6 +124,7 @@ impl Fixed {
             headers,
             auth_user,
             uses_row,
+            json_body: plain_json_body(spec),
         }
     }
 }
@@ -135,6 +141,19 @@ fn fixed_url(spec: &ResolvedSpec, context: &minijinja::Value) -> Option<FixedUrl
     Some(FixedUrl {
         url,
         shown: shown_url(spec, &marked).into(),
+    })
+}
+
+/// The JSON body as a [`PlainJson`], if it is one.
+fn plain_json_body(spec: &ResolvedSpec) -> Option<PlainJson> {
+    if spec.body != Body::Json {
+        return None;
+    }
+    let template = spec.env.get_template(JSON_BODY).ok()?;
+    PlainJson::compile(template.source(), &spec.settings, |message| {
+        template
+            .render(message_context(message, &spec.settings_value, false))
+            .ok()
     })
 }
 

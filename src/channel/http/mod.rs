@@ -16,7 +16,8 @@
 //!   `validate.rs` checks it against the CSV's columns with sample values.
 //!   `templates.rs` (variables, JSON escaping) and `rules.rs` (the response
 //!   rules read) serve both; `fixed.rs` renders once what every request of
-//!   the account shares (a URL or header over the settings alone).
+//!   the account shares (a URL or header over the settings alone), and
+//!   `plain.rs` a JSON body written without minijinja when it can be.
 //! - `request.rs`: [`prepare`] renders one message into a
 //!   [`PreparedRequest`], which prints itself with the secret redacted.
 //! - `response.rs`: [`classify`] decides what an answer means (pure, `now`
@@ -32,6 +33,7 @@ mod channel;
 mod compile;
 mod error;
 mod fixed;
+mod plain;
 pub mod presets;
 mod request;
 mod response;

@@ -95,7 +95,10 @@ pub(crate) fn prepare_checked(
 ) -> Result<PreparedRequest, Prepared> {
     let secret = secret.expose();
     let fixed = &spec.fixed;
-    let context = message_context(message, &spec.settings_value, fixed.uses_row);
+    // Made only if a template is rendered by minijinja for this message.
+    let variables = std::cell::OnceCell::new();
+    let context =
+        || variables.get_or_init(|| message_context(message, &spec.settings_value, fixed.uses_row));
     let render = |path: &str, context: &minijinja::Value| -> Result<String, RenderError> {
         spec.env
             .get_template(path)
@@ -113,15 +116,15 @@ pub(crate) fn prepare_checked(
             (url, shown.clone())
         }
         Some(FixedUrl { url: None, shown }) => {
-            let mut url = render_url(spec, &context, secret)?;
+            let mut url = render_url(spec, context(), secret)?;
             add_query_secret(spec, &mut url, secret);
             (url, shown.clone())
         }
         None => {
-            let mut url = render_url(spec, &context, secret)?;
+            let mut url = render_url(spec, context(), secret)?;
             add_query_secret(spec, &mut url, secret);
             let shown = match spec.auth {
-                Auth::Url | Auth::Query { .. } => render_url(spec, &context, MARKER)
+                Auth::Url | Auth::Query { .. } => render_url(spec, context(), MARKER)
                     .map(|mut marked| {
                         add_query_secret(spec, &mut marked, MARKER);
                         shown_url(spec, &marked)
@@ -147,7 +150,7 @@ pub(crate) fn prepare_checked(
             Some(FixedHeader::Variable(variable)) => message_variable(message, variable)
                 .unwrap_or_default()
                 .to_string(),
-            Some(FixedHeader::Render) | None => render(path, &context)?,
+            Some(FixedHeader::Render) | None => render(path, context())?,
         };
         if value.is_empty() {
             continue;
@@ -183,7 +186,7 @@ pub(crate) fn prepare_checked(
         Auth::Basic => {
             let user = match &fixed.auth_user {
                 Some(user) => user.clone(),
-                None => render(AUTH_USER, &context)?,
+                None => render(AUTH_USER, context())?,
             };
             let credential = BASE64.encode(format!("{user}:{secret}"));
             Some((AUTHORIZATION, Some("Basic".to_string()), credential))
@@ -201,10 +204,15 @@ pub(crate) fn prepare_checked(
 
     let body = match &spec.body {
         Body::None => Vec::new(),
-        Body::Json => {
-            let text = render(JSON_BODY, &context)?;
-            let json = text.trim();
-            serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|error| {
+        Body::Json => match &fixed.json_body {
+            Some(plain) if plain.always_json() => trim_bytes(plain.render(message)),
+            _ => {
+                let text = match &fixed.json_body {
+                    Some(plain) => String::from_utf8(plain.render(message)).unwrap_or_default(),
+                    None => render(JSON_BODY, context())?,
+                };
+                let json = text.trim();
+                serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|error| {
                 RenderError::new(
                     JSON_BODY,
                     format!(
@@ -212,16 +220,17 @@ pub(crate) fn prepare_checked(
                     ),
                 )
             })?;
-            if json.len() == text.len() {
-                text.into_bytes()
-            } else {
-                json.as_bytes().to_vec()
+                if json.len() == text.len() {
+                    text.into_bytes()
+                } else {
+                    json.as_bytes().to_vec()
+                }
             }
-        }
+        },
         Body::Form(fields) => {
             let mut form = form_urlencoded::Serializer::new(String::new());
             for field in fields {
-                let value = render(&format!("body.form.{field}"), &context)?;
+                let value = render(&format!("body.form.{field}"), context())?;
                 if !value.is_empty() {
                     form.append_pair(field, &value);
                 }
@@ -239,6 +248,18 @@ pub(crate) fn prepare_checked(
         auth_header,
         secret: secret.to_string(),
     })
+}
+
+/// `body` without the whitespace `str::trim` would remove around it.
+fn trim_bytes(body: Vec<u8>) -> Vec<u8> {
+    let plain_edge = |byte: &u8| byte.is_ascii() && !byte.is_ascii_whitespace();
+    if body.first().is_none_or(plain_edge) && body.last().is_none_or(plain_edge) {
+        return body;
+    }
+    match std::str::from_utf8(&body) {
+        Ok(text) if text.trim().len() != text.len() => text.trim().as_bytes().to_vec(),
+        _ => body,
+    }
 }
 
 /// The URL template rendered (with `secret` for `auth = url`), parsed and
