@@ -34,10 +34,13 @@
 # Then natively (no valgrind), NATIVE_RUNS (default 8) alternating runs of
 # each at MESSAGES, under `perf stat`: CPU time of the process (task-clock)
 # and its fsync calls (the journal's commits, a tracepoint: no hardware
-# counters needed). How many claims share a commit varies several-fold
-# between identical runs and the CPU follows it, so besides the medians the
-# script fits  cpu = a + b * fsyncs + c * [linkedin]  and prints c, the
-# preset's cost with the commits accounted for. NATIVE_RUNS=0 skips this;
+# counters needed), and the send phase's messages/s from --events (first
+# `sending` to last `sent`, benches/events_stats.py). How many claims share
+# a commit used to vary several-fold between identical runs, and the CPU
+# with it, so besides the medians the script fits
+# cpu = a + b * fsyncs + c * [linkedin]  and prints c, the preset's cost
+# with the commits accounted for (since the journal writer gathers outcomes
+# while busy, the fsyncs vary little and the fit says little). NATIVE_RUNS=0 skips this;
 # it needs perf (Debian: apt-get install linux-perf) and root or
 # kernel.perf_event_paranoid <= -1 for the tracepoint.
 #
@@ -186,17 +189,23 @@ native_runs=${NATIVE_RUNS:-8}
 if ((native_runs > 0)); then
     tool perf linux-perf
     echo
-    echo "== Natively: CPU (task-clock) and fsyncs of the process, $native_runs runs each, $messages messages"
+    echo "== Natively: CPU (task-clock), fsyncs and send-phase messages/s, $native_runs runs each, $messages messages"
     rm -f "$BENCH_DIR/native.txt"
     for run in $(seq "$native_runs"); do
-        for name in api linkedin; do
+        # Who goes first alternates: the second of a pair ran a little
+        # faster in an api-vs-api control.
+        order="api linkedin"
+        ((run % 2)) || order="linkedin api"
+        for name in $order; do
             dir=$BENCH_DIR/$name
             rm -f "$dir"/state.outreach.db* "$dir/events.jsonl"
             perf stat -x, -e task-clock,syscalls:sys_enter_fsync -o "$dir/perf.txt" \
                 "$OUTREACH_BIN" send "$BENCH_DIR/api-$messages.csv" -t "$BENCH_DIR/api.txt" \
-                --config "$dir/outreach.toml" --state "$dir/state.outreach.db" \
+                --config "$dir/outreach.toml" --state "$dir/state.outreach.db" --events "$dir/events.jsonl" \
                 --timezone UTC --no-progress --rate 100000/s >/dev/null 2>"$dir/native.log"
-            echo "$name $(grep -v '^#' "$dir/perf.txt" | grep -v '^$' | cut -d, -f1 | tr '\n' ' ')" >>"$BENCH_DIR/native.txt"
+            rate=$(python3 "$HERE/benches/events_stats.py" "$dir/events.jsonl" --json |
+                python3 -c 'import json, sys; print(json.load(sys.stdin)["messages_per_s"])')
+            echo "$name $(grep -v '^#' "$dir/perf.txt" | grep -v '^$' | cut -d, -f1 | tr '\n' ' ') $rate" >>"$BENCH_DIR/native.txt"
         done
     done
     echo "load:    $(uptime)"
@@ -204,16 +213,22 @@ if ((native_runs > 0)); then
 import statistics, sys
 rows = []
 for line in open(sys.argv[1], encoding="utf-8"):
-    name, cpu, fsyncs = line.split()
-    rows.append((name, float(cpu), int(fsyncs)))
+    name, cpu, fsyncs, rate = line.split()
+    rows.append((name, float(cpu), int(fsyncs), float(rate)))
 for name in ("api", "linkedin"):
-    cpu = sorted(c for n, c, _ in rows if n == name)
-    fs = sorted(f for n, _, f in rows if n == name)
+    cpu = sorted(r[1] for r in rows if r[0] == name)
+    fs = sorted(r[2] for r in rows if r[0] == name)
+    rate = sorted(r[3] for r in rows if r[0] == name)
     print(f"   {name:<9} CPU median {statistics.median(cpu):6.1f} ms ({cpu[0]:.1f}-{cpu[-1]:.1f}), "
-          f"fsyncs median {statistics.median(fs):.0f} ({fs[0]}-{fs[-1]})")
-api = statistics.median(c for n, c, _ in rows if n == "api")
-linkedin = statistics.median(c for n, c, _ in rows if n == "linkedin")
-print(f"   linkedin / api, medians: {linkedin / api:.3f}x")
+          f"fsyncs median {statistics.median(fs):.0f} ({fs[0]}-{fs[-1]}), "
+          f"messages/s median {statistics.median(rate):.0f} ({rate[0]:.0f}-{rate[-1]:.0f})")
+def median(name, column):
+    return statistics.median(r[column] for r in rows if r[0] == name)
+api = median("api", 1)
+linkedin = median("linkedin", 1)
+print(f"   linkedin / api, medians: CPU {linkedin / api:.3f}x, "
+      f"messages/s {median('linkedin', 3) / median('api', 3):.3f}x")
+rows = [(n, c, f) for n, c, f, _ in rows]
 # Least squares: cpu = a + b * fsyncs + c * linkedin.
 X = [[1.0, f, 1.0 if n == "linkedin" else 0.0] for n, _, f in rows]
 Y = [c for _, c, _ in rows]
