@@ -55,7 +55,7 @@ impl PlainJson {
         };
         let mut always_json = true;
         for message in samples() {
-            let text = String::from_utf8(plain.render(&message)).ok()?;
+            let text = plain.render(&message);
             if minijinja_render(&message)? != text {
                 return None;
             }
@@ -71,10 +71,11 @@ impl PlainJson {
     }
 
     /// The body for `message`, as minijinja would render it.
-    pub(crate) fn render(&self, message: &OutgoingMessage) -> Vec<u8> {
+    pub(crate) fn render(&self, message: &OutgoingMessage) -> String {
         let mut out = Vec::with_capacity(256 + message.payload.body.len());
         write(&self.pieces, message, &mut out);
-        out
+        // Text and serde_json's output only: always UTF-8.
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 

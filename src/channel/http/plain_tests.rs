@@ -17,10 +17,6 @@ fn compile(source: &str, pairs: &[(&str, &str)]) -> Option<PlainJson> {
     })
 }
 
-fn rendered(plain: &PlainJson, message: &OutgoingMessage) -> String {
-    String::from_utf8(plain.render(message)).unwrap()
-}
-
 #[test]
 fn every_preset_body_is_plain_and_always_json() {
     for preset in crate::channel::http::presets::PRESETS {
@@ -49,12 +45,12 @@ fn values_are_json_strings_and_blocks_follow_their_variable() {
     assert!(plain.always_json());
     let mut with_quotes = message("a\"b\\c\nd");
     assert_eq!(
-        rendered(&plain, &with_quotes),
+        plain.render(&with_quotes),
         r#"{"to": ["a\"b\\c\nd"], "s": "Hello", "from": "A \"B\" <a@x.test>", "n": "Sam"}"#
     );
     with_quotes.payload.subject = None;
     assert_eq!(
-        rendered(&plain, &with_quotes),
+        plain.render(&with_quotes),
         r#"{"to": ["a\"b\\c\nd"], "from": "A \"B\" <a@x.test>", "n": "Sam"}"#
     );
     // The settings are written in once: text, a block kept, one dropped.
@@ -115,7 +111,7 @@ fn trailing_newlines_go_as_minijinja_drops_them() {
     ] {
         let plain = compile(source, &[]).unwrap();
         assert_eq!(
-            rendered(&plain, &with_html(message("x"))),
+            plain.render(&with_html(message("x"))),
             expected,
             "{source:?}"
         );

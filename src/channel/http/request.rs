@@ -204,29 +204,29 @@ pub(crate) fn prepare_checked(
 
     let body = match &spec.body {
         Body::None => Vec::new(),
-        Body::Json => match &fixed.json_body {
-            Some(plain) if plain.always_json() => trim_bytes(plain.render(message)),
-            _ => {
-                let text = match &fixed.json_body {
-                    Some(plain) => String::from_utf8(plain.render(message)).unwrap_or_default(),
-                    None => render(JSON_BODY, context())?,
-                };
-                let json = text.trim();
+        Body::Json => {
+            // A plain body that is always JSON needs no check (`plain.rs`).
+            let (text, checked) = match &fixed.json_body {
+                Some(plain) => (plain.render(message), plain.always_json()),
+                None => (render(JSON_BODY, context())?, false),
+            };
+            let json = text.trim();
+            if !checked {
                 serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|error| {
-                RenderError::new(
-                    JSON_BODY,
-                    format!(
-                        "renders text that is not JSON ({error}); values are written as JSON already, so write {{{{ value }}}} without quotes around it"
-                    ),
-                )
-            })?;
-                if json.len() == text.len() {
-                    text.into_bytes()
-                } else {
-                    json.as_bytes().to_vec()
-                }
+                    RenderError::new(
+                        JSON_BODY,
+                        format!(
+                            "renders text that is not JSON ({error}); values are written as JSON already, so write {{{{ value }}}} without quotes around it"
+                        ),
+                    )
+                })?;
             }
-        },
+            if json.len() == text.len() {
+                text.into_bytes()
+            } else {
+                json.as_bytes().to_vec()
+            }
+        }
         Body::Form(fields) => {
             let mut form = form_urlencoded::Serializer::new(String::new());
             for field in fields {
@@ -248,18 +248,6 @@ pub(crate) fn prepare_checked(
         auth_header,
         secret: secret.to_string(),
     })
-}
-
-/// `body` without the whitespace `str::trim` would remove around it.
-fn trim_bytes(body: Vec<u8>) -> Vec<u8> {
-    let plain_edge = |byte: &u8| byte.is_ascii() && !byte.is_ascii_whitespace();
-    if body.first().is_none_or(plain_edge) && body.last().is_none_or(plain_edge) {
-        return body;
-    }
-    match std::str::from_utf8(&body) {
-        Ok(text) if text.trim().len() != text.len() => text.trim().as_bytes().to_vec(),
-        _ => body,
-    }
 }
 
 /// The URL template rendered (with `secret` for `auth = url`), parsed and
